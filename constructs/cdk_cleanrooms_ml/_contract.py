@@ -1,0 +1,1 @@
+../../lambda/trained_model/contract.py

@@ -1,0 +1,208 @@
+"""The handler shared by every ``TrainedModel`` of a stack.
+
+One set of provider resources per stack, however many models: two Python
+functions (``on_event`` and ``is_complete``) with one role and one log group,
+behind a ``custom_resources.Provider``. Each model widens the role's policy to
+its own membership, association and KMS key.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Final
+
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack, Token
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import custom_resources as cr
+
+from constructs import Construct
+
+PROVIDER_ID: Final = "CleanRoomsMLTrainedModelProvider"
+"""Construct id of the per-stack provider, a direct child of the stack."""
+
+ENDPOINT_URL_CONTEXT_KEY: Final = "cdk-cleanrooms-ml:cleanroomsmlEndpointUrl"
+"""Context key of the local-mode switch: when set, the handler's Lambda functions
+get ``AWS_ENDPOINT_URL_CLEANROOMSML`` with this value (for a local emulator).
+Never set it for a real account."""
+
+QUERY_INTERVAL: Final = Duration.seconds(10)
+TOTAL_TIMEOUT: Final = Duration.hours(1)
+HANDLER_TIMEOUT: Final = Duration.minutes(2)
+
+_ASSET_EXCLUDE: Final = ["__pycache__", "*.pyc", ".mypy_cache", ".pytest_cache"]
+
+
+def handler_asset_path() -> Path:
+    """The folder holding the handler: inside the installed package, or in the repo."""
+    package = Path(__file__).resolve().parent
+    bundled = package / "_lambda" / "trained_model"
+    if bundled.is_dir():
+        return bundled
+    # An editable install or a checkout: constructs/cdk_cleanrooms_ml -> lambda/
+    source = Path(__file__).parent.parent.parent / "lambda" / "trained_model"
+    if source.is_dir():
+        return source.resolve()
+    raise FileNotFoundError(f"handler asset not found at {bundled} or {source}")
+
+
+class TrainedModelProvider(Construct):
+    """The per-stack custom resource provider for ``TrainedModel`` (internal)."""
+
+    @classmethod
+    def of(cls, scope: Construct) -> TrainedModelProvider:
+        """The provider of ``scope``'s stack, created on first use."""
+        stack = Stack.of(scope)
+        existing = stack.node.try_find_child(PROVIDER_ID)
+        if isinstance(existing, TrainedModelProvider):
+            return existing
+        return cls(stack, PROVIDER_ID)
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        self._granted: set[str] = set()
+
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="cdk-cleanrooms-ml TrainedModel handler",
+        )
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            retention=logs.RetentionDays.ONE_YEAR,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.log_group.grant_write(self.role)
+
+        # Actions on trained models of the memberships in use (resources added per model).
+        self._model_statement = iam.PolicyStatement(
+            sid="TrainedModels",
+            actions=[
+                "cleanrooms-ml:GetTrainedModel",
+                "cleanrooms-ml:CancelTrainedModel",
+                "cleanrooms-ml:DeleteTrainedModelOutput",
+                "cleanrooms-ml:TagResource",
+                "cleanrooms-ml:UntagResource",
+            ],
+        )
+        self._create_statement = iam.PolicyStatement(
+            sid="CreateTrainedModel",
+            actions=["cleanrooms-ml:CreateTrainedModel"],
+        )
+        self._pass_membership_statement = iam.PolicyStatement(
+            sid="PassMembership",
+            actions=["cleanrooms:PassMembership"],
+        )
+        # ListTrainedModels supports no resource-level permission: "*" is the only
+        # resource it can be granted on. It is used to find a model an earlier
+        # attempt of the same create request started (adoption).
+        list_statement = iam.PolicyStatement(
+            sid="ListTrainedModels",
+            actions=["cleanrooms-ml:ListTrainedModels"],
+            resources=["*"],
+        )
+        for statement in (
+            self._model_statement,
+            self._create_statement,
+            self._pass_membership_statement,
+            list_statement,
+        ):
+            self.role.add_to_principal_policy(statement)
+
+        environment: dict[str, str] = {}
+        endpoint = self.node.try_get_context(ENDPOINT_URL_CONTEXT_KEY)
+        if endpoint:
+            environment["AWS_ENDPOINT_URL_CLEANROOMSML"] = str(endpoint)
+
+        code = lambda_.Code.from_asset(str(handler_asset_path()), exclude=_ASSET_EXCLUDE)
+        common = {
+            "code": code,
+            "runtime": lambda_.Runtime.PYTHON_3_13,
+            "architecture": lambda_.Architecture.ARM_64,
+            "memory_size": 256,
+            "timeout": HANDLER_TIMEOUT,
+            "role": self.role,
+            "log_group": self.log_group,
+            "environment": environment or None,
+        }
+        self.on_event_function = lambda_.Function(
+            self,
+            "OnEvent",
+            handler="index.on_event",
+            description="cdk-cleanrooms-ml TrainedModel on_event",
+            **common,  # type: ignore[arg-type]
+        )
+        self.is_complete_function = lambda_.Function(
+            self,
+            "IsComplete",
+            handler="index.is_complete",
+            description="cdk-cleanrooms-ml TrainedModel is_complete",
+            **common,  # type: ignore[arg-type]
+        )
+        self.provider = cr.Provider(
+            self,
+            "Provider",
+            on_event_handler=self.on_event_function,
+            is_complete_handler=self.is_complete_function,
+            query_interval=QUERY_INTERVAL,
+            total_timeout=TOTAL_TIMEOUT,
+        )
+        self._stack = stack
+
+    @property
+    def service_token(self) -> str:
+        """The service token of the provider."""
+        return self.provider.service_token
+
+    def _add(self, statement: iam.PolicyStatement, resource: str) -> None:
+        key = f"{statement.sid}|{resource}"
+        if key not in self._granted:
+            self._granted.add(key)
+            statement.add_resources(resource)
+
+    def grant_model(
+        self,
+        *,
+        membership_identifier: str,
+        association_arn: str,
+        encryption_key: kms.IKey | None,
+    ) -> None:
+        """Let the handler create and manage models in one membership."""
+        stack = self._stack
+        self._add(
+            self._model_statement,
+            stack.format_arn(
+                service="cleanrooms-ml",
+                resource="membership",
+                resource_name=f"{membership_identifier}/trained-model/*",
+                arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+            ),
+        )
+        self._add(self._create_statement, association_arn)
+        self._add(
+            self._pass_membership_statement,
+            stack.format_arn(
+                service="cleanrooms",
+                resource="membership",
+                resource_name=membership_identifier,
+                arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+            ),
+        )
+        if encryption_key is not None:
+            key = f"kms|{encryption_key.node.path}|{Token.as_string(encryption_key.key_arn)}"
+            if key not in self._granted:
+                self._granted.add(key)
+                # ASSUMPTION: the service uses the caller's key through a grant, as
+                # SageMaker training does; see the README's IAM section.
+                encryption_key.grant(
+                    self.role,
+                    "kms:DescribeKey",
+                    "kms:CreateGrant",
+                    "kms:Decrypt",
+                    "kms:GenerateDataKey*",
+                )

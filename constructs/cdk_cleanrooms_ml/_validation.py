@@ -1,0 +1,390 @@
+"""Synth-time validation of ``TrainedModel`` props: a table of rules.
+
+Each rule looks at one prop of a ``ModelSpec`` and yields a message for every
+problem it finds; a message names the prop, the value received and what is
+allowed. Values that are unresolved tokens are skipped. The limits are those of
+the Clean Rooms ML service model (``cleanroomsml`` 2023-09-06) and of the API
+reference; see the README's props table.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Final
+
+from aws_cdk import Token
+
+from . import _contract as contract
+from ._spec import ModelSpec
+from .instance_type import is_well_formed_instance_type
+
+_UUID: Final = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+_ML_ARN_PREFIX: Final = r"arn:aws[-a-z]*:cleanrooms-ml:[-a-z0-9]+:[0-9]{12}:membership/" + _UUID
+
+
+def _ml_arn(resource: str) -> re.Pattern[str]:
+    return re.compile(rf"{_ML_ARN_PREFIX}/{resource}/[-a-zA-Z0-9_/.]+")
+
+
+UUID_PATTERN: Final = re.compile(_UUID)
+ASSOCIATION_ARN_PATTERN: Final = _ml_arn("configured-model-algorithm-association")
+ML_INPUT_CHANNEL_ARN_PATTERN: Final = _ml_arn("ml-input-channel")
+TRAINED_MODEL_ARN_PATTERN: Final = _ml_arn("trained-model")
+KMS_KEY_ARN_PATTERN: Final = re.compile(r"arn:aws[-a-z]*:kms:[-a-z0-9]+:[0-9]{12}:key/.+")
+CHANNEL_NAME_PATTERN: Final = re.compile(r"[A-Za-z0-9.\-_]+")
+ENVIRONMENT_KEY_PATTERN: Final = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+ACCOUNT_ID_PATTERN: Final = re.compile(r"[0-9]{12}")
+# NameString / ResourceDescription: printable Unicode plus tab (and CR/LF for
+# descriptions); a name must not be blank.
+_NAME_CHARS: Final = re.compile(r"[\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff\t]*")
+_DESCRIPTION_CHARS: Final = re.compile(r"[\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff\t\r\n]*")
+
+ARN_MIN_LENGTH: Final = 20
+ARN_MAX_LENGTH: Final = 2048
+NAME_MAX_LENGTH: Final = 63
+MAX_MAP_ENTRIES: Final = 100
+HYPERPARAMETER_KEY_MAX: Final = 256
+HYPERPARAMETER_VALUE_MAX: Final = 2500
+ENVIRONMENT_KEY_MAX: Final = 512
+ENVIRONMENT_VALUE_MAX: Final = 512
+INSTANCE_COUNT_RANGE: Final = (1, 5)
+VOLUME_SIZE_RANGE_GIB: Final = (1, 8192)
+MAX_RUNTIME_RANGE_SECONDS: Final = (1, 2_419_200)
+DATA_CHANNELS_RANGE: Final = (1, 20)
+MAX_INCREMENTAL_CHANNELS: Final = 1
+MAX_CHANNELS_IN_ALL: Final = 20
+CHANNEL_NAME_MAX: Final = 64
+DESCRIPTION_MAX: Final = 255
+TAG_KEY_MAX: Final = 128
+TAG_VALUE_MAX: Final = 256
+
+Check = Callable[[ModelSpec], Iterable[str]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One validation rule: the prop it checks and the check itself."""
+
+    prop: str
+    check: Check
+
+
+def _unresolved(value: object) -> bool:
+    return Token.is_unresolved(value)
+
+
+def show(value: object, limit: int = 80) -> str:
+    """A value as it appears in an error message, shortened when long."""
+    text = repr(value)
+    if len(text) > limit:
+        text = f"{text[: limit - 5]}...{text[-1]}"
+    return text
+
+
+def _is_whole(value: float) -> bool:
+    return float(value).is_integer()
+
+
+def _check_length(prop: str, value: str, low: int, high: int) -> Iterator[str]:
+    if not low <= len(value) <= high:
+        yield f"{prop}: {show(value)} has {len(value)} characters; allowed {low}-{high}"
+
+
+def _check_pattern(prop: str, value: str, pattern: re.Pattern[str], what: str) -> Iterator[str]:
+    if not pattern.fullmatch(value):
+        yield f"{prop}: {show(value)} is not {what}"
+
+
+def _check_arn(prop: str, value: str | None, pattern: re.Pattern[str], what: str) -> Iterator[str]:
+    if value is None or _unresolved(value):
+        return
+    if not ARN_MIN_LENGTH <= len(value) <= ARN_MAX_LENGTH or not pattern.fullmatch(value):
+        yield (
+            f"{prop}: {show(value)} is not {what} "
+            f"({ARN_MIN_LENGTH}-{ARN_MAX_LENGTH} characters matching {pattern.pattern})"
+        )
+
+
+def _check_whole_in_range(
+    prop: str, value: float | None, bounds: tuple[int, int], unit: str
+) -> Iterator[str]:
+    if value is None or _unresolved(value):
+        return
+    low, high = bounds
+    if not _is_whole(value):
+        yield f"{prop}: {value:g} {unit} is not a whole number of {unit}"
+    elif not low <= value <= high:
+        yield f"{prop}: {value:g} {unit} is out of range; allowed {low}-{high} {unit}"
+
+
+def _membership(spec: ModelSpec) -> Iterator[str]:
+    value = spec.membership_identifier
+    if not _unresolved(value) and not UUID_PATTERN.fullmatch(value):
+        yield (
+            f"membership_identifier: {show(value)} is not a membership id; "
+            "allowed: a lowercase UUID such as 0f3d2a1b-1234-4cde-8f00-0123456789ab"
+        )
+
+
+def _name(spec: ModelSpec) -> Iterator[str]:
+    value = spec.trained_model_name
+    if value is None or _unresolved(value):
+        return
+    yield from _check_length("trained_model_name", value, 1, NAME_MAX_LENGTH)
+    if not _NAME_CHARS.fullmatch(value) or (value and not value.strip()):
+        yield (
+            f"trained_model_name: {show(value)} is not allowed; a name must not be blank and "
+            "may hold printable characters and tabs only"
+        )
+
+
+def _association(spec: ModelSpec) -> Iterator[str]:
+    yield from _check_arn(
+        "configured_model_algorithm_association_arn",
+        spec.configured_model_algorithm_association_arn,
+        ASSOCIATION_ARN_PATTERN,
+        "a configured model algorithm association ARN",
+    )
+
+
+def _string_map(
+    prop: str,
+    entries: Mapping[str, str],
+    key_max: int,
+    value_max: int,
+    key_pattern: re.Pattern[str] | None,
+) -> Iterator[str]:
+    if _unresolved(entries):
+        return
+    if len(entries) > MAX_MAP_ENTRIES:
+        yield f"{prop}: {len(entries)} entries; allowed at most {MAX_MAP_ENTRIES}"
+    for key, value in entries.items():
+        if _unresolved(key):
+            continue
+        if not 1 <= len(key) <= key_max:
+            yield f"{prop}: key {show(key)} has {len(key)} characters; allowed 1-{key_max}"
+        if key_pattern is not None and not key_pattern.fullmatch(key):
+            yield f"{prop}: key {show(key)} does not match {key_pattern.pattern}"
+        if _unresolved(value):
+            continue
+        # Values are never shown: they may be secrets.
+        if not isinstance(value, str):
+            yield f"{prop}[{key!r}]: value of type {type(value).__name__}; allowed: a string"
+        elif not 1 <= len(value) <= value_max:
+            yield (f"{prop}[{key!r}]: value has {len(value)} characters; allowed 1-{value_max}")
+
+
+def _hyperparameters(spec: ModelSpec) -> Iterator[str]:
+    yield from _string_map(
+        "hyperparameters",
+        spec.hyperparameters,
+        HYPERPARAMETER_KEY_MAX,
+        HYPERPARAMETER_VALUE_MAX,
+        None,
+    )
+
+
+def _environment(spec: ModelSpec) -> Iterator[str]:
+    yield from _string_map(
+        "environment",
+        spec.environment,
+        ENVIRONMENT_KEY_MAX,
+        ENVIRONMENT_VALUE_MAX,
+        ENVIRONMENT_KEY_PATTERN,
+    )
+
+
+def _instance_type(spec: ModelSpec) -> Iterator[str]:
+    value = spec.instance_type
+    if not _unresolved(value) and not is_well_formed_instance_type(value):
+        yield (
+            f"instance_type: {show(value)} is not an instance type; "
+            "allowed: an InstanceType constant or InstanceType.of('ml.<family>.<size>')"
+        )
+
+
+def _instance_count(spec: ModelSpec) -> Iterator[str]:
+    yield from _check_whole_in_range(
+        "instance_count", spec.instance_count, INSTANCE_COUNT_RANGE, "instances"
+    )
+
+
+def _volume_size(spec: ModelSpec) -> Iterator[str]:
+    yield from _check_whole_in_range(
+        "volume_size", spec.volume_size_in_gb, VOLUME_SIZE_RANGE_GIB, "GiB"
+    )
+
+
+def _max_runtime(spec: ModelSpec) -> Iterator[str]:
+    yield from _check_whole_in_range(
+        "max_runtime", spec.max_runtime_in_seconds, MAX_RUNTIME_RANGE_SECONDS, "seconds"
+    )
+
+
+def _data_channels(spec: ModelSpec) -> Iterator[str]:
+    low, high = DATA_CHANNELS_RANGE
+    count = len(spec.data_channels)
+    if not low <= count <= high:
+        yield f"data_channels: {count} channels; allowed {low}-{high}"
+    for index, channel in enumerate(spec.data_channels):
+        yield from _check_arn(
+            f"data_channels[{index}].ml_input_channel_arn",
+            channel.ml_input_channel_arn,
+            ML_INPUT_CHANNEL_ARN_PATTERN,
+            "an ML input channel ARN",
+        )
+
+
+def _incremental_channels(spec: ModelSpec) -> Iterator[str]:
+    count = len(spec.incremental_training_data_channels)
+    if count > MAX_INCREMENTAL_CHANNELS:
+        yield (
+            f"incremental_training_data_channels: {count} channels; "
+            f"allowed at most {MAX_INCREMENTAL_CHANNELS}"
+        )
+    for index, channel in enumerate(spec.incremental_training_data_channels):
+        prop = f"incremental_training_data_channels[{index}]"
+        yield from _check_arn(
+            f"{prop}.trained_model",
+            channel.trained_model_arn,
+            TRAINED_MODEL_ARN_PATTERN,
+            "a trained model ARN",
+        )
+        version = channel.version_identifier
+        if (
+            version is not None
+            and not _unresolved(version)
+            and version != contract.BASE_VERSION
+            and not UUID_PATTERN.fullmatch(version)
+        ):
+            yield (
+                f"{prop}.version_identifier: {show(version)} is not a version identifier; "
+                f"allowed: a lowercase UUID or {contract.BASE_VERSION!r} for the base version"
+            )
+
+
+def _channel_names(spec: ModelSpec) -> Iterator[str]:
+    named = [(f"data_channels[{i}]", c.channel_name) for i, c in enumerate(spec.data_channels)]
+    named += [
+        (f"incremental_training_data_channels[{i}]", c.channel_name)
+        for i, c in enumerate(spec.incremental_training_data_channels)
+    ]
+    if len(named) > MAX_CHANNELS_IN_ALL:
+        yield (
+            f"data_channels + incremental_training_data_channels: {len(named)} channels; "
+            f"allowed at most {MAX_CHANNELS_IN_ALL} in all"
+        )
+    seen: dict[str, str] = {}
+    for prop, name in named:
+        if _unresolved(name):
+            continue
+        yield from _check_length(f"{prop}.channel_name", name, 1, CHANNEL_NAME_MAX)
+        if name and not CHANNEL_NAME_PATTERN.fullmatch(name):
+            yield (
+                f"{prop}.channel_name: {show(name)} is not allowed; "
+                "allowed characters: A-Z a-z 0-9 . - _"
+            )
+        if name in seen:
+            yield (
+                f"{prop}.channel_name: {show(name)} is already used by {seen[name]}; "
+                "channel names must be unique within a model"
+            )
+        seen.setdefault(name, prop)
+
+
+def _description(spec: ModelSpec) -> Iterator[str]:
+    value = spec.description
+    if value is None or _unresolved(value):
+        return
+    yield from _check_length("description", value, 0, DESCRIPTION_MAX)
+    if not _DESCRIPTION_CHARS.fullmatch(value):
+        yield (
+            f"description: {show(value)} is not allowed; "
+            "allowed: printable characters, tabs and line breaks"
+        )
+
+
+def _kms_key(spec: ModelSpec) -> Iterator[str]:
+    yield from _check_arn("encryption_key", spec.kms_key_arn, KMS_KEY_ARN_PATTERN, "a KMS key ARN")
+
+
+def _payer_account(spec: ModelSpec) -> Iterator[str]:
+    value = spec.ml_model_training_payer_account_id
+    if value is not None and not _unresolved(value) and not ACCOUNT_ID_PATTERN.fullmatch(value):
+        yield (
+            f"ml_model_training_payer_account_id: {show(value)} is not an account id; "
+            "allowed: 12 digits"
+        )
+
+
+def tag_failures(prop: str, tags: Mapping[str, str]) -> list[str]:
+    """Problems with a set of user tags (also used for tags added with ``Tags.of``)."""
+    failures: list[str] = []
+    if len(tags) > contract.MAX_USER_TAGS:
+        failures.append(
+            f"{prop}: {len(tags)} tags; allowed at most {contract.MAX_USER_TAGS} "
+            f"(the API allows 50 and the construct keeps one, {contract.RESERVED_TAG_KEY!r})"
+        )
+    for key, value in tags.items():
+        if _unresolved(key):
+            continue
+        if not 1 <= len(key) <= TAG_KEY_MAX:
+            failures.append(
+                f"{prop}: key {show(key)} has {len(key)} characters; allowed 1-{TAG_KEY_MAX}"
+            )
+        if key.lower().startswith("aws:"):
+            failures.append(f"{prop}: key {show(key)} starts with 'aws:', which AWS reserves")
+        if key == contract.RESERVED_TAG_KEY:
+            failures.append(f"{prop}: key {show(key)} is reserved for the construct's own use")
+        if not _unresolved(value) and len(value) > TAG_VALUE_MAX:
+            failures.append(
+                f"{prop}[{key!r}]: {show(value)} has {len(value)} characters; "
+                f"allowed 0-{TAG_VALUE_MAX}"
+            )
+    return failures
+
+
+def _tags(spec: ModelSpec) -> Iterator[str]:
+    if not _unresolved(spec.tags):
+        yield from tag_failures("tags", spec.tags)
+
+
+def _completion_timeout(spec: ModelSpec) -> Iterator[str]:
+    value = spec.completion_timeout_in_seconds
+    if _unresolved(value):
+        return
+    high = contract.MAX_COMPLETION_TIMEOUT_SECONDS
+    if not _is_whole(value) or not 1 <= value <= high:
+        yield (
+            f"completion_timeout: {value:g} seconds is out of range; "
+            f"allowed 1-{high} whole seconds (CloudFormation's one-hour custom-resource cap)"
+        )
+
+
+RULES: Final[tuple[Rule, ...]] = (
+    Rule("membership_identifier", _membership),
+    Rule("trained_model_name", _name),
+    Rule("configured_model_algorithm_association_arn", _association),
+    Rule("hyperparameters", _hyperparameters),
+    Rule("environment", _environment),
+    Rule("instance_type", _instance_type),
+    Rule("instance_count", _instance_count),
+    Rule("volume_size", _volume_size),
+    Rule("max_runtime", _max_runtime),
+    Rule("data_channels", _data_channels),
+    Rule("incremental_training_data_channels", _incremental_channels),
+    Rule("channel_name", _channel_names),
+    Rule("description", _description),
+    Rule("encryption_key", _kms_key),
+    Rule("ml_model_training_payer_account_id", _payer_account),
+    Rule("tags", _tags),
+    Rule("completion_timeout", _completion_timeout),
+)
+"""Every rule, in the order of the props table."""
+
+
+def validate(spec: ModelSpec) -> list[str]:
+    """Every problem with ``spec``, or an empty list when it is valid."""
+    return [failure for rule in RULES for failure in rule.check(spec)]

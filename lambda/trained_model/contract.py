@@ -1,0 +1,91 @@
+"""The contract between the ``TrainedModel`` construct and its handler.
+
+This is the one module that names the custom resource's property keys. The
+handler asset ships it as ``contract.py``; the construct package imports the very
+same file (``cdk_cleanrooms_ml/_contract.py`` is a link to it), so the two sides
+cannot drift apart.
+
+CloudFormation hands every scalar property to a custom resource as a string:
+numbers arrive as ``"50"`` and booleans as ``"true"``. The handler converts them
+back in one place (``properties.parse_properties``).
+
+Units are converted at the edge, in the construct: sizes are whole GiB and
+durations whole seconds.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+RESOURCE_TYPE: Final = "Custom::CleanRoomsMLTrainedModel"
+"""The CloudFormation type of the custom resource."""
+
+# --- resource properties (construct -> handler) --------------------------------
+MEMBERSHIP_IDENTIFIER: Final = "MembershipIdentifier"
+NAME: Final = "Name"
+"""A name the user fixed. Exactly one of ``NAME`` and ``NAME_PREFIX`` is set."""
+NAME_PREFIX: Final = "NamePrefix"
+"""A generated prefix; the handler appends a suffix unique to the create request."""
+CONFIGURED_MODEL_ALGORITHM_ASSOCIATION_ARN: Final = "ConfiguredModelAlgorithmAssociationArn"
+HYPERPARAMETERS: Final = "Hyperparameters"
+ENVIRONMENT: Final = "Environment"
+INSTANCE_TYPE: Final = "InstanceType"
+INSTANCE_COUNT: Final = "InstanceCount"
+VOLUME_SIZE_IN_GB: Final = "VolumeSizeInGB"
+MAX_RUNTIME_IN_SECONDS: Final = "MaxRuntimeInSeconds"
+DATA_CHANNELS: Final = "DataChannels"
+INCREMENTAL_TRAINING_DATA_CHANNELS: Final = "IncrementalTrainingDataChannels"
+TRAINING_INPUT_MODE: Final = "TrainingInputMode"
+DESCRIPTION: Final = "Description"
+KMS_KEY_ARN: Final = "KmsKeyArn"
+ML_MODEL_TRAINING_PAYER_ACCOUNT_ID: Final = "MlModelTrainingPayerAccountId"
+TAGS: Final = "Tags"
+REMOVAL_POLICY: Final = "RemovalPolicy"
+WAIT_FOR_COMPLETION: Final = "WaitForCompletion"
+COMPLETION_TIMEOUT_SECONDS: Final = "CompletionTimeoutSeconds"
+
+# keys inside each item of DATA_CHANNELS / INCREMENTAL_TRAINING_DATA_CHANNELS
+CHANNEL_ML_INPUT_CHANNEL_ARN: Final = "MlInputChannelArn"
+CHANNEL_NAME: Final = "ChannelName"
+CHANNEL_S3_DATA_DISTRIBUTION_TYPE: Final = "S3DataDistributionType"
+CHANNEL_TRAINED_MODEL_ARN: Final = "TrainedModelArn"
+CHANNEL_VERSION_IDENTIFIER: Final = "VersionIdentifier"
+
+# values of REMOVAL_POLICY
+REMOVAL_POLICY_RETAIN: Final = "retain"
+REMOVAL_POLICY_DESTROY: Final = "destroy"
+
+# --- attributes (handler -> construct, Fn::GetAtt) --------------------------
+ATTR_TRAINED_MODEL_ARN: Final = "TrainedModelArn"
+ATTR_VERSION_IDENTIFIER: Final = "VersionIdentifier"
+ATTR_TRAINED_MODEL_NAME: Final = "TrainedModelName"
+ATTR_STATUS: Final = "Status"
+
+BASE_VERSION: Final = "NULL"
+"""What ``VersionIdentifier`` holds for a base version, which has no version id.
+
+The API documents the base version's identifier as "NULL" and returns none; an
+empty string cannot be a CloudFormation output, so the attribute holds this
+literal. The handler reads it (or an empty string) in an incremental training
+channel as "no version given": the service then uses the latest version.
+"""
+
+# --- limits shared by both sides ----------------------------------------------
+MAX_COMPLETION_TIMEOUT_SECONDS: Final = 3600
+"""CloudFormation's cap on one custom-resource operation (ServiceTimeout)."""
+DEFAULT_COMPLETION_TIMEOUT_SECONDS: Final = 3600
+
+RESERVED_TAG_KEY: Final = "cdk-cleanrooms-ml:owner"
+"""Tag the handler adds to every model it creates; it marks ownership.
+
+Its value identifies the stack and logical resource, the create request and the
+model's configuration, so that a retried create adopts its own model and a delete
+never touches a model another resource created. It takes one of the API's 50
+tags, so users get 49.
+"""
+MAX_USER_TAGS: Final = 49
+
+GENERATED_NAME_PREFIX_MAX_LENGTH: Final = 49
+"""The construct generates a prefix of at most this many characters; the handler
+adds ``-`` and a 13-character suffix, which keeps names within the API's 63."""
+GENERATED_NAME_SUFFIX_LENGTH: Final = 13

@@ -1,0 +1,39 @@
+"""One structured JSON line per step, with an allow-list of fields.
+
+Only the fields below are ever written: never the event, its ``ResponseURL``,
+the resource properties, hyperparameter or environment values.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Final
+
+ALLOWED_FIELDS: Final = frozenset(
+    {
+        "step",
+        "requestType",
+        "logicalResourceId",
+        "physicalResourceId",
+        "trainedModelArn",
+        "versionIdentifier",
+        "trainedModelName",
+        "status",
+        "elapsedSeconds",
+        "action",
+        "reason",
+        "errorCode",
+        "operation",
+    }
+)
+
+
+def log(step: str, **fields: object) -> None:
+    """Write one JSON line for ``step``; fields outside the allow-list are dropped."""
+    record: dict[str, object] = {"step": step}
+    for key, value in fields.items():
+        if key in ALLOWED_FIELDS and value is not None:
+            record[key] = value
+    sys.stdout.write(json.dumps(record, sort_keys=True, default=str) + "\n")
+    sys.stdout.flush()
