@@ -41,6 +41,7 @@ ACCOUNT_ID_PATTERN: Final = re.compile(r"[0-9]{12}")
 _NAME_CHARS: Final = re.compile(r"[\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff\t]*")
 _DESCRIPTION_CHARS: Final = re.compile(r"[\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff\t\r\n]*")
 
+_ML_SHAPE: Final = "arn:<partition>:cleanrooms-ml:<region>:<account>:membership/<membership-uuid>/"
 ARN_MIN_LENGTH: Final = 20
 ARN_MAX_LENGTH: Final = 2048
 NAME_MAX_LENGTH: Final = 63
@@ -75,12 +76,17 @@ def _unresolved(value: object) -> bool:
     return Token.is_unresolved(value)
 
 
-def show(value: object, limit: int = 80) -> str:
-    """A value as it appears in an error message, shortened when long."""
+def show(value: object, limit: int = 100) -> str:
+    """A value as it appears in an error message; long ones keep their head and tail."""
     text = repr(value)
     if len(text) > limit:
-        text = f"{text[: limit - 5]}...{text[-1]}"
+        half = (limit - 3) // 2
+        text = f"{text[:half]}...{text[-half:]}"
     return text
+
+
+def _num(value: float) -> str:
+    return f"{value:.12g}"
 
 
 def _is_whole(value: float) -> bool:
@@ -97,13 +103,15 @@ def _check_pattern(prop: str, value: str, pattern: re.Pattern[str], what: str) -
         yield f"{prop}: {show(value)} is not {what}"
 
 
-def _check_arn(prop: str, value: str | None, pattern: re.Pattern[str], what: str) -> Iterator[str]:
+def _check_arn(
+    prop: str, value: str | None, pattern: re.Pattern[str], what: str, shape: str
+) -> Iterator[str]:
     if value is None or _unresolved(value):
         return
     if not ARN_MIN_LENGTH <= len(value) <= ARN_MAX_LENGTH or not pattern.fullmatch(value):
         yield (
-            f"{prop}: {show(value)} is not {what} "
-            f"({ARN_MIN_LENGTH}-{ARN_MAX_LENGTH} characters matching {pattern.pattern})"
+            f"{prop}: {show(value)} is not {what}; allowed: {shape} "
+            f"({ARN_MIN_LENGTH}-{ARN_MAX_LENGTH} characters)"
         )
 
 
@@ -114,9 +122,9 @@ def _check_whole_in_range(
         return
     low, high = bounds
     if not _is_whole(value):
-        yield f"{prop}: {value:g} {unit} is not a whole number of {unit}"
+        yield f"{prop}: {_num(value)} {unit} is not a whole number of {unit}"
     elif not low <= value <= high:
-        yield f"{prop}: {value:g} {unit} is out of range; allowed {low}-{high} {unit}"
+        yield f"{prop}: {_num(value)} {unit} is out of range; allowed {low}-{high} {unit}"
 
 
 def _membership(spec: ModelSpec) -> Iterator[str]:
@@ -146,6 +154,7 @@ def _association(spec: ModelSpec) -> Iterator[str]:
         spec.configured_model_algorithm_association_arn,
         ASSOCIATION_ARN_PATTERN,
         "a configured model algorithm association ARN",
+        f"{_ML_SHAPE}configured-model-algorithm-association/<id>",
     )
 
 
@@ -234,6 +243,7 @@ def _data_channels(spec: ModelSpec) -> Iterator[str]:
             channel.ml_input_channel_arn,
             ML_INPUT_CHANNEL_ARN_PATTERN,
             "an ML input channel ARN",
+            f"{_ML_SHAPE}ml-input-channel/<id>",
         )
 
 
@@ -251,6 +261,7 @@ def _incremental_channels(spec: ModelSpec) -> Iterator[str]:
             channel.trained_model_arn,
             TRAINED_MODEL_ARN_PATTERN,
             "a trained model ARN",
+            f"{_ML_SHAPE}trained-model/<id>",
         )
         version = channel.version_identifier
         if (
@@ -307,7 +318,13 @@ def _description(spec: ModelSpec) -> Iterator[str]:
 
 
 def _kms_key(spec: ModelSpec) -> Iterator[str]:
-    yield from _check_arn("encryption_key", spec.kms_key_arn, KMS_KEY_ARN_PATTERN, "a KMS key ARN")
+    yield from _check_arn(
+        "encryption_key",
+        spec.kms_key_arn,
+        KMS_KEY_ARN_PATTERN,
+        "a KMS key ARN",
+        "arn:<partition>:kms:<region>:<account>:key/<key-id>",
+    )
 
 
 def _payer_account(spec: ModelSpec) -> Iterator[str]:
@@ -358,7 +375,7 @@ def _completion_timeout(spec: ModelSpec) -> Iterator[str]:
     high = contract.MAX_COMPLETION_TIMEOUT_SECONDS
     if not _is_whole(value) or not 1 <= value <= high:
         yield (
-            f"completion_timeout: {value:g} seconds is out of range; "
+            f"completion_timeout: {_num(value)} seconds is out of range; "
             f"allowed 1-{high} whole seconds (CloudFormation's one-hour custom-resource cap)"
         )
 
