@@ -13,13 +13,13 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ["AWS_CONFIG_FILE"] = os.devnull
 os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
 
-from collections.abc import Iterator  # noqa: E402
+from collections.abc import Iterator
 
-import pytest  # noqa: E402
-from botocore.stub import Stubber  # noqa: E402
+import pytest
+from botocore.stub import Stubber
 
-from aws_client import make_client  # noqa: E402
-from helpers import StubbedClient  # noqa: E402
+from aws_client import make_client
+from helpers import StubbedClient
 
 
 @pytest.fixture

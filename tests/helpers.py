@@ -8,14 +8,15 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from aws_cdk import App, Environment, Size, Stack
+from aws_cdk import App, CfnElement, Environment, Size, Stack
 from aws_cdk.assertions import Template
 from botocore.stub import ANY, Stubber
 
 import contract
 from cdk_cleanrooms_ml import DataChannel, InstanceType, TrainedModel
+from constructs import IConstruct
 
 if TYPE_CHECKING:
     from mypy_boto3_cleanroomsml import CleanRoomsMLClient
@@ -61,8 +62,8 @@ def new_stack(env: bool = True) -> Stack:
 
 
 def model_resources(template: Template) -> dict[str, dict[str, Any]]:
-    found: dict[str, dict[str, Any]] = template.find_resources(contract.RESOURCE_TYPE)
-    return found
+    found = template.find_resources(contract.RESOURCE_TYPE)
+    return {key: dict(value) for key, value in found.items()}
 
 
 def only_model_properties(stack: Stack) -> dict[str, Any]:
@@ -86,12 +87,19 @@ def cfn_stringify(value: Any) -> Any:
     return value
 
 
+def logical_id(construct: IConstruct) -> str:
+    """The resolved logical id of a construct's CloudFormation resource."""
+    node_child = construct.node.default_child
+    resource = cast(CfnElement, node_child if node_child is not None else construct)
+    value: str = Stack.of(construct).resolve(resource.logical_id)
+    return value
+
+
 def synthesized_properties(model: TrainedModel) -> dict[str, Any]:
     """The model's properties as CloudFormation delivers them (no ServiceToken)."""
     stack = Stack.of(model)
     template = Template.from_stack(stack).to_json()
-    logical_id = stack.resolve(model.custom_resource.node.default_child.logical_id)  # type: ignore[union-attr]
-    props = copy.deepcopy(template["Resources"][logical_id]["Properties"])
+    props = copy.deepcopy(template["Resources"][logical_id(model.custom_resource)]["Properties"])
     props.pop("ServiceToken")
     stringified: dict[str, Any] = cfn_stringify(props)
     return stringified

@@ -27,6 +27,7 @@ from helpers import (
     CHANNEL_ARN_2,
     MEMBERSHIP,
     VERSION,
+    logical_id,
     model_resources,
     new_stack,
     only_model_properties,
@@ -145,9 +146,7 @@ def test_every_optional_prop_renders() -> None:
         ],
         contract.TRAINING_INPUT_MODE: "FastFile",
         contract.DESCRIPTION: "A model",
-        contract.KMS_KEY_ARN: {
-            "Fn::GetAtt": [stack.resolve(key.node.default_child.logical_id), "Arn"]
-        },  # type: ignore[union-attr]
+        contract.KMS_KEY_ARN: {"Fn::GetAtt": [logical_id(key), "Arn"]},
         contract.ML_MODEL_TRAINING_PAYER_ACCOUNT_ID: "444455556666",
         contract.TAGS: {"team": "ml"},
         contract.REMOVAL_POLICY: contract.REMOVAL_POLICY_DESTROY,
@@ -176,15 +175,17 @@ def test_sizes_are_converted_to_whole_gib() -> None:
 def test_attributes_are_get_atts_of_the_custom_resource() -> None:
     stack = new_stack()
     model = TrainedModel(stack, "Model", **valid_props())
-    logical_id = stack.resolve(model.custom_resource.node.default_child.logical_id)  # type: ignore[union-attr]
-    assert stack.resolve(model.trained_model_arn) == {"Fn::GetAtt": [logical_id, "TrainedModelArn"]}
+    resource_id = logical_id(model.custom_resource)
+    assert stack.resolve(model.trained_model_arn) == {
+        "Fn::GetAtt": [resource_id, "TrainedModelArn"]
+    }
     assert stack.resolve(model.version_identifier) == {
-        "Fn::GetAtt": [logical_id, "VersionIdentifier"]
+        "Fn::GetAtt": [resource_id, "VersionIdentifier"]
     }
     assert stack.resolve(model.trained_model_name) == {
-        "Fn::GetAtt": [logical_id, "TrainedModelName"]
+        "Fn::GetAtt": [resource_id, "TrainedModelName"]
     }
-    assert stack.resolve(model.status) == {"Fn::GetAtt": [logical_id, "Status"]}
+    assert stack.resolve(model.status) == {"Fn::GetAtt": [resource_id, "Status"]}
     assert isinstance(model, ITrainedModel)
 
 
@@ -215,9 +216,9 @@ def test_incremental_channel_defaults_to_the_base_models_version() -> None:
             ]
         ),
     )
-    base_id = stack.resolve(base.custom_resource.node.default_child.logical_id)  # type: ignore[union-attr]
+    base_id = logical_id(base.custom_resource)
     resources = model_resources(Template.from_stack(stack))
-    (channel,) = resources[[k for k in resources if k.startswith("Next")][0]]["Properties"][
+    (channel,) = resources[next(k for k in resources if k.startswith("Next"))]["Properties"][
         contract.INCREMENTAL_TRAINING_DATA_CHANNELS
     ]
     assert channel == {
@@ -327,9 +328,8 @@ def test_kms_key_is_granted_to_the_handler() -> None:
         for s in _handler_statements(stack)
         if isinstance(s["Action"], list) and "kms:Decrypt" in s["Action"]
     ]
-    assert actions and {"kms:CreateGrant", "kms:DescribeKey", "kms:GenerateDataKey*"} <= set(
-        actions[0]
-    )
+    assert actions
+    assert {"kms:CreateGrant", "kms:DescribeKey", "kms:GenerateDataKey*"} <= set(actions[0])
 
 
 def test_tokens_are_accepted_and_rendered_as_references() -> None:
@@ -379,8 +379,8 @@ def test_handler_functions_use_the_asset_and_entry_points() -> None:
 
 def _handler_statements(stack: Stack) -> list[dict[str, Any]]:
     policies = Template.from_stack(stack).find_resources("AWS::IAM::Policy")
-    for logical_id, policy in policies.items():
-        if logical_id.startswith(f"{PROVIDER_ID}Role"):
+    for resource_id, policy in policies.items():
+        if resource_id.startswith(f"{PROVIDER_ID}Role"):
             statements: list[dict[str, Any]] = policy["Properties"]["PolicyDocument"]["Statement"]
             return statements
     raise AssertionError("handler policy not found")

@@ -51,6 +51,7 @@ def _validate(request: dict[str, Any]) -> None:
     session = botocore.session.get_session()
     model = session.get_service_model("cleanroomsml")
     shape = model.operation_model("CreateTrainedModel").input_shape
+    assert shape is not None
     report = ParamValidator().validate(request, shape)
     assert not report.has_errors(), report.generate_report()
 

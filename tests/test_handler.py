@@ -76,7 +76,8 @@ def test_create_starts_training_with_a_generated_name_and_the_ownership_tag(
     assert result[lifecycle.ACTION_KEY] == lifecycle.ACTION_WAIT_CREATE
     assert result[lifecycle.STARTED_AT_KEY] == NOW
     name = generated()
-    assert name.startswith(f"{PREFIX}-") and len(name) <= 63
+    assert name.startswith(f"{PREFIX}-")
+    assert len(name) <= 63
 
 
 def test_generated_name_differs_per_request_and_is_stable_per_request() -> None:
@@ -768,7 +769,8 @@ def test_index_dispatches_and_logs_one_json_line_per_step_without_secrets(
     lines = capsys.readouterr().out.strip().splitlines()
     records = [json.loads(line) for line in lines]
     assert [r["step"] for r in records] == ["on-event", "created", "poll", "poll", "failed"]
-    assert records[2]["trainedModelArn"] == MODEL_ARN and records[2]["status"] == "ACTIVE"
+    assert records[2]["trainedModelArn"] == MODEL_ARN
+    assert records[2]["status"] == "ACTIVE"
     assert "elapsedSeconds" in records[2]
     text = "\n".join(lines)
     for secret in ("hp-SECRET-1", "env-SECRET-2", "SECRET-PRESIGNED", "ResponseURL"):

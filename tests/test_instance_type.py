@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import botocore.session
+from botocore.model import StringShape
 
 from cdk_cleanrooms_ml import InstanceType
 from cdk_cleanrooms_ml.instance_type import known_instance_types
@@ -10,7 +11,9 @@ from cdk_cleanrooms_ml.instance_type import known_instance_types
 
 def _service_enum() -> list[str]:
     model = botocore.session.get_session().get_service_model("cleanroomsml")
-    enum: list[str] = model.shape_for("InstanceType").enum
+    shape = model.shape_for("InstanceType")
+    assert isinstance(shape, StringShape)
+    enum: list[str] = shape.enum
     return enum
 
 

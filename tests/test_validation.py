@@ -166,12 +166,12 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
                 DataChannel(
                     ml_input_channel_arn=CHANNEL_ARN,
                     channel_name="t",
-                    s3_data_distribution_type="FullyReplicated",
+                    s3_data_distribution_type="FullyReplicated",  # type: ignore[arg-type]
                 )
             ]
         },
         ["s3_data_distribution_type", "'FullyReplicated'", "FULLY_REPLICATED"],
-    ),  # type: ignore[arg-type]
+    ),
     (
         "channel-name-pattern",
         {
@@ -229,11 +229,11 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         "incremental-not-a-model",
         {
             "incremental_training_data_channels": [
-                IncrementalTrainingDataChannel(trained_model="arn", channel_name="b")
+                IncrementalTrainingDataChannel(trained_model="arn", channel_name="b")  # type: ignore[arg-type]
             ]
         },
         ["incremental_training_data_channels[0]", "ITrainedModel"],
-    ),  # type: ignore[arg-type]
+    ),
     (
         "description-too-long",
         {"description": "d" * 256},
