@@ -1,0 +1,17 @@
+"""A local Clean Rooms ML emulator that speaks the real ``rest-json`` protocol.
+
+Routing, request validation and response shapes come from botocore's own
+service model (``cleanroomsml`` 2023-09-06), so an unmodified
+``boto3.client("cleanroomsml", endpoint_url=...)`` works against it. Every
+behaviour the service model does not state is an ASSUMPTION, written down in
+``local/ASSUMPTIONS.md``.
+
+    python -m cleanroomsml_emulator --port 4599 --training-seconds 20
+"""
+
+from __future__ import annotations
+
+from .server import EmulatorServer, start_server
+from .state import Clock, Emulator, EmulatorError, Timings
+
+__all__ = ["Clock", "Emulator", "EmulatorError", "EmulatorServer", "Timings", "start_server"]

@@ -1,0 +1,180 @@
+"""The in-process lifecycle tier: the example app's synthesized resource, driven
+through the real handler against the emulator over HTTP.
+
+Create -> poll -> Update (tags in place, replacement, rollback re-send) -> Delete,
+a failed create and its rollback Delete, and injected faults.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from aws_cdk import App
+from aws_cdk.assertions import Template
+
+import app as example_app
+import contract
+from aws_client import make_client
+from cleanroomsml_emulator import Emulator, EmulatorServer, Timings, start_server
+from local_provider import CREATE_FAILED_MARKER, LocalProvider
+
+if TYPE_CHECKING:
+    from mypy_boto3_cleanroomsml import CleanRoomsMLClient
+
+
+def _example_properties(**context: str) -> dict[str, Any]:
+    cdk_app = App(context=context)
+    stack = example_app.build(cdk_app)
+    resources = Template.from_stack(stack).find_resources(contract.RESOURCE_TYPE)
+    ((_, resource),) = resources.items()
+    props = dict(resource["Properties"])
+    props.pop("ServiceToken")
+    return props
+
+
+@pytest.fixture
+def emulator() -> Iterator[tuple[Emulator, EmulatorServer]]:
+    emu = Emulator(
+        timings=Timings(pending_seconds=0.05, training_seconds=0.3, transition_seconds=0.05)
+    )
+    server = start_server(emu)
+    yield emu, server
+    server.stop()
+
+
+@pytest.fixture
+def provider(
+    emulator: tuple[Emulator, EmulatorServer], monkeypatch: pytest.MonkeyPatch
+) -> LocalProvider:
+    monkeypatch.setenv("AWS_ENDPOINT_URL_CLEANROOMSML", emulator[1].endpoint_url)
+    client: CleanRoomsMLClient = make_client()
+    return LocalProvider(client)
+
+
+def _models(emulator: tuple[Emulator, EmulatorServer]) -> list[dict[str, Any]]:
+    return emulator[0].snapshot()
+
+
+def test_create_update_replace_rollback_and_delete(
+    emulator: tuple[Emulator, EmulatorServer], provider: LocalProvider
+) -> None:
+    props = _example_properties()
+    created = provider.send("Create", props)
+    assert created.status == "SUCCESS", created.reason
+    assert created.data["Status"] == "ACTIVE"
+    assert created.data["VersionIdentifier"] == contract.BASE_VERSION
+    assert created.physical_id == created.data["TrainedModelArn"]
+    assert created.polls >= 2  # it really waited for training
+
+    # tags only: in place, same physical id
+    tagged = dict(props, Tags={"team": "ml"})
+    updated = provider.send("Update", tagged, physical_id=created.physical_id, old_properties=props)
+    assert updated.status == "SUCCESS", updated.reason
+    assert updated.physical_id == created.physical_id
+    (model,) = _models(emulator)
+    assert model["tags"]["team"] == "ml"
+
+    # update rollback re-sends the old properties: tags revert, nothing trains
+    rolled = provider.send("Update", props, physical_id=created.physical_id, old_properties=tagged)
+    assert rolled.status == "SUCCESS"
+    (model,) = _models(emulator)
+    assert "team" not in model["tags"]
+
+    # a hyperparameter change trains a new model under a new generated name
+    replaced_props = _example_properties(epochs="20")
+    replaced = provider.send(
+        "Update", replaced_props, physical_id=created.physical_id, old_properties=props
+    )
+    assert replaced.status == "SUCCESS", replaced.reason
+    assert replaced.physical_id != created.physical_id
+    assert replaced.data["TrainedModelName"] != created.data["TrainedModelName"]
+    # CloudFormation then deletes the old one: RETAIN (the default) keeps it
+    cleanup = provider.send("Delete", props, physical_id=created.physical_id)
+    assert cleanup.status == "SUCCESS"
+    statuses = {m["trainedModelArn"]: m["status"] for m in _models(emulator)}
+    assert statuses == {created.physical_id: "ACTIVE", replaced.physical_id: "ACTIVE"}
+
+    # stack delete under DESTROY deletes the output of the model it created
+    destroy = dict(replaced_props, RemovalPolicy="destroy")
+    deleted = provider.send("Delete", destroy, physical_id=replaced.physical_id)
+    assert deleted.status == "SUCCESS", deleted.reason
+    statuses = {m["trainedModelArn"]: m["status"] for m in _models(emulator)}
+    assert statuses == {created.physical_id: "ACTIVE", replaced.physical_id: "INACTIVE"}
+
+
+def test_a_failed_training_fails_create_and_the_rollback_delete_cleans_up(
+    emulator: tuple[Emulator, EmulatorServer], provider: LocalProvider
+) -> None:
+    emulator[0].fail_next_training("AlgorithmError: loss is NaN")
+    props = dict(_example_properties(), RemovalPolicy="destroy")
+    created = provider.send("Create", props)
+    assert created.status == "FAILED"
+    assert "AlgorithmError: loss is NaN" in created.reason
+    rollback = provider.send("Delete", props, physical_id=created.physical_id)
+    assert rollback.status == "SUCCESS"
+    (model,) = _models(emulator)
+    assert model["status"] == "CREATE_FAILED"  # nothing stored to delete (ASSUMPTION A6)
+
+
+def test_duplicate_delivery_of_create_trains_once(
+    emulator: tuple[Emulator, EmulatorServer], provider: LocalProvider
+) -> None:
+    props = _example_properties()
+    first = provider.send("Create", props, request_id="same-request")
+    second = provider.send("Create", props, request_id="same-request")
+    assert first.status == second.status == "SUCCESS"
+    assert first.physical_id == second.physical_id
+    assert len(_models(emulator)) == 1
+    assert emulator[0].calls.count("CreateTrainedModel") == 1
+
+
+def test_throttling_bursts_are_ridden_out(
+    emulator: tuple[Emulator, EmulatorServer], provider: LocalProvider
+) -> None:
+    emulator[0].inject_fault("ListTrainedModels", "ThrottlingException", count=2)
+    emulator[0].inject_fault("GetTrainedModel", "ThrottlingException", count=3)
+    created = provider.send("Create", _example_properties())
+    assert created.status == "SUCCESS", created.reason
+
+
+def test_conflict_on_create_fails_with_a_clear_reason(
+    emulator: tuple[Emulator, EmulatorServer], provider: LocalProvider
+) -> None:
+    emulator[0].inject_fault("CreateTrainedModel", "ConflictException", count=1)
+    created = provider.send("Create", _example_properties())
+    assert created.status == "FAILED"
+    assert "ConflictException" in created.reason
+    assert created.physical_id == CREATE_FAILED_MARKER
+    calls = len(emulator[0].calls)
+    assert (
+        provider.send("Delete", _example_properties(), physical_id=created.physical_id).status
+        == "SUCCESS"
+    )
+    assert len(emulator[0].calls) == calls  # the marker is never touched
+
+
+def test_not_found_on_delete_is_success(
+    emulator: tuple[Emulator, EmulatorServer], provider: LocalProvider
+) -> None:
+    props = dict(_example_properties(), RemovalPolicy="destroy")
+    created = provider.send("Create", props)
+    emulator[0].inject_fault("GetTrainedModel", "ResourceNotFoundException", count=1)
+    assert provider.send("Delete", props, physical_id=created.physical_id).status == "SUCCESS"
+
+
+def test_a_fixed_name_taken_by_someone_else_fails_and_is_not_touched(
+    emulator: tuple[Emulator, EmulatorServer], provider: LocalProvider
+) -> None:
+    props = _example_properties()
+    other = provider.send("Create", dict(props, Name="taken", NamePrefix=None), logical_id="Other")
+    assert other.status == "SUCCESS"
+    mine = dict(props, Name="taken", RemovalPolicy="destroy")
+    mine.pop("NamePrefix")
+    created = provider.send("Create", mine)
+    assert created.status == "FAILED"
+    assert "already exists" in created.reason
+    provider.send("Delete", mine, physical_id=created.physical_id)
+    (model,) = _models(emulator)
+    assert model["status"] == "ACTIVE"
