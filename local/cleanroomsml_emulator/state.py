@@ -326,36 +326,29 @@ class Emulator:
         ]
         return self._page(items, params)
 
-    def _op_CancelTrainedModel(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+    def _target(self, params: dict[str, Any]) -> tuple[_Model, float, str]:
         model = self._find(
             params["membershipIdentifier"],
             params["trainedModelArn"],
             params.get("versionIdentifier"),
         )
         now = self._now()
-        status = model.status(now)
+        return model, now, model.status(now)
+
+    def _phases(self, now: float, *statuses: str) -> list[tuple[float, str]]:
+        step = self.timings.transition_seconds
+        return [(now + i * step, status) for i, status in enumerate(statuses)]
+
+    def _op_CancelTrainedModel(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        model, now, status = self._target(params)
         if status not in TRAINING:  # A4: only a model still training can be cancelled
             raise EmulatorError("ConflictException", f"cannot cancel a model that is {status}")
-        step = self.timings.transition_seconds
         # A5: a cancelled training ends INACTIVE
-        model.replan(
-            now,
-            [
-                (now, "CANCEL_PENDING"),
-                (now + step, "CANCEL_IN_PROGRESS"),
-                (now + 2 * step, "INACTIVE"),
-            ],
-        )
+        model.replan(now, self._phases(now, "CANCEL_PENDING", "CANCEL_IN_PROGRESS", "INACTIVE"))
         return {}
 
     def _op_DeleteTrainedModelOutput(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
-        model = self._find(
-            params["membershipIdentifier"],
-            params["trainedModelArn"],
-            params.get("versionIdentifier"),
-        )
-        now = self._now()
-        status = model.status(now)
+        model, now, status = self._target(params)
         if status == "INACTIVE":
             raise EmulatorError("ResourceNotFoundException", "the model has no output left")
         if status not in ("ACTIVE", "CREATE_FAILED", "DELETE_FAILED"):
@@ -363,18 +356,11 @@ class Emulator:
             raise EmulatorError(
                 "ConflictException", f"cannot delete the output of a model that is {status}"
             )
-        step = self.timings.transition_seconds
         failure = self._fail_next_deletes.pop(0) if self._fail_next_deletes else None
         if failure:
             model.failure = failure
-        model.replan(
-            now,
-            [
-                (now, "DELETE_PENDING"),
-                (now + step, "DELETE_IN_PROGRESS"),
-                (now + 2 * step, "DELETE_FAILED" if failure else "INACTIVE"),  # A7
-            ],
-        )
+        end = "DELETE_FAILED" if failure else "INACTIVE"  # A7
+        model.replan(now, self._phases(now, "DELETE_PENDING", "DELETE_IN_PROGRESS", end))
         return {}
 
     def _tagged(self, arn: str) -> dict[str, str]:
