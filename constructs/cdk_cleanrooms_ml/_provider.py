@@ -122,7 +122,7 @@ class TrainedModelProvider(Construct):
         code = lambda_.Code.from_asset(str(handler_asset_path()), exclude=_ASSET_EXCLUDE)
         common = {
             "code": code,
-            "runtime": lambda_.Runtime.PYTHON_3_13,
+            "runtime": lambda_.Runtime.PYTHON_3_14,
             "architecture": lambda_.Architecture.ARM_64,
             "memory_size": 256,
             "timeout": HANDLER_TIMEOUT,
@@ -144,6 +144,20 @@ class TrainedModelProvider(Construct):
             description="cdk-cleanrooms-ml TrainedModel is_complete",
             **common,  # type: ignore[arg-type]
         )
+        # Roles for the Provider framework's functions, with inline log permissions
+        # on the shared log group instead of the AWSLambdaBasicExecutionRole
+        # managed policy. onEvent and isComplete/onTimeout need separate roles:
+        # one shared role would make a dependency cycle through the waiter.
+        framework_roles = []
+        for role_id in ("FrameworkOnEventRole", "FrameworkWaiterRole"):
+            role = iam.Role(
+                self,
+                role_id,
+                assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+                description="cdk-cleanrooms-ml TrainedModel provider framework",
+            )
+            self.log_group.grant_write(role)
+            framework_roles.append(role)
         self.provider = cr.Provider(
             self,
             "Provider",
@@ -151,6 +165,9 @@ class TrainedModelProvider(Construct):
             is_complete_handler=self.is_complete_function,
             query_interval=QUERY_INTERVAL,
             total_timeout=TOTAL_TIMEOUT,
+            framework_on_event_role=framework_roles[0],
+            framework_complete_and_timeout_role=framework_roles[1],
+            log_group=self.log_group,
         )
         self._stack = stack
 
