@@ -1,0 +1,90 @@
+"""The handler role allows exactly the cleanroomsml actions the handler's code calls."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+from typing import Any
+
+import botocore.session
+from aws_cdk import Stack
+from aws_cdk.assertions import Template
+
+from cdk_cleanrooms_ml import TrainedModel
+from cdk_cleanrooms_ml._provider import PROVIDER_ID
+from helpers import new_stack, valid_props
+
+HANDLER = Path(__file__).resolve().parent.parent / "lambda" / "trained_model"
+
+
+def _called_operations() -> set[str]:
+    """Operation names from ``client.<method>(...)`` and ``get_paginator("<method>")``."""
+    model = botocore.session.get_session().get_service_model("cleanroomsml")
+    by_method = {
+        botocore.xform_name(name): name
+        for name in model.operation_names  # type: ignore[attr-defined]
+    }
+    found: set[str] = set()
+    for path in HANDLER.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+                continue
+            target = node.func.value
+            if (
+                isinstance(target, ast.Name)
+                and target.id == "client"
+                and node.func.attr in by_method
+            ):
+                found.add(by_method[node.func.attr])
+            if node.func.attr == "get_paginator" and isinstance(node.args[0], ast.Constant):
+                found.add(by_method[str(node.args[0].value)])
+    return found
+
+
+def _handler_actions(stack: Stack) -> dict[str, list[Any]]:
+    policies = Template.from_stack(stack).find_resources("AWS::IAM::Policy")
+    actions: dict[str, list[Any]] = {}
+    for resource_id, policy in policies.items():
+        if not resource_id.startswith(f"{PROVIDER_ID}Role"):
+            continue
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            listed = (
+                statement["Action"]
+                if isinstance(statement["Action"], list)
+                else [statement["Action"]]
+            )
+            for action in listed:
+                actions.setdefault(action, []).append(statement["Resource"])
+    return actions
+
+
+def test_the_code_calls_the_operations_we_expect() -> None:
+    assert _called_operations() == {
+        "CreateTrainedModel",
+        "GetTrainedModel",
+        "ListTrainedModels",
+        "CancelTrainedModel",
+        "DeleteTrainedModelOutput",
+        "TagResource",
+        "UntagResource",
+    }
+
+
+def test_handler_role_allows_only_what_the_code_calls() -> None:
+    stack = new_stack()
+    TrainedModel(stack, "Model", **valid_props())
+    actions = _handler_actions(stack)
+    cleanrooms_ml = {a.split(":", 1)[1] for a in actions if a.startswith("cleanrooms-ml:")}
+    assert cleanrooms_ml == _called_operations()
+    assert set(actions) - {f"cleanrooms-ml:{op}" for op in cleanrooms_ml} == {
+        "cleanrooms:PassMembership",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+    }
+
+
+def test_only_list_trained_models_has_a_star_resource() -> None:
+    stack = new_stack()
+    TrainedModel(stack, "Model", **valid_props())
+    starred = sorted(a for a, resources in _handler_actions(stack).items() if "*" in resources)
+    assert starred == ["cleanrooms-ml:ListTrainedModels"]
