@@ -20,10 +20,7 @@ HANDLER = Path(__file__).resolve().parent.parent / "lambda" / "trained_model"
 def _called_operations() -> set[str]:
     """Operation names from ``client.<method>(...)`` and ``get_paginator("<method>")``."""
     model = botocore.session.get_session().get_service_model("cleanroomsml")
-    by_method = {
-        botocore.xform_name(name): name
-        for name in model.operation_names  # type: ignore[attr-defined]
-    }
+    by_method = {botocore.xform_name(name): name for name in model.operation_names}
     found: set[str] = set()
     for path in HANDLER.glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
