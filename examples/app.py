@@ -5,11 +5,14 @@ defaults are placeholders that synthesize but do not exist in any account.
 
     cdk synth -c membershipIdentifier=<uuid> \\
         -c configuredModelAlgorithmAssociationArn=<arn> -c mlInputChannelArn=<arn>
+
+Other context keys: ``epochs`` (a hyperparameter, default 10) and
+``removalPolicy`` (``retain``, the default, or ``destroy``).
 """
 
 from __future__ import annotations
 
-from aws_cdk import App, CfnOutput, Size, Stack
+from aws_cdk import App, CfnOutput, RemovalPolicy, Size, Stack
 
 from cdk_cleanrooms_ml import DataChannel, InstanceType, TrainedModel
 from constructs import Construct
@@ -36,6 +39,7 @@ class TrainedModelExampleStack(Stack):
         association_arn: str,
         channel_arn: str,
         hyperparameters: dict[str, str] | None = None,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
         super().__init__(scope, construct_id)
         model = TrainedModel(
@@ -47,6 +51,7 @@ class TrainedModelExampleStack(Stack):
             volume_size=Size.gibibytes(50),
             data_channels=[DataChannel(ml_input_channel_arn=channel_arn, channel_name="train")],
             hyperparameters=hyperparameters or {"epochs": "10"},
+            removal_policy=removal_policy,
         )
         CfnOutput(self, "TrainedModelArn", value=model.trained_model_arn)
         CfnOutput(self, "VersionIdentifier", value=model.version_identifier)
@@ -69,6 +74,11 @@ def build(app: App) -> TrainedModelExampleStack:
         ),
         channel_arn=context("mlInputChannelArn", PLACEHOLDER_CHANNEL_ARN),
         hyperparameters={"epochs": epochs},
+        removal_policy=(
+            RemovalPolicy.DESTROY
+            if context("removalPolicy", "retain").lower() == "destroy"
+            else RemovalPolicy.RETAIN
+        ),
     )
 
 

@@ -1,0 +1,62 @@
+"""The MiniStack tier: real ``cdk bootstrap`` / ``deploy`` / ``destroy`` of the
+example app onto MiniStack with IAM enforced, the handler reaching the Clean
+Rooms ML emulator through ``AWS_ENDPOINT_URL_CLEANROOMSML``.
+
+MiniStack does not send Delete to a custom resource whose create failed (real
+CloudFormation does); that path is covered by ``test_local_lifecycle.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.request
+
+import pytest
+
+import local_deploy
+
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+@pytest.mark.slow
+def test_main_job_deploys_replaces_and_destroys() -> None:
+    run = local_deploy.main_job(training_seconds=8)
+    first, second = run.first, run.second
+    assert first["TrainedModelArn"].startswith(
+        "arn:aws:cleanrooms-ml:us-east-1:000000000000:membership/"
+    )
+    assert first["VersionIdentifier"] == "NULL"  # a base version
+    assert second["TrainedModelArn"] != first["TrainedModelArn"]
+    statuses = {m["trainedModelArn"]: m["status"] for m in run.models}
+    # DESTROY: the replaced model's output was deleted on replacement, the other on destroy
+    assert statuses == {first["TrainedModelArn"]: "INACTIVE", second["TrainedModelArn"]: "INACTIVE"}
+    hyperparameters = {m["trainedModelArn"]: m["hyperparameters"] for m in run.models}
+    assert hyperparameters[second["TrainedModelArn"]] == {"epochs": "20"}
+
+
+@pytest.mark.slow
+def test_a_failed_training_fails_the_deploy_with_the_services_reason() -> None:
+    with local_deploy.local_cloud(training_seconds=3) as cloud:
+        local_deploy.cdk(cloud, "bootstrap", f"aws://{local_deploy.ACCOUNT}/{local_deploy.REGION}")
+        local_deploy.allow_plain_http_assets(cloud)
+        request = urllib.request.Request(
+            f"{cloud.emulator_url}/_emulator/fail-next-training",
+            json.dumps({"message": "AlgorithmError: loss diverged"}).encode(),
+            method="POST",
+        )
+        urllib.request.urlopen(request).read()
+        result = local_deploy.cdk(
+            cloud,
+            "deploy",
+            local_deploy.STACK,
+            "--require-approval",
+            "never",
+            "-c",
+            f"{local_deploy.ENDPOINT_CONTEXT_KEY}={cloud.emulator_url}",
+            check=False,
+        )
+        assert result.returncode != 0
+        assert "AlgorithmError: loss diverged" in result.stdout
+        (model,) = local_deploy.emulator_models(cloud)
+        assert model["status"] == "CREATE_FAILED"
