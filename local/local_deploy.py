@@ -56,28 +56,25 @@ def free_port() -> int:
         return port
 
 
-def ministack_python() -> Path:
-    """MiniStack's own virtualenv, created on first use."""
-    python = MINISTACK_VENV / "bin" / "python"
-    marker = MINISTACK_VENV / ".installed"
-    want = f"ministack=={MINISTACK_VERSION} boto3=={MINISTACK_BOTO3}"
+def pinned_venv(path: Path, requirements: Sequence[str]) -> Path:
+    """A virtualenv at ``path`` with exactly ``requirements``; made once, reused after."""
+    python = path / "bin" / "python"
+    marker = path / ".installed"
+    want = " ".join(requirements)
     if not marker.exists() or marker.read_text() != want:
-        say(f"installing {want} into {MINISTACK_VENV.relative_to(ROOT)}")
-        venv.EnvBuilder(with_pip=True, clear=True).create(MINISTACK_VENV)
-        subprocess.run(
-            [
-                str(python),
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                *want.split(),
-            ],
-            check=True,
-        )
+        say(f"installing {want} into {path}")
+        venv.EnvBuilder(with_pip=True, clear=True).create(path)
+        pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+        subprocess.run([*pip, *requirements], check=True)
         marker.write_text(want)
     return python
+
+
+def ministack_python() -> Path:
+    """MiniStack's own virtualenv (it pins its own botocore), created on first use."""
+    return pinned_venv(
+        MINISTACK_VENV, [f"ministack=={MINISTACK_VERSION}", f"boto3=={MINISTACK_BOTO3}"]
+    )
 
 
 @dataclass

@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import venv
 from pathlib import Path
 
 import pytest
 
 import contract
 from helpers import handler_properties
+from local_deploy import pinned_venv
 
 OLD_BOTOCORE = "1.34.162"
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,25 +24,7 @@ VENV = ROOT / ".cache" / f"botocore-{OLD_BOTOCORE}"
 
 
 def _old_python() -> Path:
-    python = VENV / "bin" / "python"
-    marker = VENV / ".installed"
-    if not marker.exists():
-        venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
-        subprocess.run(
-            [
-                str(python),
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                f"botocore=={OLD_BOTOCORE}",
-                f"boto3=={OLD_BOTOCORE}",
-            ],
-            check=True,
-        )
-        marker.write_text(OLD_BOTOCORE)
-    return python
+    return pinned_venv(VENV, [f"botocore=={OLD_BOTOCORE}", f"boto3=={OLD_BOTOCORE}"])
 
 
 @pytest.mark.slow
