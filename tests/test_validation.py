@@ -56,6 +56,12 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     ),
     ("name-blank", {"trained_model_name": "   "}, ["trained_model_name", "blank"]),
     ("name-control-char", {"trained_model_name": "a\x00b"}, ["trained_model_name", "printable"]),
+    ("name-emoji", {"trained_model_name": "model-\U0001f600"}, ["trained_model_name", "emoji"]),
+    (
+        "hyperparameter-value-multiline",
+        {"hyperparameters": {"k": "line1\nline2"}},
+        ["hyperparameters['k']", "line break", "single line"],
+    ),
     (
         "association-arn",
         {"configured_model_algorithm_association_arn": f"{PREFIX}/ml-input-channel/x"},

@@ -36,10 +36,23 @@ KMS_KEY_ARN_PATTERN: Final = re.compile(r"arn:aws[-a-z]*:kms:[-a-z0-9]+:[0-9]{12
 CHANNEL_NAME_PATTERN: Final = re.compile(r"[A-Za-z0-9.\-_]+")
 ENVIRONMENT_KEY_PATTERN: Final = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 ACCOUNT_ID_PATTERN: Final = re.compile(r"[0-9]{12}")
-# NameString / ResourceDescription: printable Unicode plus tab (and CR/LF for
-# descriptions); a name must not be blank.
-_NAME_CHARS: Final = re.compile(r"[\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff\t]*")
-_DESCRIPTION_CHARS: Final = re.compile(r"[\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff\t\r\n]*")
+# NameString / ResourceDescription, verbatim from the service model. The
+# service matches them as Java does: on UTF-16 code units, with an ASCII \s.
+NAME_PATTERN: Final = re.compile(
+    r"(?!\s*$)[\u0020-\uD7FF\uE000-\uFFFD\uD800\uDBFF-\uDC00\uDFFF\t]*", re.ASCII
+)
+DESCRIPTION_PATTERN: Final = re.compile(
+    r"[\u0020-\uD7FF\uE000-\uFFFD\uD800\uDBFF-\uDC00\uDFFF\t\r\n]*", re.ASCII
+)
+# Java's "." (HyperParameters keys and values are ".*") stops at these.
+_JAVA_LINE_TERMINATORS: Final = re.compile("[\n\r\u0085\u2028\u2029]")
+
+
+def utf16(value: str) -> str:
+    """``value`` as Java sees it: one character per UTF-16 code unit."""
+    data = value.encode("utf-16-le", "surrogatepass")
+    return "".join(chr(int.from_bytes(data[i : i + 2], "little")) for i in range(0, len(data), 2))
+
 
 _ML_SHAPE: Final = "arn:<partition>:cleanrooms-ml:<region>:<account>:membership/<membership-uuid>/"
 ARN_MIN_LENGTH: Final = 20
@@ -83,6 +96,11 @@ def show(value: object, limit: int = 100) -> str:
         half = (limit - 3) // 2
         text = f"{text[:half]}...{text[-half:]}"
     return text
+
+
+def _length(value: str) -> int:
+    """A string's length as the service counts it (UTF-16 code units)."""
+    return len(value.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def _num(value: float) -> str:
@@ -140,11 +158,14 @@ def _name(spec: ModelSpec) -> Iterator[str]:
     value = spec.trained_model_name
     if value is None or _unresolved(value):
         return
-    yield from _check_length("trained_model_name", value, 1, NAME_MAX_LENGTH)
-    if not _NAME_CHARS.fullmatch(value) or (value and not value.strip()):
+    units = utf16(value)
+    if not 1 <= len(units) <= NAME_MAX_LENGTH:
+        yield f"trained_model_name: {show(value)} has {len(units)} characters; allowed 1-63"
+    elif not NAME_PATTERN.fullmatch(units):
         yield (
             f"trained_model_name: {show(value)} is not allowed; a name must not be blank and "
-            "may hold printable characters and tabs only"
+            "may hold printable characters (no emoji or other supplementary characters) "
+            "and tabs only"
         )
 
 
@@ -164,6 +185,7 @@ def _string_map(
     key_max: int,
     value_max: int,
     key_pattern: re.Pattern[str] | None,
+    single_line: bool = False,
 ) -> Iterator[str]:
     if _unresolved(entries):
         return
@@ -172,17 +194,21 @@ def _string_map(
     for key, value in entries.items():
         if _unresolved(key):
             continue
-        if not 1 <= len(key) <= key_max:
-            yield f"{prop}: key {show(key)} has {len(key)} characters; allowed 1-{key_max}"
+        if not 1 <= _length(key) <= key_max:
+            yield f"{prop}: key {show(key)} has {_length(key)} characters; allowed 1-{key_max}"
         if key_pattern is not None and not key_pattern.fullmatch(key):
             yield f"{prop}: key {show(key)} does not match {key_pattern.pattern}"
+        if single_line and _JAVA_LINE_TERMINATORS.search(key):
+            yield f"{prop}: key {show(key)} has a line break; allowed: a single line"
         if _unresolved(value):
             continue
         # Values are never shown: they may be secrets.
         if not isinstance(value, str):
             yield f"{prop}[{key!r}]: value of type {type(value).__name__}; allowed: a string"
-        elif not 1 <= len(value) <= value_max:
-            yield (f"{prop}[{key!r}]: value has {len(value)} characters; allowed 1-{value_max}")
+        elif not 1 <= _length(value) <= value_max:
+            yield f"{prop}[{key!r}]: value has {_length(value)} characters; allowed 1-{value_max}"
+        elif single_line and _JAVA_LINE_TERMINATORS.search(value):
+            yield f"{prop}[{key!r}]: value has a line break; allowed: a single line"
 
 
 def _hyperparameters(spec: ModelSpec) -> Iterator[str]:
@@ -192,6 +218,7 @@ def _hyperparameters(spec: ModelSpec) -> Iterator[str]:
         HYPERPARAMETER_KEY_MAX,
         HYPERPARAMETER_VALUE_MAX,
         None,
+        single_line=True,
     )
 
 
@@ -309,11 +336,13 @@ def _description(spec: ModelSpec) -> Iterator[str]:
     value = spec.description
     if value is None or _unresolved(value):
         return
-    yield from _check_length("description", value, 0, DESCRIPTION_MAX)
-    if not _DESCRIPTION_CHARS.fullmatch(value):
+    units = utf16(value)
+    if len(units) > DESCRIPTION_MAX:
+        yield f"description: {show(value)} has {len(units)} characters; allowed 0-255"
+    elif not DESCRIPTION_PATTERN.fullmatch(units):
         yield (
-            f"description: {show(value)} is not allowed; "
-            "allowed: printable characters, tabs and line breaks"
+            f"description: {show(value)} is not allowed; allowed: printable characters "
+            "(no emoji or other supplementary characters), tabs and line breaks"
         )
 
 
@@ -347,17 +376,17 @@ def tag_failures(prop: str, tags: Mapping[str, str]) -> list[str]:
     for key, value in tags.items():
         if _unresolved(key):
             continue
-        if not 1 <= len(key) <= TAG_KEY_MAX:
+        if not 1 <= _length(key) <= TAG_KEY_MAX:
             failures.append(
-                f"{prop}: key {show(key)} has {len(key)} characters; allowed 1-{TAG_KEY_MAX}"
+                f"{prop}: key {show(key)} has {_length(key)} characters; allowed 1-{TAG_KEY_MAX}"
             )
         if key.lower().startswith("aws:"):
             failures.append(f"{prop}: key {show(key)} starts with 'aws:', which AWS reserves")
         if key == contract.RESERVED_TAG_KEY:
             failures.append(f"{prop}: key {show(key)} is reserved for the construct's own use")
-        if not _unresolved(value) and len(value) > TAG_VALUE_MAX:
+        if not _unresolved(value) and _length(value) > TAG_VALUE_MAX:
             failures.append(
-                f"{prop}[{key!r}]: {show(value)} has {len(value)} characters; "
+                f"{prop}[{key!r}]: {show(value)} has {_length(value)} characters; "
                 f"allowed 0-{TAG_VALUE_MAX}"
             )
     return failures

@@ -28,7 +28,15 @@ def service_model() -> ServiceModel:
 
 @cache
 def _pattern(text: str) -> re.Pattern[str]:
-    return re.compile(text)
+    # The service is Java: "\s" is ASCII whitespace (re.ASCII) and strings are
+    # matched as UTF-16 code units (see ``utf16``).
+    return re.compile(text, re.ASCII)
+
+
+def utf16(value: str) -> str:
+    """``value`` as Java sees it: one character per UTF-16 code unit."""
+    data = value.encode("utf-16-le", "surrogatepass")
+    return "".join(chr(int.from_bytes(data[i : i + 2], "little")) for i in range(0, len(data), 2))
 
 
 def validate(shape: Shape, value: Any, path: str = "") -> list[str]:
@@ -68,14 +76,15 @@ def validate(shape: Shape, value: Any, path: str = "") -> list[str]:
     if kind == "string":
         if not isinstance(value, str):
             return [f"{where}: expected a string"]
-        errors.extend(_bounds(where, len(value), meta, "characters"))
+        units = utf16(value)
+        errors.extend(_bounds(where, len(units), meta, "characters"))
         enum = shape.enum  # type: ignore[attr-defined]
         if enum and value not in enum:
             allowed = (
                 ", ".join(enum) if len(enum) <= 12 else f"the {len(enum)} values of {shape.name}"
             )
             errors.append(f"{where}: {value!r} is not one of {allowed}")
-        if "pattern" in meta and not _pattern(meta["pattern"]).fullmatch(value):
+        if "pattern" in meta and not _pattern(meta["pattern"]).fullmatch(units):
             errors.append(f"{where}: {value!r} does not match {meta['pattern']}")
         return errors
     if kind in ("integer", "long"):
