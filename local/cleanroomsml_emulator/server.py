@@ -28,6 +28,7 @@ from .state import Emulator, EmulatorError
 class _Handler(BaseHTTPRequestHandler):
     server: EmulatorServer
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out at once: no 40 ms stalls
 
     def log_message(self, format: str, *args: Any) -> None:
         if self.server.verbose:

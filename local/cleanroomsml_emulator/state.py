@@ -110,6 +110,8 @@ class Emulator:
     _fail_next_trainings: list[dict[str, str]] = field(default_factory=list)
     _fail_next_deletes: list[dict[str, str]] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
+    history: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    """Every call with its parameters, faults included (for tests)."""
     _lock: threading.RLock = field(default_factory=threading.RLock)
 
     # --- knobs ---------------------------------------------------------------
@@ -154,6 +156,7 @@ class Emulator:
         """Run one API operation; raises ``EmulatorError`` for modelled errors."""
         with self._lock:
             self.calls.append(operation)
+            self.history.append((operation, copy.deepcopy(params)))
             queue = self._faults.get(operation) or []
             if queue:
                 fault = queue[0]
