@@ -85,7 +85,20 @@ class Rule:
     check: Check
 
 
+_TOKEN_MARKERS: Final = ("${Token[", "#{Token[")
+_NUMBER_TOKEN_LIMIT: Final = -1e280  # CDK encodes number tokens as huge negative doubles
+
+
 def _unresolved(value: object) -> bool:
+    """``Token.is_unresolved`` without a jsii round trip for plain Python values."""
+    if isinstance(value, str):
+        return any(marker in value for marker in _TOKEN_MARKERS)
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int | float):
+        return value < _NUMBER_TOKEN_LIMIT and Token.is_unresolved(value)
+    if isinstance(value, dict | list | tuple) or value is None:
+        return False
     return Token.is_unresolved(value)
 
 

@@ -21,13 +21,13 @@ from aws_cdk import (
 )
 from aws_cdk import aws_kms as kms
 
-from constructs import Construct, IValidation, Node
+from constructs import Construct, Node
 
 from . import _contract as contract
 from ._provider import TrainedModelProvider
 from ._render import render_properties
 from ._spec import ChannelSpec, IncrementalChannelSpec, ModelSpec
-from ._validation import tag_failures, validate
+from ._validation import validate
 from .errors import TrainedModelValidationError
 from .instance_type import InstanceType
 from .types import (
@@ -99,16 +99,6 @@ class _ImportedTrainedModel(TrainedModelBase):
     @property
     def version_identifier(self) -> str | None:
         return self._version
-
-
-@jsii.implements(IValidation)
-class _TagsValidation:
-    def __init__(self, tags: TagManager) -> None:
-        self._tags = tags
-
-    def validate(self) -> list[str]:
-        rendered = self._tags.render_tags() or {}
-        return tag_failures("tags (including those added with Tags.of)", rendered)
 
 
 def _seconds(prop: str, value: Duration | None, failures: list[str]) -> float | None:
@@ -235,9 +225,11 @@ class TrainedModel(TrainedModelBase):
         self._spec_value = spec
 
         self._tags = TagManager(TagType.MAP, contract.RESOURCE_TYPE, dict(spec.tags) or None)
-        self.node.add_validation(_TagsValidation(self._tags))
 
         provider = TrainedModelProvider.of(self)
+        # Tags added later with Tags.of are checked once the app is built, by one
+        # validation per stack (on the provider) for all its models.
+        provider.validate_tags_of(self.node.path, self._tags)
         provider.grant_model(
             membership_identifier=spec.membership_identifier,
             association_arn=spec.configured_model_algorithm_association_arn,
@@ -261,7 +253,6 @@ class TrainedModel(TrainedModelBase):
             properties=properties,
             removal_policy=removal_policy or RemovalPolicy.RETAIN,
         )
-        self.node.default_child = self._resource.node.default_child  # the CfnResource
 
     @staticmethod
     def _spec(
