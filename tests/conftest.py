@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import os
 
+# The environment as the user started pytest (credentials included), before the
+# lines below sandbox it; only the opt-in real-account test uses it.
+REAL_ENVIRONMENT = dict(os.environ)
+
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 os.environ.setdefault("CDK_DISABLE_VERSION_CHECK", "1")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
@@ -13,13 +17,19 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ["AWS_CONFIG_FILE"] = os.devnull
 os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
 
-from collections.abc import Iterator
+from collections.abc import Iterator  # noqa: E402 (the environment above comes first)
 
-import pytest
-from botocore.stub import Stubber
+import pytest  # noqa: E402 (the environment above comes first)
+from botocore.stub import Stubber  # noqa: E402 (the environment above comes first)
 
-from aws_client import make_client
-from helpers import StubbedClient
+from aws_client import make_client  # noqa: E402 (the environment above comes first)
+from helpers import StubbedClient  # noqa: E402 (the environment above comes first)
+
+
+@pytest.fixture
+def real_environment() -> dict[str, str]:
+    """The environment pytest was started with, before the test sandboxing."""
+    return dict(REAL_ENVIRONMENT)
 
 
 @pytest.fixture

@@ -18,6 +18,9 @@ from aws_cdk import aws_kms as kms
 from cdk_nag import AwsSolutionsChecks
 
 import app as example_app
+import full_pipeline
+import imported_base
+import incremental
 from cdk_cleanrooms_ml import (
     DataChannel,
     IncrementalTrainingDataChannel,
@@ -87,25 +90,35 @@ def _kitchen_sink(app: App, env: Environment | None) -> Stack:
     return stack
 
 
-def _apps() -> list[App]:
-    example = App()
-    example_app.build(example)
-    sinks = App()
-    _kitchen_sink(sinks, Environment(account=ACCOUNT, region=REGION))
-    _kitchen_sink(sinks, None)
-    return [example, sinks]
+EXAMPLES = {
+    "minimal": example_app.build,
+    "full-pipeline": full_pipeline.build,
+    "incremental": incremental.build,
+    "imported-base": imported_base.build,
+}
+APPS = [*EXAMPLES, "kitchen-sink"]
 
 
-@pytest.mark.parametrize("index", [0, 1], ids=["example", "kitchen-sink"])
-def test_cdk_nag_aws_solutions_finds_nothing_unacknowledged(index: int) -> None:
-    app = _apps()[index]
+def _app(name: str) -> App:
+    app = App()
+    if name in EXAMPLES:
+        EXAMPLES[name](app)
+    else:
+        _kitchen_sink(app, Environment(account=ACCOUNT, region=REGION))
+        _kitchen_sink(app, None)
+    return app
+
+
+@pytest.mark.parametrize("name", APPS)
+def test_cdk_nag_aws_solutions_finds_nothing_unacknowledged(name: str) -> None:
+    app = _app(name)
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     app.synth()  # raises with the findings when any is not acknowledged
 
 
-@pytest.mark.parametrize("index", [0, 1], ids=["example", "kitchen-sink"])
-def test_cfn_lint_reports_nothing_but_w3005(index: int, tmp_path: Path) -> None:
-    assembly = _apps()[index].synth()
+@pytest.mark.parametrize("name", APPS)
+def test_cfn_lint_reports_nothing_but_w3005(name: str, tmp_path: Path) -> None:
+    assembly = _app(name).synth()
     templates = []
     for stack in assembly.stacks:
         path = tmp_path / f"{stack.stack_name}.json"
