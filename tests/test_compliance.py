@@ -13,7 +13,17 @@ import sys
 from pathlib import Path
 
 import pytest
-from aws_cdk import App, Duration, Environment, Fn, RemovalPolicy, Size, Stack, Validations
+from aws_cdk import (
+    App,
+    CfnOutput,
+    Duration,
+    Environment,
+    Fn,
+    RemovalPolicy,
+    Size,
+    Stack,
+    Validations,
+)
 from aws_cdk import aws_kms as kms
 from cdk_nag import AwsSolutionsChecks
 
@@ -48,7 +58,7 @@ def _kitchen_sink(app: App, env: Environment | None) -> Stack:
         encryption_key=key,
         removal_policy=RemovalPolicy.DESTROY,
     )
-    TrainedModel(
+    incremental_model = TrainedModel(
         stack,
         "Incremental",
         membership_identifier=MEMBERSHIP,
@@ -61,6 +71,7 @@ def _kitchen_sink(app: App, env: Environment | None) -> Stack:
         ],
         training_input_mode=TrainingInputMode.FAST_FILE,
         max_runtime=Duration.hours(3),
+        completion_timeout=Duration.hours(6),  # the long path (WaitCondition)
         tags={"team": "ml"},
     )
     TrainedModel(
@@ -87,6 +98,7 @@ def _kitchen_sink(app: App, env: Environment | None) -> Stack:
             DataChannel(ml_input_channel_arn=Fn.import_value("ChannelArn"), channel_name="t")
         ],
     )
+    CfnOutput(stack, "IncrementalArn", value=incremental_model.trained_model_arn)
     return stack
 
 

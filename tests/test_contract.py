@@ -197,7 +197,7 @@ def test_numbers_and_booleans_are_accepted_as_json_or_as_strings() -> None:
         (contract.VOLUME_SIZE_IN_GB, "1.5"),
         (contract.WAIT_FOR_COMPLETION, "yes"),
         (contract.REMOVAL_POLICY, "snapshot"),
-        (contract.COMPLETION_TIMEOUT_SECONDS, "7200"),
+        (contract.COMPLETION_TIMEOUT_SECONDS, "43201"),
         (contract.DATA_CHANNELS, "not-a-list"),
         (contract.MEMBERSHIP_IDENTIFIER, None),
         (contract.HYPERPARAMETERS, ["a"]),

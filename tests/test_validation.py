@@ -281,8 +281,8 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     ),
     (
         "completion-timeout-over-an-hour",
-        {"completion_timeout": Duration.minutes(61)},
-        ["completion_timeout", "3660 seconds", "1-3600"],
+        {"completion_timeout": Duration.minutes(721)},
+        ["completion_timeout", "43260 seconds", "1-43200"],
     ),
     (
         "completion-timeout-not-duration",

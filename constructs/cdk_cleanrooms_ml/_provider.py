@@ -28,16 +28,21 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
 from aws_cdk import custom_resources as cr
 
 from constructs import Construct, IValidation
 
+from . import _contract as contract
 from ._validation import tag_failures
 
 PROVIDER_ID: Final = "CleanRoomsMLTrainedModelProvider"
 """Construct id of the per-stack provider, a direct child of the stack."""
 
 ENDPOINT_URL_CONTEXT_KEY: Final = "cdk-cleanrooms-ml:cleanroomsmlEndpointUrl"
+LONG_WAIT_POLL_SECONDS_CONTEXT_KEY: Final = "cdk-cleanrooms-ml:longWaitPollSeconds"
+"""Context key (local mode): a fixed poll interval for the long path's waiter."""
 """Context key of the local-mode switch: when set, the handler's Lambda functions
 get ``AWS_ENDPOINT_URL_CLEANROOMSML`` with this value (for a local emulator).
 Never set it for a real account."""
@@ -180,6 +185,10 @@ class TrainedModelProvider(Construct):
             environment["AWS_ENDPOINT_URL_CLEANROOMSML"] = str(endpoint)
 
         code = lambda_.Code.from_asset(str(handler_asset_path()), exclude=_ASSET_EXCLUDE)
+        self._code = code
+        self._environment = environment
+        self._long_waiter: sfn.StateMachine | None = None
+        self._long_wait_statement: iam.PolicyStatement | None = None
         common = {
             "code": code,
             "runtime": lambda_.Runtime.PYTHON_3_14,
@@ -234,6 +243,81 @@ class TrainedModelProvider(Construct):
         self._tag_managers: list[tuple[str, TagManager]] = []
         self.node.add_validation(_TagsValidation(self._tag_managers))
 
+    def long_waiter(self) -> sfn.StateMachine:
+        """The long path's waiter (a state machine polling models), created on first use.
+
+        poll (Lambda) -> done? -> end; otherwise wait ``waitSeconds`` and poll again.
+        The poll function signals each model's WaitCondition handle.
+        """
+        if self._long_waiter is not None:
+            return self._long_waiter
+        role = iam.Role(
+            self,
+            "LongWaitRole",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="cdk-cleanrooms-ml TrainedModel long-wait poller",
+        )
+        self.log_group.grant_write(role)
+        self._long_wait_statement = iam.PolicyStatement(
+            sid="GetTrainedModels", actions=["cleanrooms-ml:GetTrainedModel"]
+        )
+        for membership_arn in self._model_statement.resources:
+            self._long_wait_statement.add_resources(membership_arn)
+        role.add_to_principal_policy(self._long_wait_statement)
+        environment = dict(self._environment)
+        interval = self.node.try_get_context(LONG_WAIT_POLL_SECONDS_CONTEXT_KEY)
+        if interval:
+            environment[contract.LONG_WAIT_POLL_SECONDS_ENV] = str(interval)
+        poller = lambda_.Function(
+            self,
+            "LongWaitPoll",
+            code=self._code,
+            handler="index.long_wait_poll",
+            description="cdk-cleanrooms-ml TrainedModel long-wait poll",
+            runtime=lambda_.Runtime.PYTHON_3_14,
+            architecture=lambda_.Architecture.ARM_64,
+            memory_size=256,
+            timeout=Duration.minutes(2),
+            role=role,
+            log_group=self.log_group,
+            environment=environment or None,
+        )
+        poll = tasks.LambdaInvoke(
+            self,
+            "Poll",
+            lambda_function=poller,
+            payload_response_only=True,
+            retry_on_service_exceptions=True,
+        )
+        poll.add_retry(
+            errors=["States.ALL"], interval=Duration.seconds(30), max_attempts=5, backoff_rate=2
+        )
+        wait = sfn.Wait(self, "WaitBeforeNextPoll", time=sfn.WaitTime.seconds_path("$.waitSeconds"))
+        done = sfn.Choice(self, "Done?")
+        definition = poll.next(
+            done.when(
+                sfn.Condition.boolean_equals("$.done", True), sfn.Succeed(self, "Signalled")
+            ).otherwise(wait.next(poll))
+        )
+        self._long_waiter = sfn.StateMachine(
+            self,
+            "LongWaiter",
+            definition_body=sfn.DefinitionBody.from_chainable(definition),
+            timeout=Duration.hours(13),
+            comment="cdk-cleanrooms-ml: polls trained models, signals their WaitConditions",
+        )
+        self._long_waiter.grant_start_execution(self.role)
+        self.on_event_function.add_environment(
+            contract.LONG_WAITER_ARN_ENV, self._long_waiter.state_machine_arn
+        )
+        poller_id = self._stack.resolve(cast(CfnElement, poller.node.default_child).logical_id)
+        self._acknowledge(
+            f"IAM5[Resource::<{poller_id}.Arn>:*]",
+            "granted by Step Functions' LambdaInvoke: lambda:InvokeFunction on the versions "
+            "and aliases (ARN:*) of exactly the one poll function",
+        )
+        return self._long_waiter
+
     def validate_tags_of(self, path: str, tags: TagManager) -> None:
         """Check a model's final tags (``Tags.of`` included) when the app is built."""
         self._tag_managers.append((path, tags))
@@ -268,14 +352,15 @@ class TrainedModelProvider(Construct):
         )
         self._acknowledge(
             "SF1",
-            "the Provider framework's waiter input is the CloudFormation event with its "
-            "pre-signed ResponseURL (a credential): logging ALL events with execution "
-            "data would write it to CloudWatch Logs; the handler logs each step itself",
+            "the waiters' inputs hold credentials (the Provider framework's: the "
+            "CloudFormation event's pre-signed ResponseURL; the long path's: the "
+            "WaitCondition handle URL): logging ALL events with execution data would write "
+            "them to CloudWatch Logs; the handler functions log each step themselves",
         )
         self._acknowledge(
             "SF2",
-            "custom_resources.Provider offers no X-Ray setting for its waiter state "
-            "machine, which only retries isComplete every 10 seconds",
+            "the waiter state machines only poll (custom_resources.Provider offers no X-Ray "
+            "setting for its own); tracing would add X-Ray permissions on '*' for no insight",
         )
 
     @property
@@ -316,6 +401,8 @@ class TrainedModelProvider(Construct):
                 "the grant is scoped to the models of the one membership used",
             )
             self._model_statement.add_resources(models_arn)
+            if self._long_wait_statement is not None:
+                self._long_wait_statement.add_resources(models_arn)
             self._pass_membership_statement.add_resources(
                 stack.format_arn(
                     service="cleanrooms",

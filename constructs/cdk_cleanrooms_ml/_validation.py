@@ -418,7 +418,7 @@ def _completion_timeout(spec: ModelSpec) -> Iterator[str]:
     if not _is_whole(value) or not 1 <= value <= high:
         yield (
             f"completion_timeout: {_num(value)} seconds is out of range; "
-            f"allowed 1-{high} whole seconds (CloudFormation's one-hour custom-resource cap)"
+            f"allowed 1-{high} whole seconds (12 hours, CloudFormation's WaitCondition cap)"
         )
 
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from typing import Protocol, runtime_checkable
 
 import jsii
 from aws_cdk import (
+    CfnWaitCondition,
+    CfnWaitConditionHandle,
     CustomResource,
     Duration,
     ITaggable,
@@ -15,6 +19,7 @@ from aws_cdk import (
     Resource,
     Size,
     SizeRoundingBehavior,
+    Stack,
     TagManager,
     TagType,
     Token,
@@ -38,6 +43,11 @@ from .types import (
 )
 
 __all__ = ["ITrainedModel", "TrainedModel", "TrainedModelBase"]
+
+_NOT_IDENTITY = frozenset(
+    {contract.TAGS, contract.REMOVAL_POLICY, contract.WAIT_FOR_COMPLETION, contract.WAIT_HANDLE_URL}
+)
+"""Properties whose change neither replaces the model nor needs a new WaitCondition."""
 
 
 @runtime_checkable
@@ -164,7 +174,11 @@ class TrainedModel(TrainedModelBase):
         before the resource is created. Default: True. When False, the resource
         is created as soon as the model exists and has not failed.
     :param completion_timeout: how long to wait for training, whole seconds up
-        to one hour (CloudFormation's custom-resource cap). Default: one hour.
+        to 12 hours. Default: one hour. Up to one hour the custom resource itself
+        waits (the short path); beyond, the custom resource returns once the model
+        exists and a ``WaitCondition`` (timeout = ``completion_timeout``) waits,
+        signalled by the stack's waiter state machine (the long path). Either way,
+        whatever references the model's attributes is created only once it is ACTIVE.
 
     :raises TrainedModelValidationError: once, listing every invalid prop.
     """
@@ -243,6 +257,27 @@ class TrainedModel(TrainedModelBase):
                 separator="-",
             )
         properties = render_properties(spec, name_prefix=name_prefix)
+        self._wait_condition: CfnWaitCondition | None = None
+        self._attributes: CustomResource | None = None
+        long_path = (
+            spec.wait_for_completion
+            and spec.completion_timeout_in_seconds > contract.SHORT_PATH_MAX_SECONDS
+        )
+        handle = None
+        if long_path:
+            # The WaitCondition's construct id carries a digest of everything that
+            # replaces the model (and of its timeout, which CloudFormation cannot
+            # update): a replacement gets a fresh wait; other updates do not wait.
+            stack = Stack.of(self)
+            identity = {k: v for k, v in properties.items() if k not in _NOT_IDENTITY}
+            digest = (
+                hashlib.sha256(json.dumps(stack.resolve(identity), sort_keys=True).encode())
+                .hexdigest()[:8]
+                .upper()
+            )
+            handle = CfnWaitConditionHandle(self, f"WaitHandle{digest}")
+            properties[contract.WAIT_HANDLE_URL] = handle.ref
+            provider.long_waiter()
         properties[contract.TAGS] = self._tags.rendered_tags
 
         self._resource = CustomResource(
@@ -253,6 +288,36 @@ class TrainedModel(TrainedModelBase):
             properties=properties,
             removal_policy=removal_policy or RemovalPolicy.RETAIN,
         )
+        if handle is not None:
+            self._wait_condition = CfnWaitCondition(
+                self,
+                handle.node.id.replace("WaitHandle", "Wait"),
+                handle=handle.ref,
+                timeout=str(int(spec.completion_timeout_in_seconds)),
+                count=1,
+            )
+            self._wait_condition.node.add_dependency(self._resource)
+            # Attributes come from a resource created after the WaitCondition, so
+            # whatever references them is created only once the model is ACTIVE.
+            self._attributes = CustomResource(
+                self,
+                "Attributes",
+                service_token=provider.service_token,
+                resource_type=contract.ATTRIBUTES_RESOURCE_TYPE,
+                properties={
+                    contract.ATTR_TRAINED_MODEL_ARN: self._resource.get_att_string(
+                        contract.ATTR_TRAINED_MODEL_ARN
+                    ),
+                    contract.ATTR_VERSION_IDENTIFIER: self._resource.get_att_string(
+                        contract.ATTR_VERSION_IDENTIFIER
+                    ),
+                    contract.ATTR_TRAINED_MODEL_NAME: self._resource.get_att_string(
+                        contract.ATTR_TRAINED_MODEL_NAME
+                    ),
+                    contract.ATTR_STATUS: "ACTIVE",
+                },
+            )
+            self._attributes.node.add_dependency(self._wait_condition)
 
     @staticmethod
     def _spec(
@@ -402,10 +467,22 @@ class TrainedModel(TrainedModelBase):
         """The model's tags (``ITaggable``); ``Tags.of(model).add()`` lands here."""
         return self._tags
 
+    def _attribute(self, name: str) -> str:
+        """An attribute of the custom resource, or (long path) of the attributes
+        resource after the WaitCondition, so that whatever references it is created
+        only once the model is ACTIVE."""
+        source = self._resource if self._attributes is None else self._attributes
+        return Token.as_string(source.get_att(name))
+
+    @property
+    def wait_condition(self) -> CfnWaitCondition | None:
+        """The long path's WaitCondition (``completion_timeout`` over an hour), else None."""
+        return self._wait_condition
+
     @property
     def trained_model_arn(self) -> str:
         """The ARN of the trained model (``Fn::GetAtt TrainedModelArn``)."""
-        return Token.as_string(self._resource.get_att(contract.ATTR_TRAINED_MODEL_ARN))
+        return self._attribute(contract.ATTR_TRAINED_MODEL_ARN)
 
     @property
     def version_identifier(self) -> str:
@@ -414,17 +491,17 @@ class TrainedModel(TrainedModelBase):
         Always resolves: the version's UUID for a model trained incrementally,
         or ``"NULL"`` for a base version, which the API gives no identifier.
         """
-        return Token.as_string(self._resource.get_att(contract.ATTR_VERSION_IDENTIFIER))
+        return self._attribute(contract.ATTR_VERSION_IDENTIFIER)
 
     @property
     def trained_model_name(self) -> str:
         """The model's name, given or generated (``Fn::GetAtt TrainedModelName``)."""
-        return Token.as_string(self._resource.get_att(contract.ATTR_TRAINED_MODEL_NAME))
+        return self._attribute(contract.ATTR_TRAINED_MODEL_NAME)
 
     @property
     def status(self) -> str:
         """The model's status when the resource was last created or updated."""
-        return Token.as_string(self._resource.get_att(contract.ATTR_STATUS))
+        return self._attribute(contract.ATTR_STATUS)
 
     @property
     def custom_resource(self) -> CustomResource:

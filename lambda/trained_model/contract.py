@@ -43,6 +43,10 @@ TAGS: Final = "Tags"
 REMOVAL_POLICY: Final = "RemovalPolicy"
 WAIT_FOR_COMPLETION: Final = "WaitForCompletion"
 COMPLETION_TIMEOUT_SECONDS: Final = "CompletionTimeoutSeconds"
+WAIT_HANDLE_URL: Final = "WaitHandleUrl"
+"""Long path only: the ``AWS::CloudFormation::WaitCondition`` handle to signal.
+
+A pre-signed URL, a credential: the handler never logs it."""
 
 # keys inside each item of DATA_CHANNELS / INCREMENTAL_TRAINING_DATA_CHANNELS
 CHANNEL_ML_INPUT_CHANNEL_ARN: Final = "MlInputChannelArn"
@@ -71,9 +75,24 @@ channel as "no version given": the service then uses the latest version.
 """
 
 # --- limits shared by both sides ----------------------------------------------
-MAX_COMPLETION_TIMEOUT_SECONDS: Final = 3600
-"""CloudFormation's cap on one custom-resource operation (ServiceTimeout)."""
+SHORT_PATH_MAX_SECONDS: Final = 3600
+"""CloudFormation's cap on one custom-resource operation (ServiceTimeout): up to
+this, the custom resource itself waits (the short path)."""
+MAX_COMPLETION_TIMEOUT_SECONDS: Final = 43200
+"""``AWS::CloudFormation::WaitCondition``'s cap (12 hours): the long path."""
 DEFAULT_COMPLETION_TIMEOUT_SECONDS: Final = 3600
+
+# --- the long path's waiter (Step Functions state machine, one per stack) ------
+LONG_WAITER_ARN_ENV: Final = "CLEANROOMS_ML_LONG_WAITER_ARN"
+"""Environment variable of the on_event function: the waiter state machine's ARN."""
+LONG_WAIT_POLL_SECONDS_ENV: Final = "CLEANROOMS_ML_LONG_WAIT_POLL_SECONDS"
+"""Optional environment variable of the waiter function: a fixed poll interval
+(local mode sets it; by default the interval grows from 30 s to 120 s)."""
+WAIT_SIGNAL_ID: Final = "model"
+"""The UniqueId of the waiter's signal."""
+ATTRIBUTES_RESOURCE_TYPE: Final = "Custom::CleanRoomsMLTrainedModelAttributes"
+"""Long path: a resource after the WaitCondition that echoes the model's attributes
+(its properties are the ``ATTR_*`` keys), so whatever references them waits too."""
 
 RESERVED_TAG_KEY: Final = "cdk-cleanrooms-ml:owner"
 """Tag the handler adds to every model it creates; it marks ownership.

@@ -2,15 +2,22 @@
 
 The CDK Provider framework calls ``on_event`` once per CloudFormation event and
 then ``is_complete`` every 10 seconds until it returns ``IsComplete: True`` or
-raises. This module only makes the client (once per container) and dispatches;
-the logic is in ``lifecycle``.
+raises. ``long_wait_poll`` is a step of the long path's waiter (a Step
+Functions state machine) for waits over an hour. This module only makes the
+clients (once per container) and dispatches; the logic is in ``lifecycle`` and
+``long_wait``.
 """
 
 from __future__ import annotations
 
+import os
+import time
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+import contract
 import lifecycle
+import long_wait
 from aws_client import make_client
 from jsonlog import log
 
@@ -18,6 +25,7 @@ if TYPE_CHECKING:
     from mypy_boto3_cleanroomsml import CleanRoomsMLClient
 
 _client: CleanRoomsMLClient | None = None
+_sfn: Any = None
 
 
 def _get_client() -> CleanRoomsMLClient:
@@ -27,9 +35,18 @@ def _get_client() -> CleanRoomsMLClient:
     return _client
 
 
-def _run(step: str, fn: Any, event: dict[str, Any]) -> dict[str, Any]:
+def _start_waiter(name: str, payload: Mapping[str, Any]) -> None:
+    global _sfn
+    if _sfn is None:
+        import boto3
+
+        _sfn = boto3.client("stepfunctions")
+    long_wait.start_waiter(_sfn, os.environ[contract.LONG_WAITER_ARN_ENV], name, payload)
+
+
+def _run(step: str, fn: Callable[[], dict[str, Any]], event: Mapping[str, Any]) -> dict[str, Any]:
     try:
-        result: dict[str, Any] = fn(_get_client(), event)
+        return fn()
     except Exception as error:
         log(
             "failed",
@@ -39,14 +56,24 @@ def _run(step: str, fn: Any, event: dict[str, Any]) -> dict[str, Any]:
             reason=str(error),
         )
         raise
-    return result
 
 
 def on_event(event: dict[str, Any], context: object) -> dict[str, Any]:
     """Provider framework ``onEvent`` handler."""
-    return _run("on_event", lifecycle.on_event, event)
+    starter = _start_waiter if os.environ.get(contract.LONG_WAITER_ARN_ENV) else None
+    return _run(
+        "on_event", lambda: lifecycle.on_event(_get_client(), event, start_waiter=starter), event
+    )
 
 
 def is_complete(event: dict[str, Any], context: object) -> dict[str, Any]:
     """Provider framework ``isComplete`` handler."""
-    return _run("is_complete", lifecycle.is_complete, event)
+    return _run("is_complete", lambda: lifecycle.is_complete(_get_client(), event), event)
+
+
+def long_wait_poll(event: dict[str, Any], context: object) -> dict[str, Any]:
+    """One step of the long path's waiter state machine (input: its state)."""
+    return _run("long_wait_poll", lambda: long_wait.poll(_get_client(), event, time.time()), event)
+
+
+__all__ = ["is_complete", "long_wait_poll", "on_event"]

@@ -24,13 +24,14 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from botocore.exceptions import ClientError
 
 import contract
+import long_wait
 import ownership
 from jsonlog import log
 from ownership import ModelId
@@ -59,6 +60,10 @@ CHANGING: Final = frozenset(
 )
 GONE: Final = frozenset({"INACTIVE"})
 DELETE_FAILURES: Final = frozenset({"DELETE_FAILED", "CANCEL_FAILED"})
+
+
+WaiterStarter = Callable[[str, Mapping[str, Any]], None]
+"""Starts the long path's waiter: ``(execution name, input)``."""
 
 
 class HandlerError(Exception):
@@ -227,8 +232,32 @@ def _adopt_or_fail(
     return None
 
 
+def _start_long_wait(
+    start_waiter: WaiterStarter | None,
+    desired: DesiredModel,
+    event: Event,
+    model_id: ModelId,
+    name: str,
+    now: float,
+) -> None:
+    """Long path: hand the wait to the stack's waiter, which signals the WaitCondition."""
+    url = desired.wait_handle_url
+    if url is None:
+        return
+    if start_waiter is None:
+        raise HandlerError("completion_timeout over an hour needs the waiter, which is not set up")
+    start_waiter(
+        long_wait.execution_name(event.stack_id, event.logical_id, event.request_id, url),
+        long_wait.waiter_input(model_id, name, url, now, desired.completion_timeout_seconds),
+    )
+
+
 def create_model(
-    client: CleanRoomsMLClient, desired: DesiredModel, event: Event, now: float
+    client: CleanRoomsMLClient,
+    desired: DesiredModel,
+    event: Event,
+    now: float,
+    start_waiter: WaiterStarter | None = None,
 ) -> dict[str, Any]:
     """Start training (or adopt this request's earlier attempt); return the on_event result."""
     name = _name_for(desired, event)
@@ -260,6 +289,7 @@ def create_model(
                 versionIdentifier=model_id.version,
                 trainedModelName=name,
             )
+    _start_long_wait(start_waiter, desired, event, model_id, name, now)
     return {
         "PhysicalResourceId": model_id.physical_id,
         ACTION_KEY: ACTION_WAIT_CREATE,
@@ -276,7 +306,11 @@ def _user_tags(tags: Mapping[str, str] | None) -> dict[str, str]:
 
 
 def update_model(
-    client: CleanRoomsMLClient, desired: DesiredModel, event: Event, now: float
+    client: CleanRoomsMLClient,
+    desired: DesiredModel,
+    event: Event,
+    now: float,
+    start_waiter: WaiterStarter | None = None,
 ) -> dict[str, Any]:
     """Tags in place, nothing when unchanged, a new model when a create parameter changed."""
     current_id = ownership.parse_physical_id(event.physical_id)
@@ -296,7 +330,7 @@ def update_model(
             trainedModelArn=current_id.arn,
             reason="the model no longer exists",
         )
-        return create_model(client, desired, event, now)
+        return create_model(client, desired, event, now, start_waiter)
 
     tag = ownership.parse_ownership_tag((model.get("tags") or {}).get(contract.RESERVED_TAG_KEY))
     same_config = tag is not None and tag.config == desired.config_hash[: ownership.DIGEST_LENGTH]
@@ -314,7 +348,7 @@ def update_model(
             logicalResourceId=event.logical_id,
             trainedModelArn=current_id.arn,
         )
-        return create_model(client, desired, event, now)
+        return create_model(client, desired, event, now, start_waiter)
 
     current_tags = _user_tags(model.get("tags"))
     to_remove = sorted(set(current_tags) - set(desired.tags))
@@ -326,6 +360,10 @@ def update_model(
             client.tag_resource(resourceArn=current_id.arn, tags=to_set)
     except ClientError as error:
         raise explain(error, "updating tags of", current_id.arn) from error
+    old_url = (event.old_properties or {}).get(contract.WAIT_HANDLE_URL)
+    if desired.wait_handle_url is not None and desired.wait_handle_url != old_url:
+        # a new WaitCondition (its timeout changed, or the long path is new): signal it
+        _start_long_wait(start_waiter, desired, event, current_id, str(model.get("name")), now)
     log(
         "updated" if (to_remove or to_set) else "unchanged",
         requestType=event.request_type,
@@ -409,8 +447,32 @@ def delete_model(
     return result
 
 
+def echo_attributes(event: Event, now: float) -> dict[str, Any]:
+    """Long path: the attributes resource (after the WaitCondition) echoes its properties."""
+    keys = (
+        contract.ATTR_TRAINED_MODEL_ARN,
+        contract.ATTR_VERSION_IDENTIFIER,
+        contract.ATTR_TRAINED_MODEL_NAME,
+        contract.ATTR_STATUS,
+    )
+    data = {key: str(event.properties.get(key, "")) for key in keys}
+    physical_id = event.physical_id
+    if event.request_type != "Delete":
+        arn, version = data[contract.ATTR_TRAINED_MODEL_ARN], data[contract.ATTR_VERSION_IDENTIFIER]
+        physical_id = f"attributes:{arn}:{version}"
+    return {
+        "PhysicalResourceId": physical_id,
+        "Data": data,
+        ACTION_KEY: ACTION_NONE,
+        STARTED_AT_KEY: now,
+    }
+
+
 def on_event(
-    client: CleanRoomsMLClient, raw_event: Mapping[str, Any], now: float | None = None
+    client: CleanRoomsMLClient,
+    raw_event: Mapping[str, Any],
+    now: float | None = None,
+    start_waiter: WaiterStarter | None = None,
 ) -> dict[str, Any]:
     """The Provider framework's ``onEvent``: start the change and say what to wait for."""
     now = time.time() if now is None else now
@@ -429,9 +491,9 @@ def on_event(
         return delete_model(client, desired, event, now)
     desired = parse_properties(event.properties)
     if event.request_type == "Create":
-        return create_model(client, desired, event, now)
+        return create_model(client, desired, event, now, start_waiter)
     if event.request_type == "Update":
-        return update_model(client, desired, event, now)
+        return update_model(client, desired, event, now, start_waiter)
     raise HandlerError(f"unknown request type {event.request_type!r}")
 
 
@@ -486,7 +548,8 @@ def is_complete(
             f"trained model {model.get('name')!r} ({model_id.arn}) reached {status} while it "
             f"was being created: {_status_details(model)}"
         )
-    if not desired.wait_for_completion:
+    if not desired.wait_for_completion or desired.long_wait:
+        # long path: the waiter follows the model and signals the WaitCondition
         return {"IsComplete": True, "Data": _attributes(model, model_id)}
     if elapsed >= desired.completion_timeout_seconds:
         policy = (

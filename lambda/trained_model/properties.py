@@ -103,6 +103,13 @@ class DesiredModel:
     removal_policy: str = contract.REMOVAL_POLICY_RETAIN
     wait_for_completion: bool = True
     completion_timeout_seconds: int = contract.DEFAULT_COMPLETION_TIMEOUT_SECONDS
+    wait_handle_url: str | None = None
+    """Long path: the WaitCondition handle the waiter signals (never logged)."""
+
+    @property
+    def long_wait(self) -> bool:
+        """The model's wait is the waiter's (WaitCondition), not the custom resource's."""
+        return self.wait_handle_url is not None
 
     @property
     def config_hash(self) -> str:
@@ -218,4 +225,5 @@ def parse_properties(props: Mapping[str, Any]) -> DesiredModel:
         removal_policy=removal_policy,
         wait_for_completion=_bool(props, contract.WAIT_FOR_COMPLETION, True),
         completion_timeout_seconds=timeout,
+        wait_handle_url=_str(props, contract.WAIT_HANDLE_URL),
     )
