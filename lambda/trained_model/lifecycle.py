@@ -477,6 +477,8 @@ def on_event(
     """The Provider framework's ``onEvent``: start the change and say what to wait for."""
     now = time.time() if now is None else now
     event = Event.from_dict(raw_event)
+    if raw_event.get("ResourceType") == contract.ATTRIBUTES_RESOURCE_TYPE:
+        return echo_attributes(event, now)
     log(
         "on-event",
         requestType=event.request_type,
