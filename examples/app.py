@@ -6,13 +6,14 @@ defaults are placeholders that synthesize but do not exist in any account.
     cdk synth -c membershipIdentifier=<uuid> \\
         -c configuredModelAlgorithmAssociationArn=<arn> -c mlInputChannelArn=<arn>
 
-Other context keys: ``epochs`` (a hyperparameter, default 10) and
-``removalPolicy`` (``retain``, the default, or ``destroy``).
+Other context keys: ``epochs`` (a hyperparameter, default 10),
+``removalPolicy`` (``retain``, the default, or ``destroy``) and
+``completionTimeoutMinutes`` (default 60; over 60 takes the long path).
 """
 
 from __future__ import annotations
 
-from aws_cdk import App, CfnOutput, RemovalPolicy, Size, Stack
+from aws_cdk import App, CfnOutput, Duration, RemovalPolicy, Size, Stack
 
 from cdk_cleanrooms_ml import DataChannel, InstanceType, TrainedModel
 from constructs import Construct
@@ -40,6 +41,7 @@ class TrainedModelExampleStack(Stack):
         channel_arn: str,
         hyperparameters: dict[str, str] | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        completion_timeout: Duration | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         model = TrainedModel(
@@ -52,6 +54,7 @@ class TrainedModelExampleStack(Stack):
             data_channels=[DataChannel(ml_input_channel_arn=channel_arn, channel_name="train")],
             hyperparameters=hyperparameters or {"epochs": "10"},
             removal_policy=removal_policy,
+            completion_timeout=completion_timeout,
         )
         CfnOutput(self, "TrainedModelArn", value=model.trained_model_arn)
         CfnOutput(self, "VersionIdentifier", value=model.version_identifier)
@@ -79,6 +82,7 @@ def build(app: App) -> TrainedModelExampleStack:
             if context("removalPolicy", "retain").lower() == "destroy"
             else RemovalPolicy.RETAIN
         ),
+        completion_timeout=Duration.minutes(int(context("completionTimeoutMinutes", "60"))),
     )
 
 

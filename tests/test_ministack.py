@@ -60,3 +60,39 @@ def test_a_failed_training_fails_the_deploy_with_the_services_reason() -> None:
         assert "AlgorithmError: loss diverged" in result.stdout
         (model,) = local_deploy.emulator_models(cloud)
         assert model["status"] == "CREATE_FAILED"
+
+
+@pytest.mark.slow
+def test_long_path_waits_through_a_wait_condition_and_fails_late_with_the_reason() -> None:
+    long_path = [
+        "-c",
+        "completionTimeoutMinutes=120",
+        "-c",
+        "cdk-cleanrooms-ml:longWaitPollSeconds=3",
+    ]
+    with local_deploy.local_cloud(training_seconds=15) as cloud:
+        local_deploy.cdk(cloud, "bootstrap", f"aws://{local_deploy.ACCOUNT}/{local_deploy.REGION}")
+        local_deploy.allow_plain_http_assets(cloud)
+        deploy = [
+            "deploy",
+            local_deploy.STACK,
+            "--require-approval",
+            "never",
+            "-c",
+            f"{local_deploy.ENDPOINT_CONTEXT_KEY}={cloud.emulator_url}",
+            *long_path,
+        ]
+        first = local_deploy.cdk(cloud, *deploy)
+        assert "Received SUCCESS signal" in first.stdout
+        (model,) = local_deploy.emulator_models(cloud)
+        assert model["status"] == "ACTIVE"
+        # a replacement whose training fails late fails the deploy with the service's reason
+        request = urllib.request.Request(
+            f"{cloud.emulator_url}/_emulator/fail-next-training",
+            json.dumps({"message": "AlgorithmError: diverged late"}).encode(),
+            method="POST",
+        )
+        urllib.request.urlopen(request).read()
+        second = local_deploy.cdk(cloud, *deploy, "-c", "epochs=30", check=False)
+        assert second.returncode != 0
+        assert "AlgorithmError: diverged late" in second.stdout
