@@ -33,10 +33,11 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 
-from aws_cdk import App, Environment, Size, Stack  # noqa: E402
+from aws_cdk import App, Duration, Environment, Size, Stack  # noqa: E402
 from botocore.stub import Stubber  # noqa: E402
 
 import lifecycle  # noqa: E402
+import long_wait  # noqa: E402
 from aws_client import make_client  # noqa: E402
 from cdk_cleanrooms_ml import DataChannel, InstanceType, TrainedModel  # noqa: E402
 from cdk_cleanrooms_ml._provider import QUERY_INTERVAL, handler_asset_path  # noqa: E402
@@ -51,7 +52,7 @@ from helpers import (  # noqa: E402
 )
 
 
-def template_for(models: int) -> dict[str, Any]:
+def template_for(models: int, completion_timeout: Duration | None = None) -> dict[str, Any]:
     app = App(context={"aws:cdk:enable-path-metadata": True})
     stack = Stack(app, "Bench", env=Environment(account="111122223333", region="us-east-1"))
     for i in range(models):
@@ -64,6 +65,7 @@ def template_for(models: int) -> dict[str, Any]:
             volume_size=Size.gibibytes(50),
             data_channels=[DataChannel(ml_input_channel_arn=CHANNEL_ARN, channel_name="train")],
             hyperparameters={"epochs": "10"},
+            completion_timeout=completion_timeout,
         )
     template: dict[str, Any] = app.synth().get_stack_by_name("Bench").template
     return template
@@ -83,6 +85,42 @@ def size_report() -> list[str]:
         per = "" if n == 1 else f"{(size - one) / (n - 1):.0f}"
         lines.append(f"| {n} | {len(template['Resources'])} | {size} | {per} |")
     return lines
+
+
+def long_path_report() -> list[str]:
+    """What the long path (completion_timeout over an hour) adds, per stack and per model."""
+
+    def measure(models: int, timeout: Duration | None) -> tuple[int, int]:
+        template = template_for(models, timeout)
+        return len(template["Resources"]), len(json.dumps(template, separators=(",", ":")))
+
+    short1, long1, long2 = (
+        measure(1, None),
+        measure(1, Duration.hours(3)),
+        measure(2, Duration.hours(3)),
+    )
+    per_model = (long2[0] - long1[0], long2[1] - long1[1])
+    short_model = measure(2, None)
+    extra_model = (
+        per_model[0] - (short_model[0] - short1[0]),
+        per_model[1] - (short_model[1] - short1[1]),
+    )
+    per_stack = (long1[0] - short1[0] - extra_model[0], long1[1] - short1[1] - extra_model[1])
+    return [
+        f"long path per stack: +{per_stack[0]} resources, +{per_stack[1]} bytes",
+        f"long path per model: +{extra_model[0]} resources, +{extra_model[1]} bytes "
+        f"(a long-path model in all: {per_model[0]} resources, {per_model[1]} bytes)",
+    ]
+
+
+def long_wait_polls(training_seconds: float) -> tuple[int, float]:
+    """The waiter's get_trained_model calls and detection latency for one training."""
+    elapsed, calls = 0.0, 0
+    while True:
+        calls += 1
+        if elapsed >= training_seconds:
+            return calls, elapsed - training_seconds
+        elapsed += long_wait.poll_interval(elapsed)
 
 
 def synth_time() -> float:
@@ -182,6 +220,13 @@ def main() -> None:
         setup, gets, latency = polling(seconds + 0.1)
         shown = f"{latency:.0f} s" if latency >= 0 else "timed out at the 1 h cap"
         print(f"| {label} | {setup} (list + create) | {gets} | {shown} |")
+    print("\n## The long path (completion_timeout over an hour)")
+    print("\n".join(long_path_report()))
+    print("| training | waiter get_trained_model calls | worst-case detection latency |")
+    print("|---|---:|---:|")
+    for label, seconds in (("1 h", 3600), ("3 h", 3 * 3600), ("12 h", 12 * 3600 - 120)):
+        calls, latency = long_wait_polls(seconds + 0.1)
+        print(f"| {label} | {calls} | {latency:.0f} s |")
 
 
 if __name__ == "__main__":
