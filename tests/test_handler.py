@@ -16,6 +16,7 @@ import ownership
 from helpers import (
     ASSOCIATION_ARN,
     CHANNEL_ARN,
+    ERRORS,
     LOGICAL_ID,
     MEMBERSHIP,
     MODEL_ARN,
@@ -578,15 +579,7 @@ NOT_YET = "not-yet"
 DONE = "done"
 OTHER = "other"
 
-ALL_ERRORS = {
-    "ThrottlingException": 429,
-    "InternalServiceException": 500,
-    "ConflictException": 409,
-    "ValidationException": 400,
-    "AccessDeniedException": 403,
-    "ServiceQuotaExceededException": 402,
-    "ResourceNotFoundException": 404,
-}
+ALL_ERRORS = ERRORS  # every error the operations the handler calls can return
 
 
 def _step_create_list(s: StubbedClient, code: str, status: int) -> str:
