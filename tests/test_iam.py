@@ -85,3 +85,36 @@ def test_only_list_trained_models_has_a_star_resource() -> None:
     TrainedModel(stack, "Model", **valid_props())
     starred = sorted(a for a, resources in _handler_actions(stack).items() if "*" in resources)
     assert starred == ["cleanrooms-ml:ListTrainedModels"]
+
+
+def _role_actions(stack: Stack, role_prefix: str) -> set[str]:
+    policies = Template.from_stack(stack).find_resources("AWS::IAM::Policy")
+    actions: set[str] = set()
+    for resource_id, policy in policies.items():
+        if resource_id.startswith(f"{PROVIDER_ID}{role_prefix}"):
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+                listed = statement["Action"]
+                actions.update(listed if isinstance(listed, list) else [listed])
+    return actions
+
+
+def test_long_path_roles_allow_only_what_the_code_calls() -> None:
+    from aws_cdk import Duration
+
+    stack = new_stack()
+    TrainedModel(stack, "Model", **valid_props(completion_timeout=Duration.hours(3)))
+    sources = "\n".join(p.read_text() for p in HANDLER.glob("*.py"))
+    assert "sfn_client.start_execution(" in sources  # the one Step Functions call
+    handler = _role_actions(stack, "Role")
+    assert handler - {f"cleanrooms-ml:{op}" for op in _called_operations()} == {
+        "cleanrooms:PassMembership",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "states:StartExecution",
+    }
+    # the waiter's poll function only reads models
+    assert _role_actions(stack, "LongWaitRole") == {
+        "cleanrooms-ml:GetTrainedModel",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+    }
