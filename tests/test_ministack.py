@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -96,3 +97,33 @@ def test_long_path_waits_through_a_wait_condition_and_fails_late_with_the_reason
         second = local_deploy.cdk(cloud, *deploy, "-c", "epochs=30", check=False)
         assert second.returncode != 0
         assert "AlgorithmError: diverged late" in second.stdout
+
+
+@pytest.mark.slow
+def test_incremental_example_deploys_a_versioned_successor(tmp_path: Path) -> None:
+    with local_deploy.local_cloud(training_seconds=3) as cloud:
+        local_deploy.cdk(cloud, "bootstrap", f"aws://{local_deploy.ACCOUNT}/{local_deploy.REGION}")
+        local_deploy.allow_plain_http_assets(cloud)
+        outputs_file = tmp_path / "outputs.json"
+        common = [
+            "--app",
+            "python3 examples/incremental.py",
+            "-c",
+            f"{local_deploy.ENDPOINT_CONTEXT_KEY}={cloud.emulator_url}",
+        ]
+        local_deploy.cdk(
+            cloud,
+            "deploy",
+            "CleanRoomsMLIncremental",
+            "--require-approval",
+            "never",
+            "--outputs-file",
+            str(outputs_file),
+            *common,
+        )
+        outputs = json.loads(outputs_file.read_text())["CleanRoomsMLIncremental"]
+        assert outputs["BaseVersion"] == "NULL"
+        assert UUID.fullmatch(outputs["SuccessorVersion"])  # ASSUMPTION A2: a versioned model
+        models = {m["trainedModelArn"]: m for m in local_deploy.emulator_models(cloud)}
+        assert set(models) == {outputs["BaseArn"], outputs["SuccessorArn"]}
+        local_deploy.cdk(cloud, "destroy", "CleanRoomsMLIncremental", "--force", *common)
