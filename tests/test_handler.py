@@ -449,6 +449,18 @@ def _delete(props: dict[str, Any] = DESTROY, physical_id: str = MODEL_ARN) -> di
     return event("Delete", props, physical_id=physical_id)
 
 
+def _deleting_poll() -> dict[str, Any]:
+    """The poll event after on_event started deleting the model."""
+    return then_poll(
+        _delete(),
+        {
+            "PhysicalResourceId": MODEL_ARN,
+            lifecycle.ACTION_KEY: lifecycle.ACTION_DELETE,
+            lifecycle.STARTED_AT_KEY: NOW,
+        },
+    )
+
+
 def test_retain_deletes_nothing(stubbed: StubbedClient) -> None:
     result = lifecycle.on_event(stubbed.client, _delete(handler_properties()), NOW)
     assert result[lifecycle.ACTION_KEY] == lifecycle.ACTION_NONE
@@ -527,15 +539,47 @@ def test_destroy_cancels_training_then_deletes_nothing_more_once_cancelled(
     assert lifecycle.is_complete(stubbed.client, poll, NOW + 20) == {"IsComplete": True}
 
 
-@pytest.mark.parametrize("status", ["INACTIVE", "CREATE_FAILED"])
-def test_destroy_of_a_model_with_no_output_completes_at_once(
-    stubbed: StubbedClient, status: str
-) -> None:
-    stubbed.get_model(model_description(status=status, tags=OWNED))
+def test_destroy_of_an_inactive_model_completes_at_once(stubbed: StubbedClient) -> None:
+    stubbed.get_model(model_description(status="INACTIVE", tags=OWNED))
     assert (
         lifecycle.on_event(stubbed.client, _delete(), NOW)[lifecycle.ACTION_KEY]
         == lifecycle.ACTION_NONE
     )
+
+
+def test_destroy_of_a_failed_training_deletes_its_output_so_the_name_is_freed(
+    stubbed: StubbedClient,
+) -> None:
+    stubbed.get_model(model_description(status="CREATE_FAILED", tags=OWNED))
+    stubbed.delete_output()
+    result = lifecycle.on_event(stubbed.client, _delete(), NOW)
+    assert result[lifecycle.ACTION_KEY] == lifecycle.ACTION_DELETE
+    poll = then_poll(_delete(), result)
+    stubbed.get_model(model_description(status="DELETE_IN_PROGRESS", tags=OWNED))
+    assert lifecycle.is_complete(stubbed.client, poll, NOW + 10) == {"IsComplete": False}
+    stubbed.get_model(model_description(status="INACTIVE", tags=OWNED))
+    assert lifecycle.is_complete(stubbed.client, poll, NOW + 20) == {"IsComplete": True}
+
+
+@pytest.mark.parametrize(
+    ("code", "status"), [("ConflictException", 409), ("ValidationException", 400)]
+)
+def test_destroy_of_a_failed_training_with_nothing_to_delete_completes_at_once(
+    stubbed: StubbedClient, code: str, status: int
+) -> None:
+    stubbed.get_model(model_description(status="CREATE_FAILED", tags=OWNED))
+    stubbed.error("delete_trained_model_output", code, status)
+    result = lifecycle.on_event(stubbed.client, _delete(), NOW)
+    assert result[lifecycle.ACTION_KEY] == lifecycle.ACTION_NONE
+
+
+def test_a_failed_training_seen_while_deleting_is_not_deleted_again(
+    stubbed: StubbedClient,
+) -> None:
+    """Only on_event tries it: a service that keeps CREATE_FAILED cannot loop the poll."""
+    poll = _deleting_poll()
+    stubbed.get_model(model_description(status="CREATE_FAILED", tags=OWNED))
+    assert lifecycle.is_complete(stubbed.client, poll, NOW + 10) == {"IsComplete": True}
 
 
 def test_destroy_of_a_model_already_gone_succeeds(stubbed: StubbedClient) -> None:
@@ -546,27 +590,37 @@ def test_destroy_of_a_model_already_gone_succeeds(stubbed: StubbedClient) -> Non
     )
 
 
-@pytest.mark.parametrize("status", ["DELETE_FAILED", "CANCEL_FAILED"])
-def test_a_failed_delete_fails_with_the_services_reason(
-    stubbed: StubbedClient, status: str
+@pytest.mark.parametrize(
+    ("status", "retry"), [("DELETE_FAILED", "delete_output"), ("CANCEL_FAILED", "cancel")]
+)
+def test_a_failed_delete_is_retried_once_per_delete_event_then_fails_with_the_reason(
+    stubbed: StubbedClient, status: str, retry: str
 ) -> None:
-    stubbed.get_model(
-        model_description(status=status, tags=OWNED, status_details={"message": "artifacts locked"})
+    failed = model_description(
+        status=status, tags=OWNED, status_details={"message": "artifacts locked"}
     )
-    with pytest.raises(lifecycle.HandlerError, match=f"{status}.*artifacts locked"):
-        lifecycle.on_event(stubbed.client, _delete(), NOW)
+    stubbed.get_model(failed)
+    getattr(stubbed, retry)()  # the new Delete event (e.g. the user retries the stack delete)
+    result = lifecycle.on_event(stubbed.client, _delete(), NOW)
+    assert result[lifecycle.ACTION_KEY] == lifecycle.ACTION_DELETE
+    stubbed.get_model(failed)  # it failed again: no second retry from the poll
+    with pytest.raises(lifecycle.HandlerError, match=f"{status}.*artifacts locked.*again"):
+        lifecycle.is_complete(stubbed.client, then_poll(_delete(), result), NOW + 10)
+
+
+def test_a_retried_delete_that_succeeds_completes(stubbed: StubbedClient) -> None:
+    stubbed.get_model(model_description(status="DELETE_FAILED", tags=OWNED))
+    stubbed.delete_output()
+    result = lifecycle.on_event(stubbed.client, _delete(), NOW)
+    stubbed.get_model(model_description(status="INACTIVE", tags=OWNED))
+    assert lifecycle.is_complete(stubbed.client, then_poll(_delete(), result), NOW + 10) == {
+        "IsComplete": True
+    }
 
 
 def test_delete_poll_finishes_what_on_event_started(stubbed: StubbedClient) -> None:
     # The model became ACTIVE after the cancel request raced it: delete its output.
-    poll = then_poll(
-        _delete(),
-        {
-            "PhysicalResourceId": MODEL_ARN,
-            lifecycle.ACTION_KEY: lifecycle.ACTION_DELETE,
-            lifecycle.STARTED_AT_KEY: NOW,
-        },
-    )
+    poll = _deleting_poll()
     stubbed.get_model(model_description(status="ACTIVE", tags=OWNED))
     stubbed.delete_output()
     assert lifecycle.is_complete(stubbed.client, poll, NOW + 10) == {"IsComplete": False}
@@ -660,14 +714,7 @@ def _step_delete_output(s: StubbedClient, code: str, status: int) -> str:
 
 
 def _step_delete_poll(s: StubbedClient, code: str, status: int) -> str:
-    poll = then_poll(
-        _delete(),
-        {
-            "PhysicalResourceId": MODEL_ARN,
-            lifecycle.ACTION_KEY: lifecycle.ACTION_DELETE,
-            lifecycle.STARTED_AT_KEY: NOW,
-        },
-    )
+    poll = _deleting_poll()
     s.error("get_trained_model", code, status)
     return DONE if lifecycle.is_complete(s.client, poll, NOW + 10)["IsComplete"] else NOT_YET
 

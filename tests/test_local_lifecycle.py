@@ -115,7 +115,7 @@ def test_a_failed_training_fails_create_and_the_rollback_delete_cleans_up(
     rollback = provider.send("Delete", props, physical_id=created.physical_id)
     assert rollback.status == "SUCCESS"
     (model,) = _models(emulator)
-    assert model["status"] == "CREATE_FAILED"  # nothing stored to delete (ASSUMPTION A6)
+    assert model["status"] == "INACTIVE"  # output deleted: the name is free (A1, A6)
 
 
 def test_duplicate_delivery_of_create_trains_once(
@@ -178,3 +178,71 @@ def test_a_fixed_name_taken_by_someone_else_fails_and_is_not_touched(
     provider.send("Delete", mine, physical_id=created.physical_id)
     (model,) = _models(emulator)
     assert model["status"] == "ACTIVE"
+
+
+def _fixed(name: str) -> dict[str, Any]:
+    props = dict(_example_properties(), Name=name, RemovalPolicy="destroy")
+    props.pop("NamePrefix")
+    return props
+
+
+def _destroy(
+    emulator: tuple[Emulator, EmulatorServer], provider: LocalProvider, physical_id: str
+) -> None:
+    """Delete a ``_fixed("model-a")`` model under DESTROY and let it turn INACTIVE."""
+    assert provider.send("Delete", _fixed("model-a"), physical_id=physical_id).status == ("SUCCESS")
+    emulator[0].clock.advance(1.0)
+
+
+def test_a_fixed_name_can_be_reused_once_its_model_is_destroyed(
+    emulator: tuple[Emulator, EmulatorServer], provider: LocalProvider
+) -> None:
+    a = provider.send("Create", _fixed("model-a"))
+    b = provider.send(
+        "Update", _fixed("model-b"), physical_id=a.physical_id, old_properties=_fixed("model-a")
+    )
+    assert b.status == "SUCCESS", b.reason
+    # CloudFormation's cleanup deletes the old model (DESTROY): model-a is INACTIVE
+    _destroy(emulator, provider, a.physical_id)
+    back = provider.send(
+        "Update", _fixed("model-a"), physical_id=b.physical_id, old_properties=_fixed("model-b")
+    )
+    assert back.status == "SUCCESS", back.reason
+    # and in another resource, after a stack delete
+    _destroy(emulator, provider, back.physical_id)
+    again = provider.send("Create", _fixed("model-a"), logical_id="OtherModel")
+    assert again.status == "SUCCESS", again.reason
+    names = sorted((m["name"], m["status"]) for m in _models(emulator))
+    assert names == [
+        ("model-a", "ACTIVE"),
+        ("model-a", "INACTIVE"),
+        ("model-a", "INACTIVE"),
+        ("model-b", "ACTIVE"),
+    ]
+
+
+def test_a_failed_training_under_destroy_frees_its_fixed_name(
+    emulator: tuple[Emulator, EmulatorServer], provider: LocalProvider
+) -> None:
+    emulator[0].fail_next_training("AlgorithmError")
+    created = provider.send("Create", _fixed("model-a"))
+    assert created.status == "FAILED"
+    _destroy(emulator, provider, created.physical_id)
+    again = provider.send("Create", _fixed("model-a"))
+    assert again.status == "SUCCESS", again.reason
+
+
+def test_retrying_a_failed_stack_delete_retries_the_output_delete(
+    emulator: tuple[Emulator, EmulatorServer], provider: LocalProvider
+) -> None:
+    props = dict(_example_properties(), RemovalPolicy="destroy")
+    created = provider.send("Create", props)
+    emulator[0].fail_next_delete("artifacts locked")
+    first = provider.send("Delete", props, physical_id=created.physical_id)
+    assert first.status == "FAILED"
+    assert "DELETE_FAILED" in first.reason
+    assert "artifacts locked" in first.reason
+    second = provider.send("Delete", props, physical_id=created.physical_id)
+    assert second.status == "SUCCESS", second.reason
+    (model,) = _models(emulator)
+    assert model["status"] == "INACTIVE"

@@ -191,6 +191,7 @@ def _adopt_or_fail(
     """Adopt a model an earlier attempt of this request created; fail on any other."""
     owner = ownership.owner_digest(event.stack_id, event.logical_id)
     request = ownership.request_digest(event.request_id)
+    conflict: tuple[ModelId, str] | None = None
     for summary in _find_by_name(client, desired.membership_identifier, name):
         model_id = ownership.make_model_id(
             str(summary["trainedModelArn"]), summary.get("versionIdentifier")
@@ -219,11 +220,19 @@ def _adopt_or_fail(
                 status=model.get("status"),
             )
             return model_id
+        if model.get("status") in GONE or conflict is not None:
+            # an INACTIVE model (its output deleted or its training cancelled) no
+            # longer holds its name (ASSUMPTION A1); if the service disagrees, the
+            # create gets ConflictException and fails with the service's message
+            continue
         whose = (
             "an earlier deployment of this resource"
             if tag is not None and tag.owner == owner
             else "something other than this resource"
         )
+        conflict = (model_id, whose)
+    if conflict is not None:
+        model_id, whose = conflict
         raise HandlerError(
             f"a trained model named {name!r} already exists in membership "
             f"{desired.membership_identifier} ({model_id.arn}), created by {whose}; "
@@ -384,16 +393,31 @@ def _owned_by(model: Mapping[str, Any], event: Event) -> bool:
 
 
 def _advance_delete(
-    client: CleanRoomsMLClient, model_id: ModelId, model: Mapping[str, Any]
+    client: CleanRoomsMLClient, model_id: ModelId, model: Mapping[str, Any], *, first: bool
 ) -> bool:
-    """One step towards deletion; True when nothing is left to do."""
+    """One step towards deletion; True when nothing is left to do.
+
+    ``first`` is the step ``on_event`` takes for a Delete event: only then is a
+    failed deletion or cancellation tried again (once per CloudFormation attempt,
+    so retrying the stack's delete retries it), and the output of a failed
+    training deleted (so the model stops holding its name, ASSUMPTIONs A1, A6).
+    """
     status = str(model.get("status", ""))
+    retry = first and status in DELETE_FAILURES
     try:
-        if status in TRAINING:
+        if status in TRAINING or (retry and status == "CANCEL_FAILED"):
             client.cancel_trained_model(**_model_kwargs(model_id))
             return False
-        if status == ACTIVE:
+        if status == ACTIVE or (retry and status == "DELETE_FAILED"):
             client.delete_trained_model_output(**_model_kwargs(model_id))
+            return False
+        if first and status == "CREATE_FAILED":
+            try:
+                client.delete_trained_model_output(**_model_kwargs(model_id))
+            except ClientError as error:
+                if error_code(error) in ("ConflictException", "ValidationException"):
+                    return True  # nothing stored for a failed training
+                raise
             return False
     except ClientError as error:
         code = error_code(error)
@@ -405,9 +429,10 @@ def _advance_delete(
     if status in DELETE_FAILURES:
         raise HandlerError(
             f"deleting trained model {model_id.arn} failed ({status}): {_status_details(model)}"
+            " - delete the stack again to retry"
         )
-    # INACTIVE: output deleted. CREATE_FAILED: training failed, no output stored
-    # (ASSUMPTION, see local/ASSUMPTIONS.md). CANCEL_*/DELETE_* in progress: wait.
+    # INACTIVE: output deleted. CREATE_FAILED (after the first step): its output
+    # was deleted or there was none. CANCEL_*/DELETE_* in progress: wait.
     return status in GONE or status == "CREATE_FAILED"
 
 
@@ -439,7 +464,7 @@ def delete_model(
             **fields,
         )
         return result
-    if _advance_delete(client, model_id, model):
+    if _advance_delete(client, model_id, model, first=True):
         log("deleted", trainedModelArn=model_id.arn, status=model.get("status"), **fields)
         return result
     log("deleting", trainedModelArn=model_id.arn, status=model.get("status"), **fields)
@@ -533,7 +558,7 @@ def is_complete(
     log("poll", trainedModelArn=model_id.arn, status=status, **fields)
 
     if action == ACTION_DELETE:
-        return {"IsComplete": _advance_delete(client, model_id, model)}
+        return {"IsComplete": _advance_delete(client, model_id, model, first=False)}
     if action == ACTION_REFRESH:
         return {"IsComplete": True, "Data": _attributes(model, model_id)}
 
