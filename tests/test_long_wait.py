@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import urllib.error
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any, ClassVar
@@ -169,6 +170,61 @@ def test_waiter_times_out_before_the_wait_condition_naming_model_status_and_time
     assert "timed out after 7141 s" in reason
     assert "'m'" in reason
     assert "last status CREATE_IN_PROGRESS" in reason
+    assert state["done"] is True
+
+
+class FailingSignals(Signals):
+    """A handle that refuses the first ``failures`` signals with ``error``."""
+
+    def __init__(self, error: OSError, failures: int = 1_000) -> None:
+        super().__init__()
+        self.error = error
+        self.failures = failures
+
+    def __call__(self, url: str, status: str, reason: str, data: str) -> None:
+        if self.failures > 0:
+            self.failures -= 1
+            raise self.error
+        super().__call__(url, status, reason, data)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        urllib.error.HTTPError(HANDLE_URL, 503, "Slow Down", {}, None),  # type: ignore[arg-type]
+        urllib.error.HTTPError(HANDLE_URL, 429, "Too Many", {}, None),  # type: ignore[arg-type]
+        urllib.error.URLError("connection reset"),
+        TimeoutError("timed out"),
+    ],
+)
+def test_a_signal_that_fails_transiently_is_sent_again(
+    stubbed: StubbedClient, error: OSError
+) -> None:
+    signals = FailingSignals(error, failures=1)
+    stubbed.get_model(model_description(status="ACTIVE"))
+    state = long_wait.poll(stubbed.client, _state(), 5000.0, send=signals)
+    assert state["done"] is False
+    assert state["waitSeconds"] == long_wait.MIN_POLL_SECONDS
+    stubbed.get_model(model_description(status="ACTIVE"))
+    state = long_wait.poll(stubbed.client, state, 5030.0, send=signals)
+    assert state["done"] is True
+    assert [status for _, status, _, _ in signals.sent] == ["SUCCESS"]
+
+
+@pytest.mark.parametrize("code", [400, 403, 404])
+def test_a_signal_the_handle_refuses_ends_the_waiter(stubbed: StubbedClient, code: int) -> None:
+    """An expired, already used or malformed handle will not accept a signal later."""
+    error = urllib.error.HTTPError(HANDLE_URL, code, "no", {}, None)  # type: ignore[arg-type]
+    stubbed.get_model(model_description(status="ACTIVE"))
+    assert long_wait.poll(stubbed.client, _state(), 5000.0, send=FailingSignals(error))["done"]
+
+
+def test_a_failing_signal_is_not_retried_after_the_wait_condition_timed_out(
+    stubbed: StubbedClient,
+) -> None:
+    stubbed.get_model(model_description(status="CREATE_IN_PROGRESS"))
+    send = FailingSignals(urllib.error.URLError("down"))
+    state = long_wait.poll(stubbed.client, _state(timeout=7200), 7200.0, send=send)
     assert state["done"] is True
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import urllib.error
 import urllib.request
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
@@ -156,13 +157,39 @@ def poll(
         result, reason, data = outcome
         try:
             send(str(state["handleUrl"]), result, reason, data)
-        except OSError as error:  # an expired or already-used handle: nothing more to do
-            log("waiter-signal-failed", reason=type(error).__name__, **fields)
-        log(
-            "waiter-signalled",
-            status=status,
-            reason=reason if result == "FAILURE" else None,
-            **fields,
-        )
+        except OSError as error:
+            final = _signal_error_is_final(error) or now >= _wait_condition_end(state)
+            log(
+                "waiter-signal-failed",
+                reason=type(error).__name__,
+                httpStatus=getattr(error, "code", None),
+                retrying=not final,
+                **fields,
+            )
+            if not final:
+                # the handle may still be signalled: poll (and signal) again soon
+                next_state["waitSeconds"] = MIN_POLL_SECONDS
+                return next_state
+        else:
+            log(
+                "waiter-signalled",
+                status=status,
+                reason=reason if result == "FAILURE" else None,
+                **fields,
+            )
         next_state["done"] = True
     return next_state
+
+
+def _signal_error_is_final(error: OSError) -> bool:
+    """An HTTP 4xx answer (an expired, used or malformed handle) will not change;
+    a 5xx, 408, 429, a timeout or a connection error may."""
+    code = getattr(error, "code", None)
+    if isinstance(error, urllib.error.HTTPError) and isinstance(code, int):
+        return 400 <= code < 500 and code not in (408, 429)
+    return False
+
+
+def _wait_condition_end(state: Mapping[str, Any]) -> float:
+    """When the WaitCondition itself times out: after that no signal counts."""
+    return float(state["deadline"]) + DEADLINE_MARGIN_SECONDS
