@@ -262,6 +262,25 @@ def test_timeout_names_the_model_last_status_and_elapsed_time(stubbed: StubbedCl
         lifecycle.is_complete(stubbed.client, _poll_event(props), NOW + 601)
 
 
+@pytest.mark.parametrize("timeout", [None, "3600", "3500"])
+def test_the_handler_times_out_before_cloudformation_does(
+    stubbed: StubbedClient, timeout: str | None
+) -> None:
+    """CloudFormation gives a custom resource 3600 s from its request: the handler
+    gives up two minutes earlier, so its own message reaches the stack events."""
+    fields = {} if timeout is None else {contract.COMPLETION_TIMEOUT_SECONDS: timeout}
+    props = handler_properties(**fields)
+    deadline = contract.SHORT_PATH_DEADLINE_SECONDS
+    assert deadline <= contract.SHORT_PATH_MAX_SECONDS - 120
+    stubbed.get_model(model_description(status="CREATE_IN_PROGRESS"))
+    assert lifecycle.is_complete(stubbed.client, _poll_event(props), NOW + deadline - 1) == {
+        "IsComplete": False
+    }
+    stubbed.get_model(model_description(status="CREATE_IN_PROGRESS"))
+    with pytest.raises(lifecycle.HandlerError, match=f"timed out after {deadline} s"):
+        lifecycle.is_complete(stubbed.client, _poll_event(props), NOW + deadline)
+
+
 def test_without_waiting_a_training_model_completes_at_once(stubbed: StubbedClient) -> None:
     props = handler_properties(**{contract.WAIT_FOR_COMPLETION: "false"})
     stubbed.get_model(model_description(status="CREATE_PENDING"))
@@ -286,7 +305,9 @@ def test_throttled_poll_is_not_complete_and_tries_again(stubbed: StubbedClient, 
 def test_throttled_poll_past_the_timeout_fails(stubbed: StubbedClient) -> None:
     stubbed.error("get_trained_model", "ThrottlingException", 429)
     with pytest.raises(lifecycle.HandlerError, match="timed out"):
-        lifecycle.is_complete(stubbed.client, _poll_event(), NOW + 3601)
+        lifecycle.is_complete(
+            stubbed.client, _poll_event(), NOW + contract.SHORT_PATH_DEADLINE_SECONDS
+        )
 
 
 # --- update --------------------------------------------------------------------

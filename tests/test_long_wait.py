@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import threading
 import urllib.error
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any, ClassVar
 
@@ -14,6 +14,8 @@ import pytest
 from aws_cdk import CfnOutput, Duration
 from aws_cdk import aws_ssm as ssm
 from aws_cdk.assertions import Template
+from botocore.exceptions import ClientError
+from botocore.stub import ANY
 
 import contract
 import lifecycle
@@ -22,7 +24,12 @@ import ownership
 from cdk_cleanrooms_ml import TrainedModel
 from cleanroomsml_emulator import Emulator, Timings, start_server
 from helpers import (
+    ANY_CREATE,
+    BASE_MODEL_ARN,
+    LOGICAL_ID,
     MODEL_ARN,
+    MODEL_ARN_2,
+    STACK_ID,
     StubbedClient,
     event,
     handler_properties,
@@ -33,6 +40,7 @@ from helpers import (
     valid_props,
 )
 from local_provider import LocalProvider
+from properties import parse_properties
 
 HANDLE_URL = "https://cloudformation-waitcondition-us-east-1.s3.amazonaws.com/SECRET-HANDLE"
 
@@ -250,29 +258,143 @@ def test_waiter_keeps_polling_while_training_with_a_growing_interval(
     assert signals.sent == []
 
 
-def test_on_event_starts_one_waiter_per_request_and_completes_once_the_model_exists(
+def test_is_complete_starts_one_waiter_per_request_once_the_model_exists(
     stubbed: StubbedClient,
 ) -> None:
     started: list[tuple[str, dict[str, Any]]] = []
+
+    def starter(name: str, payload: Mapping[str, Any]) -> None:
+        started.append((name, dict(payload)))
+
     props = handler_properties(
         **{contract.COMPLETION_TIMEOUT_SECONDS: "7200", contract.WAIT_HANDLE_URL: HANDLE_URL}
     )
     raw = event("Create", props, request_id="r-1")
     stubbed.list_models([])
     stubbed.create_model()
-    result = lifecycle.on_event(
-        stubbed.client, raw, 1000.0, start_waiter=lambda n, p: started.append((n, dict(p)))
-    )
+    result = lifecycle.on_event(stubbed.client, raw, 1000.0, start_waiter=starter)
+    assert started == []  # not before CloudFormation knows the model's physical id
+    assert result[lifecycle.WAITER_KEY] == lifecycle.WAITER_START
+    stubbed.get_model(model_description(status="CREATE_PENDING"))
+    done = lifecycle.is_complete(stubbed.client, then_poll(raw, result), 1001.0, starter)
+    assert done["IsComplete"] is True
     ((name, payload),) = started
     assert name == long_wait.execution_name(
         raw["StackId"], raw["LogicalResourceId"], "r-1", HANDLE_URL
     )
     assert payload["handleUrl"] == HANDLE_URL
+    assert payload["startedAt"] == 1000.0
     assert payload["deadline"] == 1000.0 + 7200 - long_wait.DEADLINE_MARGIN_SECONDS
-    stubbed.get_model(model_description(status="CREATE_PENDING"))
-    assert (
-        lifecycle.is_complete(stubbed.client, then_poll(raw, result), 1001.0)["IsComplete"] is True
+
+
+def test_without_the_waiter_nothing_is_created(stubbed: StubbedClient) -> None:
+    props = handler_properties(
+        **{contract.COMPLETION_TIMEOUT_SECONDS: "7200", contract.WAIT_HANDLE_URL: HANDLE_URL}
     )
+    with pytest.raises(lifecycle.HandlerError, match=contract.LONG_WAITER_ARN_ENV):
+        lifecycle.on_event(stubbed.client, event("Create", props), 0.0, start_waiter=None)
+
+
+def _client_error(code: str) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": "injected"}}, "StartExecution")
+
+
+def test_a_throttled_waiter_start_is_retried_by_the_next_poll(stubbed: StubbedClient) -> None:
+    attempts: list[str] = []
+
+    def flaky(name: str, payload: Mapping[str, Any]) -> None:
+        attempts.append(name)
+        if len(attempts) == 1:
+            raise _client_error("ThrottlingException")
+
+    props = handler_properties(
+        **{contract.COMPLETION_TIMEOUT_SECONDS: "7200", contract.WAIT_HANDLE_URL: HANDLE_URL}
+    )
+    raw = event("Create", props)
+    stubbed.list_models([])
+    stubbed.create_model()
+    result = lifecycle.on_event(stubbed.client, raw, 0.0, start_waiter=flaky)
+    poll = then_poll(raw, result)
+    stubbed.get_model(model_description(status="CREATE_PENDING"))
+    assert lifecycle.is_complete(stubbed.client, poll, 1.0, flaky) == {"IsComplete": False}
+    stubbed.get_model(model_description(status="CREATE_IN_PROGRESS"))
+    assert lifecycle.is_complete(stubbed.client, poll, 11.0, flaky)["IsComplete"] is True
+    assert len(attempts) == 2
+    assert attempts[0] == attempts[1]
+
+
+def test_a_waiter_that_cannot_start_fails_with_the_models_id_so_rollback_can_delete_it(
+    stubbed: StubbedClient,
+) -> None:
+    def denied(name: str, payload: Mapping[str, Any]) -> None:
+        raise _client_error("AccessDeniedException")
+
+    props = handler_properties(
+        **{
+            contract.COMPLETION_TIMEOUT_SECONDS: "7200",
+            contract.WAIT_HANDLE_URL: HANDLE_URL,
+            contract.REMOVAL_POLICY: "destroy",
+        }
+    )
+    raw = event("Create", props)
+    stubbed.list_models([])
+    stubbed.create_model()
+    result = lifecycle.on_event(stubbed.client, raw, 0.0, start_waiter=denied)
+    assert result["PhysicalResourceId"] == MODEL_ARN  # reported: the framework fails with it
+    stubbed.get_model(model_description(status="CREATE_PENDING"))
+    with pytest.raises(lifecycle.HandlerError, match="states:StartExecution"):
+        lifecycle.is_complete(stubbed.client, then_poll(raw, result), 1.0, denied)
+
+
+def test_a_replacement_with_the_same_wait_condition_waits_in_the_custom_resource(
+    stubbed: StubbedClient,
+) -> None:
+    """A deploy-time value (a replaced base model) replaced the model but not its
+    WaitCondition: the custom resource waits itself, so nothing sees the new
+    model's attributes before it is ACTIVE."""
+    started: list[str] = []
+    old = handler_properties(
+        **{
+            contract.COMPLETION_TIMEOUT_SECONDS: "10800",
+            contract.WAIT_HANDLE_URL: HANDLE_URL,
+            contract.INCREMENTAL_TRAINING_DATA_CHANNELS: [
+                {"TrainedModelArn": BASE_MODEL_ARN, "ChannelName": "base"}
+            ],
+        }
+    )
+    new = dict(
+        old,
+        **{
+            contract.INCREMENTAL_TRAINING_DATA_CHANNELS: [
+                {"TrainedModelArn": BASE_MODEL_ARN + "-2", "ChannelName": "base"}
+            ]
+        },
+    )
+    old_tag = ownership.ownership_tag(
+        STACK_ID, LOGICAL_ID, "create-request", parse_properties(old).config_hash
+    )
+    stubbed.get_model(model_description(status="ACTIVE", tags={contract.RESERVED_TAG_KEY: old_tag}))
+    stubbed.list_models([])
+    stubbed.create_model(
+        arn=MODEL_ARN_2, expected=dict(ANY_CREATE, incrementalTrainingDataChannels=ANY)
+    )
+    raw = event("Update", new, physical_id=MODEL_ARN, old_properties=old)
+    result = lifecycle.on_event(
+        stubbed.client, raw, 0.0, start_waiter=lambda n, p: started.append(n)
+    )
+    assert result["PhysicalResourceId"] == MODEL_ARN_2
+    assert result[lifecycle.WAITER_KEY] == lifecycle.WAITER_SELF
+    poll = then_poll(raw, result)
+    stubbed.get_model(model_description(arn=MODEL_ARN_2, status="CREATE_IN_PROGRESS"))
+    assert lifecycle.is_complete(stubbed.client, poll, 600.0) == {"IsComplete": False}
+    stubbed.get_model(model_description(arn=MODEL_ARN_2, status="CREATE_IN_PROGRESS"))
+    with pytest.raises(lifecycle.HandlerError, match=r"deploy time.*WaitCondition"):
+        lifecycle.is_complete(stubbed.client, poll, contract.SHORT_PATH_DEADLINE_SECONDS)
+    stubbed.get_model(model_description(arn=MODEL_ARN_2, status="ACTIVE"))
+    done = lifecycle.is_complete(stubbed.client, poll, 600.0)
+    assert done["IsComplete"] is True
+    assert done["Data"]["TrainedModelArn"] == MODEL_ARN_2
+    assert started == []  # the old handle is never signalled again
 
 
 def test_attributes_resource_echoes_and_never_touches_models() -> None:
@@ -354,10 +476,14 @@ def test_a_three_hour_training_completes_or_fails_the_wait(
         props = handler_properties(
             **{contract.COMPLETION_TIMEOUT_SECONDS: "43200", contract.WAIT_HANDLE_URL: handle}
         )
+        raw = event("Create", props)
         created = lifecycle.on_event(
-            client, event("Create", props), 0.0, start_waiter=lambda n, p: waiters.append(dict(p))
+            client, raw, 0.0, start_waiter=lambda n, p: waiters.append(dict(p))
         )
         assert created["PhysicalResourceId"].startswith("arn:aws:cleanrooms-ml:")
+        assert lifecycle.is_complete(
+            client, then_poll(raw, created), 0.0, lambda n, p: waiters.append(dict(p))
+        )["IsComplete"]
         del provider
         (payload,) = waiters
         final = _run_waiter(client, payload, emulator, 120.0)

@@ -307,9 +307,12 @@ class TrainedModelProvider(Construct):
             comment="cdk-cleanrooms-ml: polls trained models, signals their WaitConditions",
         )
         self._long_waiter.grant_start_execution(self.role)
-        self.on_event_function.add_environment(
-            contract.LONG_WAITER_ARN_ENV, self._long_waiter.state_machine_arn
-        )
+        # on_event checks that the waiter is there before it creates a model;
+        # is_complete starts it once on_event has reported the model's id
+        for function in (self.on_event_function, self.is_complete_function):
+            function.add_environment(
+                contract.LONG_WAITER_ARN_ENV, self._long_waiter.state_machine_arn
+            )
         poller_id = self._stack.resolve(cast(CfnElement, poller.node.default_child).logical_id)
         self._acknowledge(
             f"IAM5[Resource::<{poller_id}.Arn>:*]",

@@ -78,6 +78,11 @@ channel as "no version given": the service then uses the latest version.
 SHORT_PATH_MAX_SECONDS: Final = 3600
 """CloudFormation's cap on one custom-resource operation (ServiceTimeout): up to
 this, the custom resource itself waits (the short path)."""
+SHORT_PATH_DEADLINE_SECONDS: Final = SHORT_PATH_MAX_SECONDS - 120
+"""The longest the custom resource itself waits, counted from ``on_event``: two
+minutes inside CloudFormation's cap, so that the handler's own timeout message
+(model, last status, elapsed time) reaches the stack events rather than
+CloudFormation's generic "did not receive a response"."""
 MAX_COMPLETION_TIMEOUT_SECONDS: Final = 43200
 """``AWS::CloudFormation::WaitCondition``'s cap (12 hours): the long path."""
 DEFAULT_COMPLETION_TIMEOUT_SECONDS: Final = 3600

@@ -58,17 +58,27 @@ def _run(step: str, fn: Callable[[], dict[str, Any]], event: Mapping[str, Any]) 
         raise
 
 
+def _starter() -> Callable[[str, Mapping[str, Any]], None] | None:
+    """The long path's waiter starter, when the stack has a waiter."""
+    return _start_waiter if os.environ.get(contract.LONG_WAITER_ARN_ENV) else None
+
+
 def on_event(event: dict[str, Any], context: object) -> dict[str, Any]:
     """Provider framework ``onEvent`` handler."""
-    starter = _start_waiter if os.environ.get(contract.LONG_WAITER_ARN_ENV) else None
     return _run(
-        "on_event", lambda: lifecycle.on_event(_get_client(), event, start_waiter=starter), event
+        "on_event",
+        lambda: lifecycle.on_event(_get_client(), event, start_waiter=_starter()),
+        event,
     )
 
 
 def is_complete(event: dict[str, Any], context: object) -> dict[str, Any]:
-    """Provider framework ``isComplete`` handler."""
-    return _run("is_complete", lambda: lifecycle.is_complete(_get_client(), event), event)
+    """Provider framework ``isComplete`` handler (it starts the long path's waiter)."""
+    return _run(
+        "is_complete",
+        lambda: lifecycle.is_complete(_get_client(), event, start_waiter=_starter()),
+        event,
+    )
 
 
 def long_wait_poll(event: dict[str, Any], context: object) -> dict[str, Any]:

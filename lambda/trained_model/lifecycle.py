@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 import contract
 import long_wait
@@ -50,8 +50,19 @@ ACTION_WAIT_CREATE: Final = "wait-create"
 ACTION_REFRESH: Final = "refresh"
 ACTION_DELETE: Final = "delete"
 ACTION_NONE: Final = "none"
+# How the model's completion is awaited on the long path (is_complete reads it):
+WAITER_KEY: Final = "CleanRoomsMLWaiter"
+WAITER_START: Final = "start"
+"""A new WaitCondition waits: is_complete starts the waiter, which signals it."""
+WAITER_SELF: Final = "self"
+"""The model was replaced but its WaitCondition was not (the replacement came from
+a value known only at deploy time, such as a replaced base model): the custom
+resource waits itself, within CloudFormation's one-hour cap."""
 
 TRANSIENT_ERRORS: Final = frozenset({"ThrottlingException", "InternalServiceException"})
+WAITER_TRANSIENT_ERRORS: Final = frozenset(
+    {"ThrottlingException", "ExecutionLimitExceeded", "ServiceUnavailable", "InternalFailure"}
+)
 
 ACTIVE: Final = "ACTIVE"
 TRAINING: Final = frozenset({"CREATE_PENDING", "CREATE_IN_PROGRESS"})
@@ -241,24 +252,55 @@ def _adopt_or_fail(
     return None
 
 
+def _require_waiter(desired: DesiredModel, start_waiter: WaiterStarter | None) -> None:
+    """Long path: fail before anything is created when the waiter is not set up."""
+    if desired.wait_handle_url is not None and start_waiter is None:
+        raise HandlerError(
+            "completion_timeout over an hour needs the stack's waiter, which is not set up "
+            f"(no {contract.LONG_WAITER_ARN_ENV} in the handler's environment)"
+        )
+
+
 def _start_long_wait(
     start_waiter: WaiterStarter | None,
     desired: DesiredModel,
     event: Event,
     model_id: ModelId,
     name: str,
-    now: float,
-) -> None:
-    """Long path: hand the wait to the stack's waiter, which signals the WaitCondition."""
+    started_at: float,
+) -> bool:
+    """Long path: hand the wait to the stack's waiter; False when it must be tried again.
+
+    Called from ``is_complete``, after ``on_event`` has reported the model's
+    physical id: if the waiter cannot start, the failure names a resource that
+    CloudFormation's rollback then deletes (under DESTROY) instead of orphaning it.
+    """
     url = desired.wait_handle_url
     if url is None:
-        return
-    if start_waiter is None:
-        raise HandlerError("completion_timeout over an hour needs the waiter, which is not set up")
-    start_waiter(
-        long_wait.execution_name(event.stack_id, event.logical_id, event.request_id, url),
-        long_wait.waiter_input(model_id, name, url, now, desired.completion_timeout_seconds),
-    )
+        return True
+    _require_waiter(desired, start_waiter)
+    assert start_waiter is not None
+    try:
+        start_waiter(
+            long_wait.execution_name(event.stack_id, event.logical_id, event.request_id, url),
+            long_wait.waiter_input(
+                model_id, name, url, started_at, desired.completion_timeout_seconds
+            ),
+        )
+    except ClientError as error:
+        code = error_code(error)
+        if code in WAITER_TRANSIENT_ERRORS:
+            log("waiter-start-retry", trainedModelArn=model_id.arn, errorCode=code)
+            return False
+        raise HandlerError(
+            f"starting the waiter for trained model {model_id.arn} failed ({code}): "
+            f"{_message(error)} - the handler's role needs states:StartExecution on the "
+            "stack's LongWaiter state machine"
+        ) from error
+    except BotoCoreError as error:
+        log("waiter-start-retry", trainedModelArn=model_id.arn, errorCode=type(error).__name__)
+        return False
+    return True
 
 
 def create_model(
@@ -267,8 +309,15 @@ def create_model(
     event: Event,
     now: float,
     start_waiter: WaiterStarter | None = None,
+    *,
+    new_wait_condition: bool = True,
 ) -> dict[str, Any]:
-    """Start training (or adopt this request's earlier attempt); return the on_event result."""
+    """Start training (or adopt this request's earlier attempt); return the on_event result.
+
+    ``new_wait_condition`` (long path): whether the model's WaitCondition is new
+    in this deployment; if not, the custom resource waits for the model itself.
+    """
+    _require_waiter(desired, start_waiter)
     name = _name_for(desired, event)
     model_id = _adopt_or_fail(client, desired, event, name)
     if model_id is None:
@@ -298,12 +347,14 @@ def create_model(
                 versionIdentifier=model_id.version,
                 trainedModelName=name,
             )
-    _start_long_wait(start_waiter, desired, event, model_id, name, now)
-    return {
+    result: dict[str, Any] = {
         "PhysicalResourceId": model_id.physical_id,
         ACTION_KEY: ACTION_WAIT_CREATE,
         STARTED_AT_KEY: now,
     }
+    if desired.wait_handle_url is not None:
+        result[WAITER_KEY] = WAITER_START if new_wait_condition else WAITER_SELF
+    return result
 
 
 def _user_tags(tags: Mapping[str, str] | None) -> dict[str, str]:
@@ -327,6 +378,9 @@ def update_model(
         raise HandlerError(
             f"cannot update {event.physical_id!r}: it is not a trained model this handler created"
         )
+    _require_waiter(desired, start_waiter)
+    old_url = (event.old_properties or {}).get(contract.WAIT_HANDLE_URL)
+    new_wait_condition = desired.wait_handle_url != old_url
     try:
         model = _get(client, current_id)
     except ClientError as error:
@@ -339,7 +393,9 @@ def update_model(
             trainedModelArn=current_id.arn,
             reason="the model no longer exists",
         )
-        return create_model(client, desired, event, now, start_waiter)
+        return create_model(
+            client, desired, event, now, start_waiter, new_wait_condition=new_wait_condition
+        )
 
     tag = ownership.parse_ownership_tag((model.get("tags") or {}).get(contract.RESERVED_TAG_KEY))
     same_config = tag is not None and tag.config == desired.config_hash[: ownership.DIGEST_LENGTH]
@@ -357,7 +413,9 @@ def update_model(
             logicalResourceId=event.logical_id,
             trainedModelArn=current_id.arn,
         )
-        return create_model(client, desired, event, now, start_waiter)
+        return create_model(
+            client, desired, event, now, start_waiter, new_wait_condition=new_wait_condition
+        )
 
     current_tags = _user_tags(model.get("tags"))
     to_remove = sorted(set(current_tags) - set(desired.tags))
@@ -369,10 +427,6 @@ def update_model(
             client.tag_resource(resourceArn=current_id.arn, tags=to_set)
     except ClientError as error:
         raise explain(error, "updating tags of", current_id.arn) from error
-    old_url = (event.old_properties or {}).get(contract.WAIT_HANDLE_URL)
-    if desired.wait_handle_url is not None and desired.wait_handle_url != old_url:
-        # a new WaitCondition (its timeout changed, or the long path is new): signal it
-        _start_long_wait(start_waiter, desired, event, current_id, str(model.get("name")), now)
     log(
         "updated" if (to_remove or to_set) else "unchanged",
         requestType=event.request_type,
@@ -380,11 +434,16 @@ def update_model(
         trainedModelArn=current_id.arn,
         status=model.get("status"),
     )
-    return {
+    result: dict[str, Any] = {
         "PhysicalResourceId": current_id.physical_id,
         ACTION_KEY: ACTION_REFRESH,
         STARTED_AT_KEY: now,
     }
+    if desired.wait_handle_url is not None and new_wait_condition:
+        # a new WaitCondition (its timeout changed, or the long path is new): the
+        # waiter, started by is_complete, signals it
+        result[WAITER_KEY] = WAITER_START
+    return result
 
 
 def _owned_by(model: Mapping[str, Any], event: Event) -> bool:
@@ -525,13 +584,17 @@ def on_event(
 
 
 def is_complete(
-    client: CleanRoomsMLClient, raw_event: Mapping[str, Any], now: float | None = None
+    client: CleanRoomsMLClient,
+    raw_event: Mapping[str, Any],
+    now: float | None = None,
+    start_waiter: WaiterStarter | None = None,
 ) -> dict[str, Any]:
     """The Provider framework's ``isComplete``: poll the model once."""
     now = time.time() if now is None else now
     event = Event.from_dict(raw_event)
     action = str(event.extra.get(ACTION_KEY, ACTION_NONE))
     started = float(event.extra.get(STARTED_AT_KEY, now))
+    waiter = event.extra.get(WAITER_KEY)
     elapsed = round(max(0.0, now - started), 1)
     fields = {
         "requestType": event.request_type,
@@ -559,11 +622,19 @@ def is_complete(
 
     if action == ACTION_DELETE:
         return {"IsComplete": _advance_delete(client, model_id, model, first=False)}
+    desired = parse_properties(event.properties)
     if action == ACTION_REFRESH:
+        if waiter == WAITER_START and not _start_long_wait(
+            start_waiter, desired, event, model_id, str(model.get("name")), started
+        ):
+            return _not_yet(event, model_id, status, elapsed)
         return {"IsComplete": True, "Data": _attributes(model, model_id)}
 
-    desired = parse_properties(event.properties)
     if status == ACTIVE:
+        if waiter == WAITER_START and not _start_long_wait(
+            start_waiter, desired, event, model_id, str(model.get("name")), started
+        ):
+            return _not_yet(event, model_id, status, elapsed)
         return {"IsComplete": True, "Data": _attributes(model, model_id)}
     if status == "CREATE_FAILED":
         raise HandlerError(
@@ -575,28 +646,48 @@ def is_complete(
             f"trained model {model.get('name')!r} ({model_id.arn}) reached {status} while it "
             f"was being created: {_status_details(model)}"
         )
-    if not desired.wait_for_completion or desired.long_wait:
+    if waiter == WAITER_START:
         # long path: the waiter follows the model and signals the WaitCondition
+        if not _start_long_wait(
+            start_waiter, desired, event, model_id, str(model.get("name")), started
+        ):
+            return _not_yet(event, model_id, status, elapsed)
         return {"IsComplete": True, "Data": _attributes(model, model_id)}
-    if elapsed >= desired.completion_timeout_seconds:
+    if not desired.wait_for_completion:
+        return {"IsComplete": True, "Data": _attributes(model, model_id)}
+    if elapsed >= _deadline(desired):
         policy = (
             "it is left as is (removal policy retain)"
             if not desired.destroy
             else "it will be cancelled (removal policy destroy)"
         )
+        hint = "Raise completion_timeout or set wait_for_completion=False"
+        if waiter == WAITER_SELF:
+            hint = (
+                "The model was replaced because a value known only at deploy time changed "
+                "(such as its base model), so its WaitCondition was not renewed and the "
+                "custom resource waited itself, which CloudFormation caps at an hour; deploy "
+                "again once training can finish within that, or change a property of the "
+                "model (such as its description) together with the base so the long path "
+                "waits"
+            )
         raise HandlerError(
             f"timed out after {elapsed:.0f} s waiting for trained model {model.get('name')!r} "
-            f"({model_id.arn}); last status {status}; {policy}. Raise completion_timeout "
-            "or set wait_for_completion=False"
+            f"({model_id.arn}); last status {status}; {policy}. {hint}"
         )
     return {"IsComplete": False}
 
 
+def _deadline(desired: DesiredModel) -> int:
+    """How long the custom resource itself may wait (seconds from ``on_event``)."""
+    return min(desired.completion_timeout_seconds, contract.SHORT_PATH_DEADLINE_SECONDS)
+
+
 def _not_yet(event: Event, model_id: ModelId, status: str, elapsed: float) -> dict[str, Any]:
-    desired_timeout = contract.MAX_COMPLETION_TIMEOUT_SECONDS
+    deadline = contract.SHORT_PATH_DEADLINE_SECONDS
     with contextlib.suppress(ValueError):
-        desired_timeout = parse_properties(event.properties).completion_timeout_seconds
-    if event.request_type != "Delete" and elapsed >= desired_timeout:
+        deadline = _deadline(parse_properties(event.properties))
+    if event.request_type != "Delete" and elapsed >= deadline:
         raise HandlerError(
             f"timed out after {elapsed:.0f} s waiting for trained model {model_id.arn}; "
             f"last status {status}"
