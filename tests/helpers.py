@@ -170,6 +170,7 @@ def model_description(
     version: str | None = None,
     tags: Mapping[str, str] | None = None,
     status_details: Mapping[str, str] | None = None,
+    update_time: datetime = TIMESTAMP,
 ) -> dict[str, Any]:
     """A ``get_trained_model`` response."""
     response: dict[str, Any] = {
@@ -180,7 +181,7 @@ def model_description(
         "status": status,
         "configuredModelAlgorithmAssociationArn": ASSOCIATION_ARN,
         "createTime": TIMESTAMP,
-        "updateTime": TIMESTAMP,
+        "updateTime": update_time,
         "dataChannels": [{"mlInputChannelArn": CHANNEL_ARN, "channelName": "train"}],
     }
     if version:

@@ -5,6 +5,7 @@ validated against the cleanroomsml service model; every test ends with
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -30,6 +31,7 @@ from helpers import (
     summary,
     then_poll,
 )
+from lifecycle import TRANSIENT_ERRORS
 from properties import parse_properties
 
 REQUEST_ID = "5e0d2c64-0000-4000-8000-000000000001"
@@ -611,17 +613,17 @@ def test_destroy_of_a_model_already_gone_succeeds(stubbed: StubbedClient) -> Non
     )
 
 
-@pytest.mark.parametrize(
-    ("status", "retry"), [("DELETE_FAILED", "delete_output"), ("CANCEL_FAILED", "cancel")]
-)
+@pytest.mark.parametrize("status", ["DELETE_FAILED", "CANCEL_FAILED"])
 def test_a_failed_delete_is_retried_once_per_delete_event_then_fails_with_the_reason(
-    stubbed: StubbedClient, status: str, retry: str
+    stubbed: StubbedClient, status: str
 ) -> None:
     failed = model_description(
         status=status, tags=OWNED, status_details={"message": "artifacts locked"}
     )
     stubbed.get_model(failed)
-    getattr(stubbed, retry)()  # the new Delete event (e.g. the user retries the stack delete)
+    # the new Delete event (e.g. the user retries the stack delete) deletes the output;
+    # a failed cancel too: cancelling again is only for a model still training (A4)
+    stubbed.delete_output()
     result = lifecycle.on_event(stubbed.client, _delete(), NOW)
     assert result[lifecycle.ACTION_KEY] == lifecycle.ACTION_DELETE
     stubbed.get_model(failed)  # it failed again: no second retry from the poll
@@ -637,6 +639,55 @@ def test_a_retried_delete_that_succeeds_completes(stubbed: StubbedClient) -> Non
     assert lifecycle.is_complete(stubbed.client, then_poll(_delete(), result), NOW + 10) == {
         "IsComplete": True
     }
+
+
+@pytest.mark.parametrize("code", sorted(TRANSIENT_ERRORS))
+@pytest.mark.parametrize("status", ["CREATE_FAILED", "DELETE_FAILED", "CANCEL_FAILED"])
+def test_a_throttled_one_time_delete_step_is_taken_by_the_next_poll(
+    stubbed: StubbedClient, status: str, code: str
+) -> None:
+    """Throttling never skips deleting a failed training's output or retrying a failed delete."""
+    model = model_description(status=status, tags=OWNED)
+    stubbed.get_model(model)
+    stubbed.error("delete_trained_model_output", code, ERRORS[code])
+    result = lifecycle.on_event(stubbed.client, _delete(), NOW)
+    assert result[lifecycle.ACTION_KEY] == lifecycle.ACTION_DELETE
+    assert result[lifecycle.DEFERRED_STEP_KEY] is True
+    poll = then_poll(_delete(), result)
+    stubbed.get_model(model)  # unchanged since the Delete event: take the step now
+    stubbed.error("delete_trained_model_output", code, ERRORS[code])
+    assert lifecycle.is_complete(stubbed.client, poll, NOW + 10) == {"IsComplete": False}
+    stubbed.get_model(model)
+    stubbed.delete_output()
+    assert lifecycle.is_complete(stubbed.client, poll, NOW + 20) == {"IsComplete": False}
+    stubbed.get_model(model_description(status="INACTIVE", tags=OWNED))
+    assert lifecycle.is_complete(stubbed.client, poll, NOW + 30) == {"IsComplete": True}
+
+
+@pytest.mark.parametrize(
+    ("status", "outcome"),
+    [("CREATE_FAILED", "done"), ("DELETE_FAILED", "fails"), ("CANCEL_FAILED", "fails")],
+)
+def test_a_deferred_step_is_never_repeated_once_the_model_changed(
+    stubbed: StubbedClient, status: str, outcome: str
+) -> None:
+    """After the step was taken (the model changed since the event), a poll never repeats it."""
+    poll = then_poll(
+        _delete(),
+        {
+            "PhysicalResourceId": MODEL_ARN,
+            lifecycle.ACTION_KEY: lifecycle.ACTION_DELETE,
+            lifecycle.STARTED_AT_KEY: NOW,
+            lifecycle.DEFERRED_STEP_KEY: True,
+        },
+    )
+    later = datetime.fromtimestamp(NOW + 5, UTC)
+    stubbed.get_model(model_description(status=status, tags=OWNED, update_time=later))
+    if outcome == "done":
+        assert lifecycle.is_complete(stubbed.client, poll, NOW + 10) == {"IsComplete": True}
+    else:
+        with pytest.raises(lifecycle.HandlerError, match=f"{status}.*again"):
+            lifecycle.is_complete(stubbed.client, poll, NOW + 10)
 
 
 def test_delete_poll_finishes_what_on_event_started(stubbed: StubbedClient) -> None:
@@ -734,6 +785,13 @@ def _step_delete_output(s: StubbedClient, code: str, status: int) -> str:
     return NOT_YET if result[lifecycle.ACTION_KEY] == lifecycle.ACTION_DELETE else DONE
 
 
+def _step_delete_failed_output(s: StubbedClient, code: str, status: int) -> str:
+    s.get_model(model_description(status="CREATE_FAILED", tags=OWNED))
+    s.error("delete_trained_model_output", code, status)
+    result = lifecycle.on_event(s.client, _delete(), NOW)
+    return NOT_YET if result[lifecycle.ACTION_KEY] == lifecycle.ACTION_DELETE else DONE
+
+
 def _step_delete_poll(s: StubbedClient, code: str, status: int) -> str:
     poll = _deleting_poll()
     s.error("get_trained_model", code, status)
@@ -765,6 +823,15 @@ STEPS: dict[str, tuple[Any, dict[str, str]]] = {
         {
             "ResourceNotFoundException": DONE,
             "ConflictException": NOT_YET,
+            **dict.fromkeys(TRANSIENT, NOT_YET),
+        },
+    ),
+    "delete/failed-training-output": (
+        _step_delete_failed_output,
+        {
+            "ResourceNotFoundException": DONE,
+            "ConflictException": DONE,  # nothing stored for a failed training
+            "ValidationException": DONE,
             **dict.fromkeys(TRANSIENT, NOT_YET),
         },
     ),

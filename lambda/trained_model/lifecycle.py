@@ -26,6 +26,7 @@ import contextlib
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -50,6 +51,10 @@ ACTION_WAIT_CREATE: Final = "wait-create"
 ACTION_REFRESH: Final = "refresh"
 ACTION_DELETE: Final = "delete"
 ACTION_NONE: Final = "none"
+DEFERRED_STEP_KEY: Final = "CleanRoomsMLDeferredStep"
+"""Set when the one-time step of a Delete event (deleting a failed training's output,
+retrying a failed deletion) was throttled: the poll takes it while the model is
+unchanged since the event."""
 # How the model's completion is awaited on the long path (is_complete reads it):
 WAITER_KEY: Final = "CleanRoomsMLWaiter"
 WAITER_START: Final = "start"
@@ -451,39 +456,54 @@ def _owned_by(model: Mapping[str, Any], event: Event) -> bool:
     return tag is not None and tag.owner == ownership.owner_digest(event.stack_id, event.logical_id)
 
 
+class _Step:
+    """What one step towards deletion left to do."""
+
+    DONE: Final = "done"
+    WAIT: Final = "wait"
+    DEFERRED: Final = "deferred"
+    """The one-time step was throttled: take it at the next poll."""
+
+
 def _advance_delete(
     client: CleanRoomsMLClient, model_id: ModelId, model: Mapping[str, Any], *, first: bool
-) -> bool:
-    """One step towards deletion; True when nothing is left to do.
+) -> str:
+    """One step towards deletion: a ``_Step`` value.
 
-    ``first`` is the step ``on_event`` takes for a Delete event: only then is a
-    failed deletion or cancellation tried again (once per CloudFormation attempt,
-    so retrying the stack's delete retries it), and the output of a failed
-    training deleted (so the model stops holding its name, ASSUMPTIONs A1, A6).
+    ``first`` is the step ``on_event`` takes for a Delete event (or the poll takes
+    in its place when it was throttled): only then is a failed deletion or
+    cancellation tried again (once per CloudFormation attempt, so retrying the
+    stack's delete retries it), and the output of a failed training deleted (so
+    the model stops holding its name, ASSUMPTIONs A1, A6). A failed cancellation
+    is retried by deleting the output: cancelling is only for a model still
+    training (A4).
     """
     status = str(model.get("status", ""))
-    retry = first and status in DELETE_FAILURES
+    once = first and (status in DELETE_FAILURES or status == "CREATE_FAILED")
     try:
-        if status in TRAINING or (retry and status == "CANCEL_FAILED"):
+        if status in TRAINING:
             client.cancel_trained_model(**_model_kwargs(model_id))
-            return False
-        if status == ACTIVE or (retry and status == "DELETE_FAILED"):
-            client.delete_trained_model_output(**_model_kwargs(model_id))
-            return False
-        if first and status == "CREATE_FAILED":
+            return _Step.WAIT
+        if status == ACTIVE or once:
             try:
                 client.delete_trained_model_output(**_model_kwargs(model_id))
             except ClientError as error:
-                if error_code(error) in ("ConflictException", "ValidationException"):
-                    return True  # nothing stored for a failed training
+                code = error_code(error)
+                if status == "CREATE_FAILED" and code in (
+                    "ConflictException",
+                    "ValidationException",
+                ):
+                    return _Step.DONE  # nothing stored for a failed training
+                if once and code in TRANSIENT_ERRORS:
+                    return _Step.DEFERRED
                 raise
-            return False
+            return _Step.WAIT
     except ClientError as error:
         code = error_code(error)
         if code == "ResourceNotFoundException":
-            return True
+            return _Step.DONE
         if code in TRANSIENT_ERRORS or code == "ConflictException":
-            return False  # changing state or throttled: look again at the next poll
+            return _Step.WAIT  # changing state or throttled: look again at the next poll
         raise explain(error, "deleting", model_id.arn) from error
     if status in DELETE_FAILURES:
         raise HandlerError(
@@ -492,7 +512,13 @@ def _advance_delete(
         )
     # INACTIVE: output deleted. CREATE_FAILED (after the first step): its output
     # was deleted or there was none. CANCEL_*/DELETE_* in progress: wait.
-    return status in GONE or status == "CREATE_FAILED"
+    return _Step.DONE if status in GONE or status == "CREATE_FAILED" else _Step.WAIT
+
+
+def _unchanged_since(model: Mapping[str, Any], started: float) -> bool:
+    """Whether the model's status has not changed since ``started`` (epoch seconds)."""
+    updated = model.get("updateTime")
+    return isinstance(updated, datetime) and updated.timestamp() <= started
 
 
 def delete_model(
@@ -523,11 +549,14 @@ def delete_model(
             **fields,
         )
         return result
-    if _advance_delete(client, model_id, model, first=True):
+    step = _advance_delete(client, model_id, model, first=True)
+    if step == _Step.DONE:
         log("deleted", trainedModelArn=model_id.arn, status=model.get("status"), **fields)
         return result
     log("deleting", trainedModelArn=model_id.arn, status=model.get("status"), **fields)
     result[ACTION_KEY] = ACTION_DELETE
+    if step == _Step.DEFERRED:
+        result[DEFERRED_STEP_KEY] = True
     return result
 
 
@@ -621,7 +650,11 @@ def is_complete(
     log("poll", trainedModelArn=model_id.arn, status=status, **fields)
 
     if action == ACTION_DELETE:
-        return {"IsComplete": _advance_delete(client, model_id, model, first=False)}
+        # the one-time step, if on_event was throttled taking it and nothing has
+        # happened to the model since (so a poll never repeats a step that was taken)
+        first = bool(event.extra.get(DEFERRED_STEP_KEY)) and _unchanged_since(model, started)
+        step = _advance_delete(client, model_id, model, first=first)
+        return {"IsComplete": step == _Step.DONE}
     desired = parse_properties(event.properties)
     if action == ACTION_REFRESH:
         if waiter == WAITER_START and not _start_long_wait(

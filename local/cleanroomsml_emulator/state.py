@@ -354,8 +354,8 @@ class Emulator:
         model, now, status = self._target(params)
         if status == "INACTIVE":
             raise EmulatorError("ResourceNotFoundException", "the model has no output left")
-        if status not in ("ACTIVE", "CREATE_FAILED", "DELETE_FAILED"):
-            # A6: output can be deleted once training has ended
+        if status not in ("ACTIVE", "CREATE_FAILED", "DELETE_FAILED", "CANCEL_FAILED"):
+            # A6: output can be deleted once training has ended or was not cancelled
             raise EmulatorError(
                 "ConflictException", f"cannot delete the output of a model that is {status}"
             )
