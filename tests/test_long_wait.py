@@ -3,6 +3,7 @@ in-process run against the emulator with a real HTTP WaitCondition handle."""
 
 from __future__ import annotations
 
+import io
 import json
 import threading
 import urllib.error
@@ -14,7 +15,7 @@ import pytest
 from aws_cdk import CfnOutput, Duration
 from aws_cdk import aws_ssm as ssm
 from aws_cdk.assertions import Template
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, EndpointConnectionError, ParamValidationError
 from botocore.stub import ANY
 
 import contract
@@ -201,6 +202,13 @@ class FailingSignals(Signals):
     [
         urllib.error.HTTPError(HANDLE_URL, 503, "Slow Down", {}, None),  # type: ignore[arg-type]
         urllib.error.HTTPError(HANDLE_URL, 429, "Too Many", {}, None),  # type: ignore[arg-type]
+        urllib.error.HTTPError(
+            HANDLE_URL,
+            400,
+            "Bad Request",
+            {},  # type: ignore[arg-type]
+            io.BytesIO(b"<Error><Code>RequestTimeout</Code><Message>idle</Message></Error>"),
+        ),
         urllib.error.URLError("connection reset"),
         TimeoutError("timed out"),
     ],
@@ -222,7 +230,8 @@ def test_a_signal_that_fails_transiently_is_sent_again(
 @pytest.mark.parametrize("code", [400, 403, 404])
 def test_a_signal_the_handle_refuses_ends_the_waiter(stubbed: StubbedClient, code: int) -> None:
     """An expired, already used or malformed handle will not accept a signal later."""
-    error = urllib.error.HTTPError(HANDLE_URL, code, "no", {}, None)  # type: ignore[arg-type]
+    body = io.BytesIO(b"<Error><Code>AccessDenied</Code><Message>expired</Message></Error>")
+    error = urllib.error.HTTPError(HANDLE_URL, code, "no", {}, body)  # type: ignore[arg-type]
     stubbed.get_model(model_description(status="ACTIVE"))
     assert long_wait.poll(stubbed.client, _state(), 5000.0, send=FailingSignals(error))["done"]
 
@@ -321,6 +330,34 @@ def test_a_throttled_waiter_start_is_retried_by_the_next_poll(stubbed: StubbedCl
     assert lifecycle.is_complete(stubbed.client, poll, 11.0, flaky)["IsComplete"] is True
     assert len(attempts) == 2
     assert attempts[0] == attempts[1]
+
+
+@pytest.mark.parametrize(
+    ("error", "retried"),
+    [
+        (EndpointConnectionError(endpoint_url="https://states.us-east-1.amazonaws.com"), True),
+        (ParamValidationError(report="Invalid length for parameter name"), False),
+    ],
+)
+def test_a_waiter_start_sdk_error_is_retried_only_when_it_can_pass(
+    stubbed: StubbedClient, error: Exception, retried: bool
+) -> None:
+    def failing(name: str, payload: Mapping[str, Any]) -> None:
+        raise error
+
+    props = handler_properties(
+        **{contract.COMPLETION_TIMEOUT_SECONDS: "7200", contract.WAIT_HANDLE_URL: HANDLE_URL}
+    )
+    raw = event("Create", props)
+    stubbed.list_models([])
+    stubbed.create_model()
+    poll = then_poll(raw, lifecycle.on_event(stubbed.client, raw, 0.0, start_waiter=failing))
+    stubbed.get_model(model_description(status="CREATE_PENDING"))
+    if retried:
+        assert lifecycle.is_complete(stubbed.client, poll, 1.0, failing) == {"IsComplete": False}
+    else:
+        with pytest.raises(lifecycle.HandlerError, match="Invalid length"):
+            lifecycle.is_complete(stubbed.client, poll, 1.0, failing)
 
 
 def test_a_waiter_that_cannot_start_fails_with_the_models_id_so_rollback_can_delete_it(

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
 import contract
 import long_wait
@@ -302,7 +302,11 @@ def _start_long_wait(
             f"{_message(error)} - the handler's role needs states:StartExecution on the "
             "stack's LongWaiter state machine"
         ) from error
-    except BotoCoreError as error:
+    except ParamValidationError as error:  # a bug, not a passing condition
+        raise HandlerError(
+            f"starting the waiter for trained model {model_id.arn} failed: {error}"
+        ) from error
+    except BotoCoreError as error:  # connection errors, timeouts: try again
         log("waiter-start-retry", trainedModelArn=model_id.arn, errorCode=type(error).__name__)
         return False
     return True

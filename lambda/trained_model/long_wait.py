@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
@@ -183,11 +184,23 @@ def poll(
 
 def _signal_error_is_final(error: OSError) -> bool:
     """An HTTP 4xx answer (an expired, used or malformed handle) will not change;
-    a 5xx, 408, 429, a timeout or a connection error may."""
+    a 5xx, 408, 429, S3's 400 ``RequestTimeout``, a timeout or a connection error may."""
     code = getattr(error, "code", None)
     if isinstance(error, urllib.error.HTTPError) and isinstance(code, int):
+        if code == 400 and _s3_error_code(error) == "RequestTimeout":
+            return False
         return 400 <= code < 500 and code not in (408, 429)
     return False
+
+
+def _s3_error_code(error: urllib.error.HTTPError) -> str | None:
+    """The ``<Code>`` of an S3 error body (the handle URL is a presigned S3 URL)."""
+    try:
+        body = error.read(4096)
+    except (OSError, AttributeError, ValueError):
+        return None
+    match = re.search(rb"<Code>([A-Za-z]+)</Code>", body or b"")
+    return match.group(1).decode() if match else None
 
 
 def _wait_condition_end(state: Mapping[str, Any]) -> float:
