@@ -176,6 +176,24 @@ def test_conflict_on_create_adopts_a_concurrent_attempt_of_the_same_request(
     assert result["PhysicalResourceId"] == MODEL_ARN
 
 
+def test_a_foreign_inactive_namesake_neither_blocks_the_create_nor_hides_an_adoption(
+    stubbed: StubbedClient,
+) -> None:
+    """An INACTIVE model holds no name (A1); a conflict then finds this request's model."""
+    name = generated()
+    foreign = model_description(arn=MODEL_ARN_2, name=name, status="INACTIVE", tags={})
+    stubbed.list_models([summary(arn=MODEL_ARN_2, name=name, status="INACTIVE")])
+    stubbed.get_model(foreign)
+    stubbed.error("create_trained_model", "ConflictException", 409)
+    stubbed.list_models(
+        [summary(arn=MODEL_ARN_2, name=name, status="INACTIVE"), summary(name=name)]
+    )
+    stubbed.get_model(foreign)
+    stubbed.get_model(model_description(name=name, tags={contract.RESERVED_TAG_KEY: owner_tag()}))
+    result = lifecycle.on_event(stubbed.client, event("Create", request_id=REQUEST_ID), NOW)
+    assert result["PhysicalResourceId"] == MODEL_ARN  # adopted; the foreign model untouched
+
+
 # --- waiting -------------------------------------------------------------------
 
 
