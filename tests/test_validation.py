@@ -367,3 +367,20 @@ def test_tags_added_with_tags_of_are_validated_at_synth() -> None:
     Tags.of(model).add("k" * 129, "v")
     with pytest.raises(Exception, match="129 characters"):
         Template.from_stack(stack)
+
+
+def test_tags_of_failures_name_only_the_model_that_has_them() -> None:
+    """One check for all of a stack's models: untagged and token-tagged models pass,
+    and each failure names its own model."""
+    stack = new_stack()
+    TrainedModel(stack, "Untagged", **valid_props())
+    tokens = TrainedModel(stack, "Tokens", **valid_props())
+    Tags.of(tokens).add("team", Fn.import_value("Team"))
+    bad = TrainedModel(stack, "Bad", **valid_props(tags={"ok": "1"}))
+    Tags.of(bad).add("aws:reserved", "v")
+    with pytest.raises(Exception, match="aws:") as raised:
+        Template.from_stack(stack)
+    message = str(raised.value)
+    assert "/Bad:" in message
+    assert "/Untagged" not in message
+    assert "/Tokens" not in message

@@ -41,11 +41,11 @@ PROVIDER_ID: Final = "CleanRoomsMLTrainedModelProvider"
 """Construct id of the per-stack provider, a direct child of the stack."""
 
 ENDPOINT_URL_CONTEXT_KEY: Final = "cdk-cleanrooms-ml:cleanroomsmlEndpointUrl"
-LONG_WAIT_POLL_SECONDS_CONTEXT_KEY: Final = "cdk-cleanrooms-ml:longWaitPollSeconds"
-"""Context key (local mode): a fixed poll interval for the long path's waiter."""
 """Context key of the local-mode switch: when set, the handler's Lambda functions
 get ``AWS_ENDPOINT_URL_CLEANROOMSML`` with this value (for a local emulator).
 Never set it for a real account."""
+LONG_WAIT_POLL_SECONDS_CONTEXT_KEY: Final = "cdk-cleanrooms-ml:longWaitPollSeconds"
+"""Context key (local mode): a fixed poll interval for the long path's waiter."""
 
 QUERY_INTERVAL: Final = Duration.seconds(10)
 TOTAL_TIMEOUT: Final = Duration.hours(1)
@@ -92,20 +92,27 @@ def handler_asset_path() -> Path:
 class _TagsValidation:
     """The final tags of every model of a stack, checked once the app is built."""
 
-    def __init__(self, managers: list[tuple[str, TagManager]]) -> None:
-        self._managers = managers
+    def __init__(self, stack: Stack, models: list[tuple[Construct, Any]]) -> None:
+        self._stack = stack
+        self._models = models
 
     def validate(self) -> list[str]:
-        failures = []
-        for path, tags in self._managers:
-            rendered = tags.render_tags() or {}
-            for failure in tag_failures("tags (including those added with Tags.of)", rendered):
-                failures.append(f"{path}: {failure}")
+        # One resolve for all models (a model without tags resolves to nothing, and
+        # is left out of the object); paths are looked up only for failures.
+        rendered = self._stack.resolve({str(i): tags for i, (_, tags) in enumerate(self._models)})
+        failures: list[str] = []
+        for i, (model, _) in enumerate(self._models):
+            # a value that resolved to an intrinsic (a token) is not checked
+            tags = {k: v for k, v in (rendered.get(str(i)) or {}).items() if isinstance(v, str)}
+            found = tag_failures("tags (including those added with Tags.of)", tags)
+            failures.extend(f"{model.node.path}: {failure}" for failure in found)
         return failures
 
 
 _PROVIDERS: weakref.WeakKeyDictionary[Stack, TrainedModelProvider] = weakref.WeakKeyDictionary()
 """Providers by stack: saves a construct-tree lookup (a jsii round trip) per model."""
+_BY_SCOPE: weakref.WeakKeyDictionary[Construct, TrainedModelProvider] = weakref.WeakKeyDictionary()
+"""Providers by the scope models are added to: saves ``Stack.of`` per model."""
 
 
 class TrainedModelProvider(Construct):
@@ -114,15 +121,18 @@ class TrainedModelProvider(Construct):
     @classmethod
     def of(cls, scope: Construct) -> TrainedModelProvider:
         """The provider of ``scope``'s stack, created on first use."""
-        stack = Stack.of(scope)
-        cached = _PROVIDERS.get(stack)
+        cached = _BY_SCOPE.get(scope)
         if cached is not None:
             return cached
-        existing = stack.node.try_find_child(PROVIDER_ID)
-        provider = (
-            existing if isinstance(existing, TrainedModelProvider) else cls(stack, PROVIDER_ID)
-        )
-        _PROVIDERS[stack] = provider
+        stack = Stack.of(scope)
+        provider = _PROVIDERS.get(stack)
+        if provider is None:
+            existing = stack.node.try_find_child(PROVIDER_ID)
+            provider = (
+                existing if isinstance(existing, TrainedModelProvider) else cls(stack, PROVIDER_ID)
+            )
+            _PROVIDERS[stack] = provider
+        _BY_SCOPE[scope] = provider
         return provider
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
@@ -239,9 +249,10 @@ class TrainedModelProvider(Construct):
             log_group=self.log_group,
         )
         self._stack = stack
+        self._service_token = self.provider.service_token
         self._acknowledge_framework_findings()
-        self._tag_managers: list[tuple[str, TagManager]] = []
-        self.node.add_validation(_TagsValidation(self._tag_managers))
+        self._tagged_models: list[tuple[Construct, Any]] = []
+        self.node.add_validation(_TagsValidation(stack, self._tagged_models))
 
     def long_waiter(self) -> sfn.StateMachine:
         """The long path's waiter (a state machine polling models), created on first use.
@@ -321,14 +332,25 @@ class TrainedModelProvider(Construct):
         )
         return self._long_waiter
 
-    def validate_tags_of(self, path: str, tags: TagManager) -> None:
-        """Check a model's final tags (``Tags.of`` included) when the app is built."""
-        self._tag_managers.append((path, tags))
+    def validate_tags_of(self, model: Construct, tags: TagManager) -> Any:
+        """Check a model's final tags (``Tags.of`` included) when the app is built.
+
+        Returns the tags to render (``tags.rendered_tags``, fetched once for both).
+        """
+        rendered = tags.rendered_tags
+        self._tagged_models.append((model, rendered))
+        return rendered
 
     def _acknowledge(self, finding: str, reason: str) -> None:
         """Acknowledge a cdk-nag (AwsSolutions) finding on this provider, with a reason."""
+        self._acknowledge_all([(finding, reason)])
+
+    def _acknowledge_all(self, findings: list[tuple[str, str]]) -> None:
         Validations.of(self).acknowledge(
-            Acknowledgment(id=f"AwsSolutions::AwsSolutions-{finding}", reason=reason)
+            *(
+                Acknowledgment(id=f"AwsSolutions::AwsSolutions-{finding}", reason=reason)
+                for finding, reason in findings
+            )
         )
 
     def _acknowledge_framework_findings(self) -> None:
@@ -339,40 +361,50 @@ class TrainedModelProvider(Construct):
             framework.find_child("framework-isComplete"),
             framework.find_child("framework-onTimeout"),
         ]
-        for function in invoked:
-            cfn = function.node.default_child
-            logical_id = self._stack.resolve(cast(CfnElement, cfn).logical_id)
-            self._acknowledge(
-                f"IAM5[Resource::<{logical_id}.Arn>:*]",
+        # one resolve for the four ARNs ({"Fn::GetAtt": [logical id, "Arn"]})
+        arns = self._stack.resolve([cast(lambda_.IFunction, f).function_arn for f in invoked])
+        findings = [
+            (
+                f"IAM5[Resource::{nag_text(arn)}:*]",
                 "granted by the CDK Provider framework: lambda:InvokeFunction on the "
                 "versions and aliases (ARN:*) of exactly this one function",
             )
-        self._acknowledge(
-            "IAM5[Resource::*]",
-            "cleanrooms-ml:ListTrainedModels supports no resource-level permissions; it "
-            "is the only action on '*' and is used to find a model an earlier attempt "
-            "of the same create request started",
+            for arn in arns
+        ]
+        findings.append(
+            (
+                "IAM5[Resource::*]",
+                "cleanrooms-ml:ListTrainedModels supports no resource-level permissions; it "
+                "is the only action on '*' and is used to find a model an earlier attempt "
+                "of the same create request started",
+            )
         )
-        self._acknowledge(
-            "SF1",
-            "the waiters' inputs hold credentials (the Provider framework's: the "
-            "CloudFormation event's pre-signed ResponseURL; the long path's: the "
-            "WaitCondition handle URL): logging ALL events with execution data would write "
-            "them to CloudWatch Logs; the handler functions log each step themselves",
+        findings.append(
+            (
+                "SF1",
+                "the waiters' inputs hold credentials (the Provider framework's: the "
+                "CloudFormation event's pre-signed ResponseURL; the long path's: the "
+                "WaitCondition handle URL): logging ALL events with execution data would "
+                "write them to CloudWatch Logs; the handler functions log each step themselves",
+            )
         )
-        self._acknowledge(
-            "SF2",
-            "the waiter state machines only poll (custom_resources.Provider offers no X-Ray "
-            "setting for its own); tracing would add X-Ray permissions on '*' for no insight",
+        findings.append(
+            (
+                "SF2",
+                "the waiter state machines only poll (custom_resources.Provider offers no "
+                "X-Ray setting for its own); tracing would add X-Ray permissions on '*' for "
+                "no insight",
+            )
         )
+        self._acknowledge_all(findings)
 
     @property
     def service_token(self) -> str:
         """The service token of the provider."""
-        return self.provider.service_token
+        return self._service_token
 
     def _add(self, statement: iam.PolicyStatement, resource: str) -> None:
-        key = f"{statement.sid}|{resource}"
+        key = f"{id(statement)}|{resource}"
         if key not in self._granted:
             self._granted.add(key)
             statement.add_resources(resource)

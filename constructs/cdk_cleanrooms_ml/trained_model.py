@@ -240,10 +240,10 @@ class TrainedModel(TrainedModelBase):
 
         self._tags = TagManager(TagType.MAP, contract.RESOURCE_TYPE, dict(spec.tags) or None)
 
-        provider = TrainedModelProvider.of(self)
+        provider = TrainedModelProvider.of(scope)
         # Tags added later with Tags.of are checked once the app is built, by one
         # validation per stack (on the provider) for all its models.
-        provider.validate_tags_of(self.node.path, self._tags)
+        rendered_tags = provider.validate_tags_of(self, self._tags)
         provider.grant_model(
             membership_identifier=spec.membership_identifier,
             association_arn=spec.configured_model_algorithm_association_arn,
@@ -278,7 +278,7 @@ class TrainedModel(TrainedModelBase):
             handle = CfnWaitConditionHandle(self, f"WaitHandle{digest}")
             properties[contract.WAIT_HANDLE_URL] = handle.ref
             provider.long_waiter()
-        properties[contract.TAGS] = self._tags.rendered_tags
+        properties[contract.TAGS] = rendered_tags
 
         self._resource = CustomResource(
             self,
