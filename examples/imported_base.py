@@ -1,11 +1,12 @@
-"""Train incrementally from a model made elsewhere, imported by ARN and version.
+"""Train incrementally from a model made elsewhere, imported by its ARN.
 
     npx cdk synth --app "python3 examples/imported_base.py" \\
-        -c baseModelArn=<trained model ARN> -c baseVersion=<version UUID>
+        -c baseModelArn=<trained model ARN> [-c baseVersion=<version UUID>]
 
-``TrainedModel.from_trained_model_attributes`` makes an ``ITrainedModel`` from
-an ARN (and, optionally, a version) without creating anything; it is usable
-wherever a model is expected. Without a version the service uses the latest.
+``TrainedModel.from_trained_model_arn`` makes an ``ITrainedModel`` from an ARN
+without creating anything; it is usable wherever a model is expected, and the
+service trains from the base's latest version. To pin a version, import with
+``TrainedModel.from_trained_model_attributes(..., version_identifier=...)``.
 """
 
 from __future__ import annotations
@@ -34,8 +35,12 @@ class ImportedBaseStack(Stack):
         self, scope: Construct, construct_id: str, *, base_arn: str, base_version: str | None
     ) -> None:
         super().__init__(scope, construct_id)
-        base = TrainedModel.from_trained_model_attributes(
-            self, "Base", trained_model_arn=base_arn, version_identifier=base_version
+        base = (
+            TrainedModel.from_trained_model_attributes(
+                self, "Base", trained_model_arn=base_arn, version_identifier=base_version
+            )
+            if base_version
+            else TrainedModel.from_trained_model_arn(self, "Base", base_arn)
         )
         model = TrainedModel(
             self,

@@ -25,6 +25,7 @@ from aws_cdk import (
     Validations,
 )
 from aws_cdk import aws_kms as kms
+from aws_cdk.assertions import Template
 from cdk_nag import AwsSolutionsChecks
 
 import app as example_app
@@ -170,3 +171,18 @@ def test_the_checks_do_fail_on_a_bad_template(tmp_path: Path) -> None:
         check=False,
     )
     assert run.returncode != 0
+
+
+@pytest.mark.parametrize("version", [None, "1b2c3d4e-0000-4000-8000-00000000abcd"])
+def test_the_imported_base_example_trains_from_the_arn_it_imports(version: str | None) -> None:
+    """By ARN (the service takes the latest version), or pinned to a version."""
+    context = {"baseModelArn": imported_base.PLACEHOLDER_BASE_ARN.replace("existing", "other")}
+    if version:
+        context["baseVersion"] = version
+    app = App(context=context)
+    stack = imported_base.build(app)
+    models = Template.from_stack(stack).find_resources("Custom::CleanRoomsMLTrainedModel")
+    ((properties,),) = [[r["Properties"] for r in models.values()]]
+    (channel,) = properties["IncrementalTrainingDataChannels"]
+    assert channel["TrainedModelArn"] == context["baseModelArn"]
+    assert channel.get("VersionIdentifier") == version
