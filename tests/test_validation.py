@@ -92,6 +92,21 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         ["hyperparameters['k']", "0 characters", "1-2500"],
     ),
     (
+        "hyperparameter-key-jsii-reserved",
+        {"hyperparameters": {"__proto__": "v"}},
+        ["hyperparameters", "'__proto__'", "jsii"],
+    ),
+    (
+        "environment-key-jsii-reserved",
+        {"environment": {"__proto__": "v"}},
+        ["environment", "'__proto__'", "jsii"],
+    ),
+    (
+        "tag-key-jsii-reserved",
+        {"tags": {"__proto__": "v"}},
+        ["tags", "'__proto__'", "jsii"],
+    ),
+    (
         "environment-too-many",
         {"environment": {f"K{i}": "v" for i in range(101)}},
         ["environment", "101 entries", "at most 100"],

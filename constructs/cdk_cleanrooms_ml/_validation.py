@@ -192,6 +192,18 @@ def _association(spec: ModelSpec) -> Iterator[str]:
     )
 
 
+JSII_RESERVED_KEYS: Final = frozenset({"__proto__"})
+"""Map keys jsii (the bridge from Python to the CDK's JavaScript) refuses."""
+
+
+def _jsii_reserved(prop: str, key: str) -> Iterator[str]:
+    if key in JSII_RESERVED_KEYS:
+        yield (
+            f"{prop}: key {show(key)} cannot be used; jsii, which passes Python values to "
+            "the CDK, refuses it as a map key"
+        )
+
+
 def _string_map(
     prop: str,
     entries: Mapping[str, str],
@@ -213,6 +225,7 @@ def _string_map(
             yield f"{prop}: key {show(key)} does not match {key_pattern.pattern}"
         if single_line and _JAVA_LINE_TERMINATORS.search(key):
             yield f"{prop}: key {show(key)} has a line break; allowed: a single line"
+        yield from _jsii_reserved(prop, key)
         if _unresolved(value):
             continue
         # Values are never shown: they may be secrets.
@@ -397,6 +410,7 @@ def tag_failures(prop: str, tags: Mapping[str, str]) -> list[str]:
             failures.append(f"{prop}: key {show(key)} starts with 'aws:', which AWS reserves")
         if key == contract.RESERVED_TAG_KEY:
             failures.append(f"{prop}: key {show(key)} is reserved for the construct's own use")
+        failures.extend(_jsii_reserved(prop, key))
         if not _unresolved(value) and _length(value) > TAG_VALUE_MAX:
             failures.append(
                 f"{prop}[{key!r}]: {show(value)} has {_length(value)} characters; "
