@@ -23,6 +23,7 @@ from helpers import (
     MODEL_ARN,
     MODEL_ARN_2,
     STACK_ID,
+    TIMESTAMP,
     VERSION,
     StubbedClient,
     event,
@@ -670,9 +671,9 @@ def test_a_throttled_one_time_delete_step_is_taken_by_the_next_poll(
     stubbed.error("delete_trained_model_output", code, ERRORS[code])
     result = lifecycle.on_event(stubbed.client, _delete(), NOW)
     assert result[lifecycle.ACTION_KEY] == lifecycle.ACTION_DELETE
-    assert result[lifecycle.DEFERRED_STEP_KEY] is True
-    poll = then_poll(_delete(), result)
-    stubbed.get_model(model)  # unchanged since the Delete event: take the step now
+    assert result[lifecycle.DEFERRED_STEP_KEY] == TIMESTAMP.timestamp()  # as on_event saw it
+    poll = then_poll(json.loads(json.dumps(_delete())), json.loads(json.dumps(result)))
+    stubbed.get_model(model)  # unchanged since on_event saw it: take the step now
     stubbed.error("delete_trained_model_output", code, ERRORS[code])
     assert lifecycle.is_complete(stubbed.client, poll, NOW + 10) == {"IsComplete": False}
     stubbed.get_model(model)
@@ -696,16 +697,44 @@ def test_a_deferred_step_is_never_repeated_once_the_model_changed(
             "PhysicalResourceId": MODEL_ARN,
             lifecycle.ACTION_KEY: lifecycle.ACTION_DELETE,
             lifecycle.STARTED_AT_KEY: NOW,
-            lifecycle.DEFERRED_STEP_KEY: True,
+            lifecycle.DEFERRED_STEP_KEY: TIMESTAMP.timestamp(),
         },
     )
-    later = datetime.fromtimestamp(NOW + 5, UTC)
+    later = datetime.fromtimestamp(TIMESTAMP.timestamp() + 5, UTC)
     stubbed.get_model(model_description(status=status, tags=OWNED, update_time=later))
     if outcome == "done":
         assert lifecycle.is_complete(stubbed.client, poll, NOW + 10) == {"IsComplete": True}
     else:
         with pytest.raises(lifecycle.HandlerError, match=f"{status}.*again"):
             lifecycle.is_complete(stubbed.client, poll, NOW + 10)
+
+
+@pytest.mark.parametrize("status", ["DELETE_FAILED", "CANCEL_FAILED"])
+def test_a_deferred_retry_the_service_refuses_fails_at_once_instead_of_looping(
+    stubbed: StubbedClient, status: str
+) -> None:
+    model = model_description(status=status, tags=OWNED, status_details={"message": "locked"})
+    stubbed.get_model(model)
+    stubbed.error("delete_trained_model_output", "ThrottlingException", 429)
+    poll = then_poll(_delete(), lifecycle.on_event(stubbed.client, _delete(), NOW))
+    stubbed.get_model(model)
+    stubbed.error("delete_trained_model_output", "ConflictException", 409)
+    with pytest.raises(lifecycle.HandlerError, match=f"{status}.*locked.*again"):
+        lifecycle.is_complete(stubbed.client, poll, NOW + 10)
+
+
+def test_a_deferred_step_compares_the_services_clock_only(stubbed: StubbedClient) -> None:
+    """A model that changed just before on_event looked (or a service clock ahead of
+    the Lambda's) still gets its deferred step: only updateTime values are compared."""
+    model = model_description(
+        status="CREATE_FAILED", tags=OWNED, update_time=datetime.fromtimestamp(NOW + 30, UTC)
+    )
+    stubbed.get_model(model)
+    stubbed.error("delete_trained_model_output", "ThrottlingException", 429)
+    poll = then_poll(_delete(), lifecycle.on_event(stubbed.client, _delete(), NOW))
+    stubbed.get_model(model)
+    stubbed.delete_output()
+    assert lifecycle.is_complete(stubbed.client, poll, NOW + 10) == {"IsComplete": False}
 
 
 def test_delete_poll_finishes_what_on_event_started(stubbed: StubbedClient) -> None:

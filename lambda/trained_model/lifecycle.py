@@ -53,8 +53,9 @@ ACTION_DELETE: Final = "delete"
 ACTION_NONE: Final = "none"
 DEFERRED_STEP_KEY: Final = "CleanRoomsMLDeferredStep"
 """Set when the one-time step of a Delete event (deleting a failed training's output,
-retrying a failed deletion) was throttled: the poll takes it while the model is
-unchanged since the event."""
+retrying a failed deletion) was throttled: the model's ``updateTime`` (epoch seconds)
+as on_event saw it. The poll takes the step while the model still shows that time,
+so a step that was taken is never repeated (the service's clock only: no skew)."""
 # How the model's completion is awaited on the long path (is_complete reads it):
 WAITER_KEY: Final = "CleanRoomsMLWaiter"
 WAITER_START: Final = "start"
@@ -500,6 +501,9 @@ def _advance_delete(
                     return _Step.DONE  # nothing stored for a failed training
                 if once and code in TRANSIENT_ERRORS:
                     return _Step.DEFERRED
+                if once and code == "ConflictException":
+                    # the service will not retry it now: report the failure
+                    raise _delete_failed(model_id, model, status) from error
                 raise
             return _Step.WAIT
     except ClientError as error:
@@ -510,19 +514,23 @@ def _advance_delete(
             return _Step.WAIT  # changing state or throttled: look again at the next poll
         raise explain(error, "deleting", model_id.arn) from error
     if status in DELETE_FAILURES:
-        raise HandlerError(
-            f"deleting trained model {model_id.arn} failed ({status}): {_status_details(model)}"
-            " - delete the stack again to retry"
-        )
+        raise _delete_failed(model_id, model, status)
     # INACTIVE: output deleted. CREATE_FAILED (after the first step): its output
     # was deleted or there was none. CANCEL_*/DELETE_* in progress: wait.
     return _Step.DONE if status in GONE or status == "CREATE_FAILED" else _Step.WAIT
 
 
-def _unchanged_since(model: Mapping[str, Any], started: float) -> bool:
-    """Whether the model's status has not changed since ``started`` (epoch seconds)."""
+def _delete_failed(model_id: ModelId, model: Mapping[str, Any], status: str) -> HandlerError:
+    return HandlerError(
+        f"deleting trained model {model_id.arn} failed ({status}): {_status_details(model)}"
+        " - delete the stack again to retry"
+    )
+
+
+def _update_stamp(model: Mapping[str, Any]) -> float | None:
+    """The model's ``updateTime`` as epoch seconds (None when absent)."""
     updated = model.get("updateTime")
-    return isinstance(updated, datetime) and updated.timestamp() <= started
+    return updated.timestamp() if isinstance(updated, datetime) else None
 
 
 def delete_model(
@@ -560,7 +568,7 @@ def delete_model(
     log("deleting", trainedModelArn=model_id.arn, status=model.get("status"), **fields)
     result[ACTION_KEY] = ACTION_DELETE
     if step == _Step.DEFERRED:
-        result[DEFERRED_STEP_KEY] = True
+        result[DEFERRED_STEP_KEY] = _update_stamp(model)
     return result
 
 
@@ -656,7 +664,8 @@ def is_complete(
     if action == ACTION_DELETE:
         # the one-time step, if on_event was throttled taking it and nothing has
         # happened to the model since (so a poll never repeats a step that was taken)
-        first = bool(event.extra.get(DEFERRED_STEP_KEY)) and _unchanged_since(model, started)
+        deferred = event.extra.get(DEFERRED_STEP_KEY)
+        first = deferred is not None and _update_stamp(model) == float(deferred)
         step = _advance_delete(client, model_id, model, first=first)
         return {"IsComplete": step == _Step.DONE}
     desired = parse_properties(event.properties)
