@@ -3,6 +3,7 @@ in-process run against the emulator with a real HTTP WaitCondition handle."""
 
 from __future__ import annotations
 
+import http.client
 import io
 import json
 import threading
@@ -232,6 +233,18 @@ def test_a_signal_the_handle_refuses_ends_the_waiter(stubbed: StubbedClient, cod
     """An expired, already used or malformed handle will not accept a signal later."""
     body = io.BytesIO(b"<Error><Code>AccessDenied</Code><Message>expired</Message></Error>")
     error = urllib.error.HTTPError(HANDLE_URL, code, "no", {}, body)  # type: ignore[arg-type]
+    stubbed.get_model(model_description(status="ACTIVE"))
+    assert long_wait.poll(stubbed.client, _state(), 5000.0, send=FailingSignals(error))["done"]
+
+
+class _TruncatedBody(io.BytesIO):
+    def read(self, size: int | None = -1) -> bytes:
+        raise http.client.IncompleteRead(b"<Error><Co", 100)
+
+
+def test_a_truncated_error_body_is_a_refusal_not_a_crash(stubbed: StubbedClient) -> None:
+    """A 400 whose body cannot be read is classified like any other 4xx."""
+    error = urllib.error.HTTPError(HANDLE_URL, 400, "Bad Request", {}, _TruncatedBody())  # type: ignore[arg-type]
     stubbed.get_model(model_description(status="ACTIVE"))
     assert long_wait.poll(stubbed.client, _state(), 5000.0, send=FailingSignals(error))["done"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from aws_cdk import Duration, Fn, RemovalPolicy, Size, Tags, Token
+from aws_cdk import Aws, Duration, Fn, RemovalPolicy, Size, Tags, Token
 from aws_cdk import aws_kms as kms
 from aws_cdk.assertions import Template
 
@@ -399,3 +399,20 @@ def test_tags_of_failures_name_only_the_model_that_has_them() -> None:
     assert "/Bad:" in message
     assert "/Untagged" not in message
     assert "/Tokens" not in message
+
+
+def test_a_reserved_tag_key_with_a_token_value_is_still_rejected() -> None:
+    stack = new_stack()
+    model = TrainedModel(stack, "Model", **valid_props())
+    Tags.of(model).add("aws:team", Fn.import_value("Team"))  # a literal key, a token value
+    with pytest.raises(Exception, match="aws:"):
+        Template.from_stack(stack)
+
+
+def test_tags_with_token_values_count_towards_the_limit() -> None:
+    stack = new_stack()
+    model = TrainedModel(stack, "Model", **valid_props(tags={f"k{i}": "v" for i in range(45)}))
+    for i in range(10):
+        Tags.of(model).add(f"t{i}", Aws.REGION)  # 55 tags in all; allowed at most 49
+    with pytest.raises(Exception, match="55 tags; allowed at most 49"):
+        Template.from_stack(stack)

@@ -102,9 +102,11 @@ class _TagsValidation:
         rendered = self._stack.resolve({str(i): tags for i, (_, tags) in enumerate(self._models)})
         failures: list[str] = []
         for i, (model, _) in enumerate(self._models):
-            # a value that resolved to an intrinsic (a token) is not checked
-            tags = {k: v for k, v in (rendered.get(str(i)) or {}).items() if isinstance(v, str)}
-            found = tag_failures("tags (including those added with Tags.of)", tags)
+            # every key counts and is checked; a value that resolved to an intrinsic
+            # (a token) is not measured
+            found = tag_failures(
+                "tags (including those added with Tags.of)", rendered.get(str(i)) or {}
+            )
             failures.extend(f"{model.node.path}: {failure}" for failure in found)
         return failures
 

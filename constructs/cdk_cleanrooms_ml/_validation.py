@@ -411,7 +411,7 @@ def tag_failures(prop: str, tags: Mapping[str, str]) -> list[str]:
         if key == contract.RESERVED_TAG_KEY:
             failures.append(f"{prop}: key {show(key)} is reserved for the construct's own use")
         failures.extend(_jsii_reserved(prop, key))
-        if not _unresolved(value) and _length(value) > TAG_VALUE_MAX:
+        if isinstance(value, str) and not _unresolved(value) and _length(value) > TAG_VALUE_MAX:
             failures.append(
                 f"{prop}[{key!r}]: {show(value)} has {_length(value)} characters; "
                 f"allowed 0-{TAG_VALUE_MAX}"

@@ -17,6 +17,7 @@ execution input (Step Functions execution history, readable with
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 import os
 import re
@@ -197,8 +198,8 @@ def _s3_error_code(error: urllib.error.HTTPError) -> str | None:
     """The ``<Code>`` of an S3 error body (the handle URL is a presigned S3 URL)."""
     try:
         body = error.read(4096)
-    except (OSError, AttributeError, ValueError):
-        return None
+    except (OSError, AttributeError, ValueError, http.client.HTTPException):
+        return None  # an unreadable body (e.g. truncated): no code
     match = re.search(rb"<Code>([A-Za-z]+)</Code>", body or b"")
     return match.group(1).decode() if match else None
 
