@@ -365,40 +365,38 @@ class TrainedModelProvider(Construct):
         ]
         # one resolve for the four ARNs ({"Fn::GetAtt": [logical id, "Arn"]})
         arns = self._stack.resolve([cast(lambda_.IFunction, f).function_arn for f in invoked])
-        findings = [
-            (
-                f"IAM5[Resource::{nag_text(arn)}:*]",
-                "granted by the CDK Provider framework: lambda:InvokeFunction on the "
-                "versions and aliases (ARN:*) of exactly this one function",
-            )
-            for arn in arns
-        ]
-        findings.append(
-            (
-                "IAM5[Resource::*]",
-                "cleanrooms-ml:ListTrainedModels supports no resource-level permissions; it "
-                "is the only action on '*' and is used to find a model an earlier attempt "
-                "of the same create request started",
-            )
+        self._acknowledge_all(
+            [
+                *(
+                    (
+                        f"IAM5[Resource::{nag_text(arn)}:*]",
+                        "granted by the CDK Provider framework: lambda:InvokeFunction on the "
+                        "versions and aliases (ARN:*) of exactly this one function",
+                    )
+                    for arn in arns
+                ),
+                (
+                    "IAM5[Resource::*]",
+                    "cleanrooms-ml:ListTrainedModels supports no resource-level permissions; "
+                    "it is the only action on '*' and is used to find a model an earlier "
+                    "attempt of the same create request started",
+                ),
+                (
+                    "SF1",
+                    "the waiters' inputs hold credentials (the Provider framework's: the "
+                    "CloudFormation event's pre-signed ResponseURL; the long path's: the "
+                    "WaitCondition handle URL): logging ALL events with execution data would "
+                    "write them to CloudWatch Logs; the handler functions log each step "
+                    "themselves",
+                ),
+                (
+                    "SF2",
+                    "the waiter state machines only poll (custom_resources.Provider offers no "
+                    "X-Ray setting for its own); tracing would add X-Ray permissions on '*' "
+                    "for no insight",
+                ),
+            ]
         )
-        findings.append(
-            (
-                "SF1",
-                "the waiters' inputs hold credentials (the Provider framework's: the "
-                "CloudFormation event's pre-signed ResponseURL; the long path's: the "
-                "WaitCondition handle URL): logging ALL events with execution data would "
-                "write them to CloudWatch Logs; the handler functions log each step themselves",
-            )
-        )
-        findings.append(
-            (
-                "SF2",
-                "the waiter state machines only poll (custom_resources.Provider offers no "
-                "X-Ray setting for its own); tracing would add X-Ray permissions on '*' for "
-                "no insight",
-            )
-        )
-        self._acknowledge_all(findings)
 
     @property
     def service_token(self) -> str:
