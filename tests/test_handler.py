@@ -825,18 +825,16 @@ def _step_cancel(s: StubbedClient, code: str, status: int) -> str:
     return NOT_YET if result[lifecycle.ACTION_KEY] == lifecycle.ACTION_DELETE else DONE
 
 
-def _step_delete_output(s: StubbedClient, code: str, status: int) -> str:
-    s.get_model(model_description(status="ACTIVE", tags=OWNED))
-    s.error("delete_trained_model_output", code, status)
-    result = lifecycle.on_event(s.client, _delete(), NOW)
-    return NOT_YET if result[lifecycle.ACTION_KEY] == lifecycle.ACTION_DELETE else DONE
+def _step_delete_output_of(model_status: str) -> Any:
+    """The Delete event's DeleteTrainedModelOutput, for a model in ``model_status``."""
 
+    def step(s: StubbedClient, code: str, status: int) -> str:
+        s.get_model(model_description(status=model_status, tags=OWNED))
+        s.error("delete_trained_model_output", code, status)
+        result = lifecycle.on_event(s.client, _delete(), NOW)
+        return NOT_YET if result[lifecycle.ACTION_KEY] == lifecycle.ACTION_DELETE else DONE
 
-def _step_delete_failed_output(s: StubbedClient, code: str, status: int) -> str:
-    s.get_model(model_description(status="CREATE_FAILED", tags=OWNED))
-    s.error("delete_trained_model_output", code, status)
-    result = lifecycle.on_event(s.client, _delete(), NOW)
-    return NOT_YET if result[lifecycle.ACTION_KEY] == lifecycle.ACTION_DELETE else DONE
+    return step
 
 
 def _step_delete_poll(s: StubbedClient, code: str, status: int) -> str:
@@ -866,7 +864,7 @@ STEPS: dict[str, tuple[Any, dict[str, str]]] = {
         },
     ),
     "delete/delete-output": (
-        _step_delete_output,
+        _step_delete_output_of("ACTIVE"),
         {
             "ResourceNotFoundException": DONE,
             "ConflictException": NOT_YET,
@@ -874,7 +872,7 @@ STEPS: dict[str, tuple[Any, dict[str, str]]] = {
         },
     ),
     "delete/failed-training-output": (
-        _step_delete_failed_output,
+        _step_delete_output_of("CREATE_FAILED"),
         {
             "ResourceNotFoundException": DONE,
             "ConflictException": DONE,  # nothing stored for a failed training

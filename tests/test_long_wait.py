@@ -280,6 +280,14 @@ def test_waiter_keeps_polling_while_training_with_a_growing_interval(
     assert signals.sent == []
 
 
+def _long_path_props(**overrides: Any) -> dict[str, Any]:
+    """Handler properties of a model on the long path (a 2-hour completion timeout)."""
+    return handler_properties(
+        **{contract.COMPLETION_TIMEOUT_SECONDS: "7200", contract.WAIT_HANDLE_URL: HANDLE_URL},
+        **overrides,
+    )
+
+
 def test_is_complete_starts_one_waiter_per_request_once_the_model_exists(
     stubbed: StubbedClient,
 ) -> None:
@@ -288,9 +296,7 @@ def test_is_complete_starts_one_waiter_per_request_once_the_model_exists(
     def starter(name: str, payload: Mapping[str, Any]) -> None:
         started.append((name, dict(payload)))
 
-    props = handler_properties(
-        **{contract.COMPLETION_TIMEOUT_SECONDS: "7200", contract.WAIT_HANDLE_URL: HANDLE_URL}
-    )
+    props = _long_path_props()
     raw = event("Create", props, request_id="r-1")
     stubbed.list_models([])
     stubbed.create_model()
@@ -310,9 +316,7 @@ def test_is_complete_starts_one_waiter_per_request_once_the_model_exists(
 
 
 def test_without_the_waiter_nothing_is_created(stubbed: StubbedClient) -> None:
-    props = handler_properties(
-        **{contract.COMPLETION_TIMEOUT_SECONDS: "7200", contract.WAIT_HANDLE_URL: HANDLE_URL}
-    )
+    props = _long_path_props()
     with pytest.raises(lifecycle.HandlerError, match=contract.LONG_WAITER_ARN_ENV):
         lifecycle.on_event(stubbed.client, event("Create", props), 0.0, start_waiter=None)
 
@@ -329,9 +333,7 @@ def test_a_throttled_waiter_start_is_retried_by_the_next_poll(stubbed: StubbedCl
         if len(attempts) == 1:
             raise _client_error("ThrottlingException")
 
-    props = handler_properties(
-        **{contract.COMPLETION_TIMEOUT_SECONDS: "7200", contract.WAIT_HANDLE_URL: HANDLE_URL}
-    )
+    props = _long_path_props()
     raw = event("Create", props)
     stubbed.list_models([])
     stubbed.create_model()
@@ -358,9 +360,7 @@ def test_a_waiter_start_sdk_error_is_retried_only_when_it_can_pass(
     def failing(name: str, payload: Mapping[str, Any]) -> None:
         raise error
 
-    props = handler_properties(
-        **{contract.COMPLETION_TIMEOUT_SECONDS: "7200", contract.WAIT_HANDLE_URL: HANDLE_URL}
-    )
+    props = _long_path_props()
     raw = event("Create", props)
     stubbed.list_models([])
     stubbed.create_model()
@@ -379,13 +379,7 @@ def test_a_waiter_that_cannot_start_fails_with_the_models_id_so_rollback_can_del
     def denied(name: str, payload: Mapping[str, Any]) -> None:
         raise _client_error("AccessDeniedException")
 
-    props = handler_properties(
-        **{
-            contract.COMPLETION_TIMEOUT_SECONDS: "7200",
-            contract.WAIT_HANDLE_URL: HANDLE_URL,
-            contract.REMOVAL_POLICY: "destroy",
-        }
-    )
+    props = _long_path_props(**{contract.REMOVAL_POLICY: "destroy"})
     raw = event("Create", props)
     stubbed.list_models([])
     stubbed.create_model()
