@@ -23,7 +23,7 @@ import pytest  # noqa: E402 (the environment above comes first)
 from botocore.stub import Stubber  # noqa: E402 (the environment above comes first)
 
 from aws_client import make_client  # noqa: E402 (the environment above comes first)
-from helpers import StubbedClient  # noqa: E402 (the environment above comes first)
+from helpers import StubbedClient, raise_queued_exceptions  # noqa: E402 (the environment above comes first)
 
 
 @pytest.fixture
@@ -40,6 +40,7 @@ def stubbed() -> Iterator[StubbedClient]:
     """
     client = make_client()
     stubber = Stubber(client)
+    raise_queued_exceptions(stubber, client)
     with stubber:
         yield StubbedClient(client, stubber)
         stubber.assert_no_pending_responses()

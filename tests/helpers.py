@@ -284,6 +284,26 @@ class StubbedClient:
             operation, service_error_code=code, service_message=message, http_status_code=status
         )
 
+    def fail(self, operation: str, fault: str | Exception) -> None:
+        """The next ``operation`` fails: a modelled error by code, or botocore's own
+        exception (a connection or timeout error), raised where the request would go."""
+        if isinstance(fault, str):
+            self.error(operation, fault, ERRORS[fault])
+            return
+        self.stubber.add_client_error(operation)
+        self.stubber._queue[-1]["exception"] = fault  # type: ignore[attr-defined]
+
+
+def raise_queued_exceptions(stubber: Stubber, client: Any) -> None:
+    """Let ``StubbedClient.fail`` queue exceptions: raised in place of the response."""
+
+    def before_call(model: Any, **kwargs: Any) -> None:
+        queue = stubber._queue  # type: ignore[attr-defined]
+        if queue and "exception" in queue[0] and queue[0]["operation_name"] == model.name:
+            raise queue.popleft()["exception"]
+
+    client.meta.events.register_first("before-call.*.*", before_call)
+
 
 ANY_CREATE: dict[str, Any] = {
     "membershipIdentifier": ANY,

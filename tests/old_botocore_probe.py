@@ -71,26 +71,25 @@ def main() -> None:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     os.environ["AWS_ENDPOINT_URL_CLEANROOMSML"] = f"http://127.0.0.1:{server.server_port}"
 
-    import lifecycle
-    from aws_client import make_client
+    import index
 
-    client = make_client()
     event = {
         "RequestType": "Create",
         "RequestId": "r-1",
         "StackId": "arn:aws:cloudformation:us-east-1:111122223333:stack/S/1",
         "LogicalResourceId": "Model",
+        "ResourceType": "Custom::CleanRoomsMLTrainedModel",
         "ResourceProperties": json.loads(sys.argv[1]),
     }
-    result = lifecycle.on_event(client, event)
-    poll = lifecycle.is_complete(client, {**event, **result})
+    result = index.on_event(event, None)
+    poll = index.is_complete({**event, **result}, None)
     server.shutdown()
     print(
         json.dumps(
             {
                 "botocore": botocore.__version__,
                 "knows_create_trained_model_alone": knows_alone,
-                "physical_id": result["PhysicalResourceId"],
+                "physical_id": poll["PhysicalResourceId"],
                 "complete": poll["IsComplete"],
                 "data": poll.get("Data"),
                 "requests": [[m, p] for m, p, _ in SEEN],

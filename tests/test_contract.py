@@ -18,6 +18,7 @@ from aws_cdk import aws_kms as kms
 from botocore.validate import ParamValidator
 
 import contract
+import trained_models
 from cdk_cleanrooms_ml import (
     DataChannel,
     IncrementalTrainingDataChannel,
@@ -39,7 +40,7 @@ from helpers import (
     synthesized_properties,
     valid_props,
 )
-from properties import PropertyError, parse_properties
+from identity import PropertyError
 from refresh_service_model import shipped_models
 
 SERVICE_MODEL = (
@@ -69,8 +70,8 @@ def test_shipped_service_model_is_botocores_without_documentation() -> None:
 
 def test_minimal_model_round_trips_to_the_exact_request() -> None:
     model = TrainedModel(new_stack(), "Model", **valid_props(trained_model_name="m"))
-    desired = parse_properties(synthesized_properties(model))
-    request = desired.create_request("m", {})
+    desired = trained_models.parse(synthesized_properties(model))
+    request = trained_models.create_request(desired, "m", {})
     assert request == {
         "membershipIdentifier": MEMBERSHIP,
         "name": "m",
@@ -79,7 +80,7 @@ def test_minimal_model_round_trips_to_the_exact_request() -> None:
         "dataChannels": [{"mlInputChannelArn": CHANNEL_ARN, "channelName": "train"}],
     }
     _validate(request)
-    assert desired.removal_policy == contract.REMOVAL_POLICY_RETAIN
+    assert desired.destroy is False
     assert desired.wait_for_completion is True
     assert desired.completion_timeout_seconds == 3600
 
@@ -127,8 +128,8 @@ def test_full_model_round_trips_to_the_exact_request() -> None:
     # CloudFormation's stringification: every scalar arrives as a string.
     assert properties[contract.INSTANCE_COUNT] == "3"
     assert properties[contract.WAIT_FOR_COMPLETION] == "false"
-    desired = parse_properties(properties)
-    request = desired.create_request("full", desired.tags)
+    desired = trained_models.parse(properties)
+    request = trained_models.create_request(desired, "full", desired.tags)
     assert request == {
         "membershipIdentifier": MEMBERSHIP,
         "name": "full",
@@ -159,7 +160,7 @@ def test_full_model_round_trips_to_the_exact_request() -> None:
         "tags": {"team": "ml"},
     }
     _validate(request)
-    assert desired.removal_policy == contract.REMOVAL_POLICY_DESTROY
+    assert desired.destroy is True
     assert desired.wait_for_completion is False
     assert desired.completion_timeout_seconds == 1200
 
@@ -174,7 +175,7 @@ def test_base_version_attribute_means_no_version(version: str) -> None:
             contract.CHANNEL_VERSION_IDENTIFIER: version,
         }
     ]
-    request = parse_properties(props).request
+    request = trained_models.parse(props).request
     assert request["incrementalTrainingDataChannels"] == [
         {"trainedModelArn": BASE_MODEL_ARN, "channelName": "b"}
     ]
@@ -187,7 +188,11 @@ def test_numbers_and_booleans_are_accepted_as_json_or_as_strings() -> None:
         props, **{contract.VOLUME_SIZE_IN_GB: "50", contract.WAIT_FOR_COMPLETION: "true"}
     )
     as_float_text = dict(props, **{contract.VOLUME_SIZE_IN_GB: "50.0"})
-    assert parse_properties(as_json) == parse_properties(as_text) == parse_properties(as_float_text)
+    assert (
+        trained_models.parse(as_json)
+        == trained_models.parse(as_text)
+        == trained_models.parse(as_float_text)
+    )
 
 
 @pytest.mark.parametrize(
@@ -210,11 +215,11 @@ def test_malformed_properties_are_rejected(key: str, value: Any) -> None:
     else:
         props[key] = value
     with pytest.raises(PropertyError, match=key):
-        parse_properties(props)
+        trained_models.parse(props)
 
 
 def test_name_and_prefix_are_mutually_exclusive() -> None:
     props = synthesized_properties(TrainedModel(new_stack(), "Model", **valid_props()))
     props[contract.NAME] = "also-fixed"
     with pytest.raises(PropertyError, match="exactly one"):
-        parse_properties(props)
+        trained_models.parse(props)

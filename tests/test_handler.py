@@ -1,19 +1,28 @@
-"""Handler lifecycle tests with botocore's Stubber (requests and responses are
-validated against the cleanroomsml service model; every test ends with
-``assert_no_pending_responses()`` through the ``stubbed`` fixture)."""
+"""The engine and the trained model kind, call by call, with botocore's Stubber.
+
+Requests and responses are validated against the cleanroomsml service model, and
+every test ends with ``assert_no_pending_responses()`` (the ``stubbed`` fixture):
+each test states exactly which API calls a step makes.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 
 import contract
+import engine
+import faults
 import index
-import lifecycle
 import ownership
+import trained_models
+from engine import ACTION_KEY, DEFERRED_STEP_KEY, STARTED_AT_KEY, TARGET_KEY
+from faults import HandlerError
 from helpers import (
     ASSOCIATION_ARN,
     CHANNEL_ARN,
@@ -22,6 +31,7 @@ from helpers import (
     MEMBERSHIP,
     MODEL_ARN,
     MODEL_ARN_2,
+    OTHER_MEMBERSHIP,
     STACK_ID,
     TIMESTAMP,
     VERSION,
@@ -32,21 +42,51 @@ from helpers import (
     summary,
     then_poll,
 )
-from lifecycle import TRANSIENT_ERRORS
-from properties import parse_properties
 
 REQUEST_ID = "5e0d2c64-0000-4000-8000-000000000001"
 NOW = 1_800_000_000.0
 PREFIX = "Test-Model-85D470EB"
+OTHER_STACK_SAME_NAME = STACK_ID.rsplit("/", 1)[0] + "/0a0a0a0a-1111-4222-8333-444444444444"
+CONNECTION_ERRORS: list[Exception] = [
+    EndpointConnectionError(endpoint_url="https://cleanrooms-ml.us-east-1.amazonaws.com"),
+    ConnectTimeoutError(endpoint_url="https://cleanrooms-ml.us-east-1.amazonaws.com"),
+    ReadTimeoutError(endpoint_url="https://cleanrooms-ml.us-east-1.amazonaws.com"),
+]
 
 
 def generated(request_id: str = REQUEST_ID) -> str:
     return ownership.generated_name(PREFIX, STACK_ID, LOGICAL_ID, request_id)
 
 
-def owner_tag(props: dict[str, Any] | None = None, request_id: str = REQUEST_ID) -> str:
-    desired = parse_properties(props or handler_properties())
-    return ownership.ownership_tag(STACK_ID, LOGICAL_ID, request_id, desired.config_hash)
+def identity_of(props: dict[str, Any] | None = None) -> str:
+    return trained_models.parse(props or handler_properties()).identity
+
+
+def owner_tag(
+    props: dict[str, Any] | None = None, request_id: str = REQUEST_ID, stack_id: str = STACK_ID
+) -> str:
+    return ownership.make_tag(stack_id, LOGICAL_ID, request_id, identity_of(props))
+
+
+def v1_tag(props: dict[str, Any] | None = None, request_id: str = REQUEST_ID) -> str:
+    """The tag release 0.1.0 wrote: its owner is a digest of the stack *id*."""
+    return ".".join(
+        (
+            "v1",
+            ownership.digest(STACK_ID, LOGICAL_ID),
+            ownership.request_digest(request_id),
+            identity_of(props)[:16],
+        )
+    )
+
+
+OWNED = {contract.RESERVED_TAG_KEY: owner_tag()}
+
+
+def pending_id(name: str | None = None, request_id: str = REQUEST_ID) -> str:
+    return ownership.Pending(
+        MEMBERSHIP, ownership.request_digest(request_id), name or generated(request_id)
+    ).physical_id
 
 
 def create_request(
@@ -67,278 +107,437 @@ def create_request(
     }
 
 
-# --- create ------------------------------------------------------------------
+def call(
+    stubbed: StubbedClient,
+    raw: dict[str, Any],
+    *,
+    polling: bool,
+    now: float = NOW,
+    deadline: float | None = None,
+    start_waiter: engine.WaiterStarter | None = None,
+    sleeps: list[float] | None = None,
+) -> engine.Call:
+    clock = [now]
+
+    def sleep(seconds: float) -> None:
+        clock[0] += seconds
+        if sleeps is not None:
+            sleeps.append(seconds)
+
+    return engine.Call(
+        kind=trained_models.KIND,
+        client=stubbed.client,
+        event=engine.Event.from_dict(raw),
+        now=now,
+        polling=polling,
+        deadline=deadline,
+        start_waiter=start_waiter,
+        clock=lambda: clock[0],
+        sleep=sleep,
+        secrets=trained_models.secret_values(raw.get("ResourceProperties") or {}),
+    )
 
 
-def test_create_starts_training_with_a_generated_name_and_the_ownership_tag(
+def on_event(stubbed: StubbedClient, raw: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    return engine.on_event(call(stubbed, raw, polling=False, **kwargs))
+
+
+def is_complete(
+    stubbed: StubbedClient, raw: dict[str, Any], now: float = NOW + 10, **kwargs: Any
+) -> dict[str, Any]:
+    return engine.is_complete(call(stubbed, raw, polling=True, now=now, **kwargs))
+
+
+@pytest.fixture(autouse=True)
+def _fresh_container() -> None:
+    """Each test a cold container: nothing resolved yet."""
+    engine._RESOLVED.clear()
+
+
+# --- create ----------------------------------------------------------------------
+
+
+def test_create_asks_the_poll_to_create_which_starts_training_with_the_ownership_tag(
     stubbed: StubbedClient,
 ) -> None:
+    raw = event("Create", request_id=REQUEST_ID)
     stubbed.list_models([])
+    result = on_event(stubbed, raw)  # decides only: nothing is created yet
+    assert result["PhysicalResourceId"] == pending_id()
+    assert result[ACTION_KEY] == engine.CREATE
+    assert result[STARTED_AT_KEY] == NOW
+    poll = then_poll(raw, result)
+    stubbed.list_models([])  # a cold container finds nothing created yet
     stubbed.create_model(arn=MODEL_ARN, expected=create_request(generated()))
-    result = lifecycle.on_event(stubbed.client, event("Create", request_id=REQUEST_ID), NOW)
-    assert result["PhysicalResourceId"] == MODEL_ARN
-    assert result[lifecycle.ACTION_KEY] == lifecycle.ACTION_WAIT_CREATE
-    assert result[lifecycle.STARTED_AT_KEY] == NOW
-    name = generated()
-    assert name.startswith(f"{PREFIX}-")
-    assert len(name) <= 63
+    stubbed.get_model(model_description(name=generated(), status="CREATE_PENDING", tags=OWNED))
+    assert is_complete(stubbed, poll) == {"IsComplete": False}
+    stubbed.get_model(model_description(name=generated(), status="ACTIVE", tags=OWNED))
+    done = is_complete(stubbed, poll, NOW + 20)  # the same container: no list
+    assert done["IsComplete"] is True
+    assert done["PhysicalResourceId"] == MODEL_ARN  # replaces the pending id
+    assert done["Data"] == {
+        "TrainedModelArn": MODEL_ARN,
+        "TrainedModelName": generated(),
+        "Status": "ACTIVE",
+    }
+    assert generated().startswith(f"{PREFIX}-")
+    assert len(generated()) <= 63
+
+
+def test_a_poll_in_a_cold_container_finds_the_model_its_request_created(
+    stubbed: StubbedClient,
+) -> None:
+    poll = then_poll(
+        event("Create", request_id=REQUEST_ID),
+        {"PhysicalResourceId": pending_id(), ACTION_KEY: engine.CREATE, STARTED_AT_KEY: NOW},
+    )
+    stubbed.list_models([summary(name=generated())])
+    stubbed.get_model(model_description(name=generated(), tags=OWNED))
+    assert is_complete(stubbed, poll) == {"IsComplete": False}  # no second create
 
 
 def test_generated_name_differs_per_request_and_is_stable_per_request() -> None:
     assert generated("a") == generated("a")
     assert generated("a") != generated("b")
+    assert ownership.is_generated_from(generated("a"), PREFIX)
+    assert not ownership.is_generated_from(f"{PREFIX}-x", PREFIX)
 
 
-def test_create_with_a_fixed_name_and_user_tags(stubbed: StubbedClient) -> None:
+def test_create_with_a_fixed_name_and_user_tags_reports_the_version(
+    stubbed: StubbedClient,
+) -> None:
     props = handler_properties(
         **{contract.NAME_PREFIX: None, contract.NAME: "fixed", contract.TAGS: {"team": "ml"}}
     )
+    raw = event("Create", props, request_id=REQUEST_ID)
+    stubbed.list_models([])
+    result = on_event(stubbed, raw)
+    assert result["PhysicalResourceId"] == pending_id("fixed")
     stubbed.list_models([])
     stubbed.create_model(
         arn=MODEL_ARN, version=VERSION, expected=create_request("fixed", props, {"team": "ml"})
     )
-    result = lifecycle.on_event(stubbed.client, event("Create", props, request_id=REQUEST_ID), NOW)
-    assert result["PhysicalResourceId"] == f"{MODEL_ARN}#{VERSION}"
+    stubbed.get_model(
+        model_description(name="fixed", status="ACTIVE", version=VERSION), version=VERSION
+    )
+    done = is_complete(stubbed, then_poll(raw, result))
+    assert done["PhysicalResourceId"] == f"{MODEL_ARN}#{VERSION}"
+    assert done["Data"]["VersionIdentifier"] == VERSION
 
 
-def test_create_looks_through_every_page_before_creating(stubbed: StubbedClient) -> None:
+@pytest.mark.parametrize("version", ["NULL", "", None])
+def test_a_null_version_from_the_service_is_no_version(version: str | None) -> None:
+    """The model forbids it (a version is 36 characters), but "NULL" is what the API
+    documents for a base version: read as no version wherever it appears."""
+
+    class Client:
+        def create_trained_model(self, **request: Any) -> dict[str, Any]:
+            return {"trainedModelArn": MODEL_ARN, "versionIdentifier": version}
+
+    desired = trained_models.parse(handler_properties())
+    ref = trained_models.KIND.create(Client(), desired, "n", {})  # type: ignore[arg-type]
+    assert ref == ownership.Ref(MODEL_ARN, None, MEMBERSHIP)
+    assert ref.physical_id == MODEL_ARN
+    # a physical id release 0.1.0 could have made from such an answer is still ours
+    assert trained_models.KIND.parse_physical_id(f"{MODEL_ARN}#NULL") == ref
+
+
+def test_create_looks_through_every_page(stubbed: StubbedClient) -> None:
     stubbed.list_models([summary(arn=MODEL_ARN_2, name="other")], next_token="page2")
     stubbed.list_models([summary(arn=MODEL_ARN_2, name="another")], token="page2")
-    stubbed.create_model(expected=create_request(generated()))
-    lifecycle.on_event(stubbed.client, event("Create", request_id=REQUEST_ID), NOW)
+    assert on_event(stubbed, event("Create", request_id=REQUEST_ID))[ACTION_KEY] == engine.CREATE
 
 
-def test_retried_create_adopts_the_model_its_first_attempt_started(stubbed: StubbedClient) -> None:
-    name = generated()
-    stubbed.list_models([summary(name=name)])
-    stubbed.get_model(model_description(name=name, tags={contract.RESERVED_TAG_KEY: owner_tag()}))
-    # no create_trained_model: a second training job is never started
-    result = lifecycle.on_event(stubbed.client, event("Create", request_id=REQUEST_ID), NOW)
+def test_a_retried_create_adopts_the_model_its_first_delivery_created(
+    stubbed: StubbedClient,
+) -> None:
+    stubbed.list_models([summary(name=generated())])
+    stubbed.get_model(model_description(name=generated(), tags=OWNED))
+    result = on_event(stubbed, event("Create", request_id=REQUEST_ID))
+    assert result["PhysicalResourceId"] == MODEL_ARN  # no create: one training
+    assert result[ACTION_KEY] == engine.WAIT
+
+
+def test_a_model_kept_by_a_rolled_back_first_deploy_is_adopted_by_the_stack_created_again(
+    stubbed: StubbedClient,
+) -> None:
+    """Same stack name and logical id, a new stack id, the same configuration."""
+    earlier = ownership.generated_name(PREFIX, OTHER_STACK_SAME_NAME, LOGICAL_ID, "first-deploy")
+    tags = {
+        contract.RESERVED_TAG_KEY: owner_tag(
+            request_id="first-deploy", stack_id=OTHER_STACK_SAME_NAME
+        )
+    }
+    stubbed.list_models([summary(name=earlier, status="ACTIVE")])
+    stubbed.get_model(model_description(name=earlier, status="ACTIVE", tags=tags))
+    result = on_event(stubbed, event("Create", request_id=REQUEST_ID))
     assert result["PhysicalResourceId"] == MODEL_ARN
 
 
-def test_same_name_with_a_different_configuration_is_a_failure_not_an_adoption(
-    stubbed: StubbedClient,
-) -> None:
-    name = generated()
-    other = handler_properties(**{contract.VOLUME_SIZE_IN_GB: "99"})
-    stubbed.list_models([summary(name=name)])
+def test_a_model_of_release_0_1_0_is_recognised_as_ours(stubbed: StubbedClient) -> None:
+    stubbed.list_models([summary(name=generated())])
     stubbed.get_model(
-        model_description(name=name, tags={contract.RESERVED_TAG_KEY: owner_tag(other)})
+        model_description(name=generated(), tags={contract.RESERVED_TAG_KEY: v1_tag()})
     )
-    with pytest.raises(lifecycle.HandlerError, match="different configuration"):
-        lifecycle.on_event(stubbed.client, event("Create", request_id=REQUEST_ID), NOW)
+    tag = ownership.parse_tag(v1_tag())
+    assert tag is not None
+    stubbed.tag({contract.RESERVED_TAG_KEY: ownership.retag(tag, STACK_ID, LOGICAL_ID)})
+    assert on_event(stubbed, event("Create", request_id=REQUEST_ID))["PhysicalResourceId"] == (
+        MODEL_ARN
+    )
+
+
+def test_a_kept_model_with_another_configuration_is_not_adopted(stubbed: StubbedClient) -> None:
+    other = handler_properties(**{contract.VOLUME_SIZE_IN_GB: "99"})
+    earlier = ownership.generated_name(PREFIX, STACK_ID, LOGICAL_ID, "older")
+    stubbed.list_models([summary(name=earlier, status="ACTIVE")])
+    stubbed.get_model(
+        model_description(name=earlier, tags={contract.RESERVED_TAG_KEY: owner_tag(other, "older")})
+    )
+    assert on_event(stubbed, event("Create", request_id=REQUEST_ID))[ACTION_KEY] == engine.CREATE
+
+
+FIXED = handler_properties(**{contract.NAME_PREFIX: None, contract.NAME: "fixed"})
 
 
 @pytest.mark.parametrize(
-    ("tags", "whose"),
+    ("tags", "status", "whose"),
     [
-        ({}, "something other than this resource"),
-        ({contract.RESERVED_TAG_KEY: "not-ours"}, "something other than this resource"),
+        ({}, "ACTIVE", "not created by cdk-cleanrooms-ml"),
         (
             {
-                contract.RESERVED_TAG_KEY: ownership.ownership_tag(
-                    "other-stack", LOGICAL_ID, REQUEST_ID, "0" * 64
+                contract.RESERVED_TAG_KEY: ownership.make_tag(
+                    "arn:aws:cloudformation:us-east-1:111122223333:stack/Other/1",
+                    "Res",
+                    "r",
+                    "0" * 64,
                 )
             },
-            "something other",
+            "ACTIVE",
+            "created by stack resource Other/Res",
         ),
         (
             {
-                contract.RESERVED_TAG_KEY: ownership.ownership_tag(
-                    STACK_ID, LOGICAL_ID, "older-request", "0" * 64
+                contract.RESERVED_TAG_KEY: owner_tag(
+                    handler_properties(**{contract.VOLUME_SIZE_IN_GB: "9"}), "older"
                 )
             },
-            "an earlier deployment",
+            "ACTIVE",
+            r"created by stack resource Test/Model0301700E \(this resource, an earlier",
+        ),
+        (
+            {contract.RESERVED_TAG_KEY: owner_tag(FIXED, "older")},
+            "CREATE_FAILED",
+            r"CREATE_FAILED: AlgorithmError.*this resource",
+        ),
+        (
+            {contract.RESERVED_TAG_KEY: "v1." + ownership.digest("other", LOGICAL_ID) + ".r.c"},
+            "ACTIVE",
+            "an earlier release of cdk-cleanrooms-ml",
         ),
     ],
 )
-def test_a_same_named_model_made_by_anything_else_fails_the_create(
-    stubbed: StubbedClient, tags: dict[str, str], whose: str
+def test_a_name_held_by_anything_else_is_a_conflict_saying_whose_and_what_to_do(
+    stubbed: StubbedClient, tags: dict[str, str], status: str, whose: str
 ) -> None:
-    props = handler_properties(**{contract.NAME_PREFIX: None, contract.NAME: "fixed"})
-    stubbed.list_models([summary(name="fixed")])
-    stubbed.get_model(model_description(name="fixed", tags=tags))
+    stubbed.list_models([summary(name="fixed", status=status)])
+    stubbed.get_model(
+        model_description(
+            name="fixed",
+            status=status,
+            tags=tags,
+            status_details={"statusCode": "AlgorithmError", "message": "bad"},
+        )
+    )
     with pytest.raises(
-        lifecycle.HandlerError, match=f"already exists.*{whose}.*another trained_model_name"
+        HandlerError, match=rf"named 'fixed' already exists.*{whose}.*choose another name"
     ):
-        lifecycle.on_event(stubbed.client, event("Create", props, request_id=REQUEST_ID), NOW)
+        on_event(stubbed, event("Create", FIXED, request_id=REQUEST_ID))
 
 
-def test_conflict_on_create_adopts_a_concurrent_attempt_of_the_same_request(
+def test_an_inactive_namesake_holds_no_name(stubbed: StubbedClient) -> None:
+    """An INACTIVE model holds no name (A1): it is not even described."""
+    stubbed.list_models([summary(arn=MODEL_ARN_2, name="fixed", status="INACTIVE")])
+    assert on_event(stubbed, event("Create", FIXED))[ACTION_KEY] == engine.CREATE
+
+
+def test_a_conflict_on_create_adopts_a_concurrent_poll_of_the_same_request(
     stubbed: StubbedClient,
 ) -> None:
-    name = generated()
+    raw = event("Create", request_id=REQUEST_ID)
+    result = {"PhysicalResourceId": pending_id(), ACTION_KEY: engine.CREATE, STARTED_AT_KEY: NOW}
     stubbed.list_models([])
     stubbed.error("create_trained_model", "ConflictException", 409)
-    stubbed.list_models([summary(name=name)])
-    stubbed.get_model(model_description(name=name, tags={contract.RESERVED_TAG_KEY: owner_tag()}))
-    result = lifecycle.on_event(stubbed.client, event("Create", request_id=REQUEST_ID), NOW)
-    assert result["PhysicalResourceId"] == MODEL_ARN
+    stubbed.list_models([summary(name=generated())])
+    stubbed.get_model(model_description(name=generated(), tags=OWNED))
+    stubbed.get_model(model_description(name=generated(), tags=OWNED))
+    assert is_complete(stubbed, then_poll(raw, result)) == {"IsComplete": False}
 
 
-def test_a_foreign_inactive_namesake_neither_blocks_the_create_nor_hides_an_adoption(
+def test_a_conflict_on_create_with_nothing_of_ours_fails_with_the_reason(
     stubbed: StubbedClient,
 ) -> None:
-    """An INACTIVE model holds no name (A1); a conflict then finds this request's model."""
-    name = generated()
-    foreign = model_description(arn=MODEL_ARN_2, name=name, status="INACTIVE", tags={})
-    stubbed.list_models([summary(arn=MODEL_ARN_2, name=name, status="INACTIVE")])
-    stubbed.get_model(foreign)
-    stubbed.error("create_trained_model", "ConflictException", 409)
-    stubbed.list_models(
-        [summary(arn=MODEL_ARN_2, name=name, status="INACTIVE"), summary(name=name)]
-    )
-    stubbed.get_model(foreign)
-    stubbed.get_model(model_description(name=name, tags={contract.RESERVED_TAG_KEY: owner_tag()}))
-    result = lifecycle.on_event(stubbed.client, event("Create", request_id=REQUEST_ID), NOW)
-    assert result["PhysicalResourceId"] == MODEL_ARN  # adopted; the foreign model untouched
-
-
-# --- waiting -------------------------------------------------------------------
-
-
-def _poll_event(
-    props: dict[str, Any] | None = None,
-    physical_id: str = MODEL_ARN,
-    started: float = NOW,
-    action: str = lifecycle.ACTION_WAIT_CREATE,
-) -> dict[str, Any]:
-    return then_poll(
-        event("Create", props, request_id=REQUEST_ID),
-        {
-            "PhysicalResourceId": physical_id,
-            lifecycle.ACTION_KEY: action,
-            lifecycle.STARTED_AT_KEY: started,
-        },
-    )
-
-
-def test_active_completes_with_every_attribute(stubbed: StubbedClient) -> None:
-    stubbed.get_model(model_description(status="ACTIVE", name="n"))
-    result = lifecycle.is_complete(stubbed.client, _poll_event(), NOW + 60)
-    assert result == {
-        "IsComplete": True,
-        "Data": {
-            "TrainedModelArn": MODEL_ARN,
-            "VersionIdentifier": contract.BASE_VERSION,
-            "TrainedModelName": "n",
-            "Status": "ACTIVE",
-        },
+    raw = event("Create", FIXED, request_id=REQUEST_ID)
+    result = {
+        "PhysicalResourceId": pending_id("fixed"),
+        ACTION_KEY: engine.CREATE,
+        STARTED_AT_KEY: NOW,
     }
+    stubbed.list_models([])
+    stubbed.error("create_trained_model", "ConflictException", 409, "name taken")
+    stubbed.list_models([])
+    with pytest.raises(
+        HandlerError, match=r"creating trained model 'fixed' failed \(Conflict.*name taken"
+    ):
+        is_complete(stubbed, then_poll(raw, result))
 
 
-def test_a_versioned_model_reports_its_version(stubbed: StubbedClient) -> None:
-    stubbed.get_model(model_description(status="ACTIVE", version=VERSION), version=VERSION)
-    result = lifecycle.is_complete(
-        stubbed.client, _poll_event(physical_id=f"{MODEL_ARN}#{VERSION}"), NOW
-    )
-    assert result["Data"]["VersionIdentifier"] == VERSION
+# --- waiting ------------------------------------------------------------------------
+
+
+def waiting(props: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
+    raw = event("Create", props, request_id=REQUEST_ID)
+    result = {"PhysicalResourceId": MODEL_ARN, ACTION_KEY: engine.WAIT, STARTED_AT_KEY: NOW}
+    result.update(extra)
+    return then_poll(raw, result)
 
 
 @pytest.mark.parametrize("status", ["CREATE_PENDING", "CREATE_IN_PROGRESS"])
-def test_training_is_not_complete_and_returns_no_data(stubbed: StubbedClient, status: str) -> None:
+def test_training_is_not_complete_and_reports_nothing(stubbed: StubbedClient, status: str) -> None:
     stubbed.get_model(model_description(status=status))
-    assert lifecycle.is_complete(stubbed.client, _poll_event(), NOW + 30) == {"IsComplete": False}
+    assert is_complete(stubbed, waiting()) == {"IsComplete": False}
 
 
-def test_failed_training_fails_the_deploy_with_the_services_reason(stubbed: StubbedClient) -> None:
-    stubbed.get_model(
-        model_description(
-            status="CREATE_FAILED",
-            status_details={"statusCode": "AlgorithmError", "message": "out of memory"},
-        )
+def test_a_failed_training_fails_with_the_services_reason_redacted(stubbed: StubbedClient) -> None:
+    props = handler_properties(**{contract.HYPERPARAMETERS: {"token": "hp-SECRET-1"}})
+    model = model_description(
+        status="CREATE_FAILED",
+        status_details={"statusCode": "AlgorithmError", "message": "bad token hp-SECRET-1"},
     )
-    with pytest.raises(lifecycle.HandlerError, match="failed: AlgorithmError: out of memory"):
-        lifecycle.is_complete(stubbed.client, _poll_event(), NOW + 30)
+    model["hyperparameters"] = {"token": "hp-SECRET-1"}
+    stubbed.get_model(model)
+    with pytest.raises(HandlerError) as raised:
+        is_complete(stubbed, waiting(props))
+    message = str(raised.value)
+    assert f"({MODEL_ARN}) failed (CREATE_FAILED): AlgorithmError: bad token ***" in message
+    assert "hp-SECRET-1" not in message
 
 
-@pytest.mark.parametrize(
-    "status",
-    [
-        "CANCEL_PENDING",
-        "CANCEL_IN_PROGRESS",
-        "CANCEL_FAILED",
-        "DELETE_PENDING",
-        "DELETE_IN_PROGRESS",
-        "DELETE_FAILED",
-        "INACTIVE",
-    ],
-)
+@pytest.mark.parametrize("status", ["CANCEL_PENDING", "DELETE_IN_PROGRESS", "INACTIVE"])
 def test_cancel_or_delete_reached_during_create_fails(stubbed: StubbedClient, status: str) -> None:
-    stubbed.get_model(
-        model_description(status=status, status_details={"message": "cancelled by user"})
-    )
-    with pytest.raises(lifecycle.HandlerError, match=f"reached {status}.*cancelled by user"):
-        lifecycle.is_complete(stubbed.client, _poll_event(), NOW + 30)
+    stubbed.get_model(model_description(status=status))
+    with pytest.raises(HandlerError, match=f"reached {status} while it was being created"):
+        is_complete(stubbed, waiting())
 
 
-def test_timeout_names_the_model_last_status_and_elapsed_time(stubbed: StubbedClient) -> None:
-    props = handler_properties(**{contract.COMPLETION_TIMEOUT_SECONDS: "600"})
-    stubbed.get_model(model_description(status="CREATE_IN_PROGRESS", name="slow"))
-    with pytest.raises(
-        lifecycle.HandlerError,
-        match=r"timed out after 601 s .*'slow'.*last status CREATE_IN_PROGRESS",
-    ):
-        lifecycle.is_complete(stubbed.client, _poll_event(props), NOW + 601)
-
-
-@pytest.mark.parametrize("timeout", [None, "3600", "3500"])
-def test_the_handler_times_out_before_cloudformation_does(
-    stubbed: StubbedClient, timeout: str | None
+def test_a_timeout_names_the_model_its_last_status_the_time_and_the_policy(
+    stubbed: StubbedClient,
 ) -> None:
-    """CloudFormation gives a custom resource 3600 s from its request: the handler
-    gives up two minutes earlier, so its own message reaches the stack events."""
-    fields = {} if timeout is None else {contract.COMPLETION_TIMEOUT_SECONDS: timeout}
-    props = handler_properties(**fields)
-    deadline = contract.SHORT_PATH_DEADLINE_SECONDS
-    assert deadline <= contract.SHORT_PATH_MAX_SECONDS - 120
+    props = handler_properties(**{contract.COMPLETION_TIMEOUT_SECONDS: "600"})
     stubbed.get_model(model_description(status="CREATE_IN_PROGRESS"))
-    assert lifecycle.is_complete(stubbed.client, _poll_event(props), NOW + deadline - 1) == {
-        "IsComplete": False
-    }
+    assert is_complete(stubbed, waiting(props), NOW + 599) == {"IsComplete": False}
     stubbed.get_model(model_description(status="CREATE_IN_PROGRESS"))
-    with pytest.raises(lifecycle.HandlerError, match=f"timed out after {deadline} s"):
-        lifecycle.is_complete(stubbed.client, _poll_event(props), NOW + deadline)
+    with pytest.raises(
+        HandlerError, match=r"timed out after 600 s.*last status CREATE_IN_PROGRESS.*retain"
+    ):
+        is_complete(stubbed, waiting(props), NOW + 600)
 
 
-def test_without_waiting_a_training_model_completes_at_once(stubbed: StubbedClient) -> None:
+def test_the_short_path_gives_up_inside_cloudformations_hour(stubbed: StubbedClient) -> None:
+    assert contract.SHORT_PATH_DEADLINE_SECONDS < contract.SHORT_PATH_MAX_SECONDS
+    stubbed.get_model(model_description(status="CREATE_IN_PROGRESS"))
+    with pytest.raises(HandlerError, match="timed out after 3480 s"):
+        is_complete(stubbed, waiting(), NOW + contract.SHORT_PATH_DEADLINE_SECONDS)
+
+
+def test_without_waiting_a_training_model_completes_and_a_failed_one_still_fails(
+    stubbed: StubbedClient,
+) -> None:
     props = handler_properties(**{contract.WAIT_FOR_COMPLETION: "false"})
-    stubbed.get_model(model_description(status="CREATE_PENDING"))
-    result = lifecycle.is_complete(stubbed.client, _poll_event(props), NOW)
-    assert result["IsComplete"] is True
-    assert result["Data"]["Status"] == "CREATE_PENDING"
-
-
-def test_without_waiting_a_failed_model_still_fails(stubbed: StubbedClient) -> None:
-    props = handler_properties(**{contract.WAIT_FOR_COMPLETION: "false"})
+    stubbed.get_model(model_description(status="CREATE_IN_PROGRESS"))
+    assert is_complete(stubbed, waiting(props))["IsComplete"] is True
     stubbed.get_model(model_description(status="CREATE_FAILED"))
-    with pytest.raises(lifecycle.HandlerError, match="failed"):
-        lifecycle.is_complete(stubbed.client, _poll_event(props), NOW)
+    with pytest.raises(HandlerError, match="CREATE_FAILED"):
+        is_complete(stubbed, waiting(props))
 
 
-@pytest.mark.parametrize("code", ["ThrottlingException", "InternalServiceException"])
-def test_throttled_poll_is_not_complete_and_tries_again(stubbed: StubbedClient, code: str) -> None:
-    stubbed.error("get_trained_model", code, 429 if code.startswith("Thr") else 500)
-    assert lifecycle.is_complete(stubbed.client, _poll_event(), NOW + 20) == {"IsComplete": False}
+TRANSIENT_CLIENT_ERRORS = ["ThrottlingException", "InternalServiceException"]
 
 
-def test_throttled_poll_past_the_timeout_fails(stubbed: StubbedClient) -> None:
-    stubbed.error("get_trained_model", "ThrottlingException", 429)
-    with pytest.raises(lifecycle.HandlerError, match="timed out"):
-        lifecycle.is_complete(
-            stubbed.client, _poll_event(), NOW + contract.SHORT_PATH_DEADLINE_SECONDS
-        )
+def _transient(stubbed: StubbedClient, operation: str, fault: str | Exception) -> None:
+    stubbed.fail(operation, fault)
 
 
-# --- update --------------------------------------------------------------------
+def fault_id(fault: str | Exception) -> str:
+    return fault if isinstance(fault, str) else type(fault).__name__
+
+
+FAULTS: list[str | Exception] = [*TRANSIENT_CLIENT_ERRORS, *CONNECTION_ERRORS]
+
+
+@pytest.mark.parametrize("fault", FAULTS, ids=fault_id)
+def test_a_transient_failure_while_polling_is_not_yet(
+    stubbed: StubbedClient, fault: str | Exception
+) -> None:
+    _transient(stubbed, "get_trained_model", fault)
+    assert is_complete(stubbed, waiting()) == {"IsComplete": False}
+
+
+@pytest.mark.parametrize("fault", FAULTS, ids=fault_id)
+def test_a_transient_failure_past_the_deadline_fails(
+    stubbed: StubbedClient, fault: str | Exception
+) -> None:
+    _transient(stubbed, "get_trained_model", fault)
+    with pytest.raises(HandlerError, match=r"timed out after 3480 s.*the last look failed"):
+        is_complete(stubbed, waiting(), NOW + contract.SHORT_PATH_DEADLINE_SECONDS)
+
+
+@pytest.mark.parametrize("fault", FAULTS, ids=fault_id)
+def test_a_transient_failure_of_create_is_tried_by_the_next_poll(
+    stubbed: StubbedClient, fault: str | Exception
+) -> None:
+    raw = event("Create", request_id=REQUEST_ID)
+    poll = then_poll(
+        raw, {"PhysicalResourceId": pending_id(), ACTION_KEY: engine.CREATE, STARTED_AT_KEY: NOW}
+    )
+    stubbed.list_models([])
+    _transient(stubbed, "create_trained_model", fault)
+    assert is_complete(stubbed, poll) == {"IsComplete": False}
+    stubbed.list_models([])  # did it get through after all? no: create it now
+    stubbed.create_model(expected=create_request(generated()))
+    stubbed.get_model(model_description(name=generated(), tags=OWNED))
+    assert is_complete(stubbed, poll) == {"IsComplete": False}
+
+
+@pytest.mark.parametrize("fault", FAULTS, ids=fault_id)
+def test_on_event_tries_a_transient_failure_again_within_its_budget(
+    stubbed: StubbedClient, fault: str | Exception
+) -> None:
+    sleeps: list[float] = []
+    _transient(stubbed, "list_trained_models", fault)
+    _transient(stubbed, "list_trained_models", fault)
+    stubbed.list_models([])
+    result = on_event(
+        stubbed, event("Create", request_id=REQUEST_ID), deadline=NOW + 290, sleeps=sleeps
+    )
+    assert result[ACTION_KEY] == engine.CREATE
+    assert sleeps == [2.0, 4.0]
+
+
+def test_on_event_gives_up_when_its_budget_is_spent(stubbed: StubbedClient) -> None:
+    stubbed.error("list_trained_models", "ThrottlingException", 429)
+    with pytest.raises(HandlerError, match=r"\(ThrottlingException\).*deploy again"):
+        on_event(stubbed, event("Create"), deadline=NOW + 100)  # less than one more call
+
+
+# --- update ----------------------------------------------------------------------------
 
 
 def _update(
     props: dict[str, Any],
-    physical_id: str = MODEL_ARN,
-    request_id: str = "update-1",
     old: dict[str, Any] | None = None,
+    physical_id: str = MODEL_ARN,
+    request_id: str = "update-request",
 ) -> dict[str, Any]:
     return event(
         "Update",
@@ -349,202 +548,221 @@ def _update(
     )
 
 
-def test_tags_only_change_is_applied_in_place(stubbed: StubbedClient) -> None:
-    props = handler_properties(**{contract.TAGS: {"keep": "1", "change": "new", "add": "x"}})
-    current_tags = {
-        "keep": "1",
-        "change": "old",
-        "drop": "y",
-        contract.RESERVED_TAG_KEY: owner_tag(),
-    }
-    stubbed.get_model(model_description(status="ACTIVE", tags=current_tags))
-    stubbed.untag(["drop"])
-    stubbed.tag({"change": "new", "add": "x"})
-    result = lifecycle.on_event(stubbed.client, _update(props), NOW)
+def test_a_tags_only_change_is_applied_in_place(stubbed: StubbedClient) -> None:
+    stubbed.get_model(model_description(status="ACTIVE", tags={"old": "x", "keep": "1", **OWNED}))
+    stubbed.untag(["old"])
+    stubbed.tag({"new": "y"})
+    props = handler_properties(**{contract.TAGS: {"keep": "1", "new": "y"}})
+    result = on_event(stubbed, _update(props))
     assert result["PhysicalResourceId"] == MODEL_ARN
-    assert result[lifecycle.ACTION_KEY] == lifecycle.ACTION_REFRESH
+    assert result[ACTION_KEY] == engine.REFRESH
 
 
-def test_update_with_the_current_models_properties_is_a_no_op(stubbed: StubbedClient) -> None:
-    # An update rollback re-sends the old properties; the model already has them.
+def test_an_update_of_a_release_0_1_0_model_rewrites_its_tag_as_v2(stubbed: StubbedClient) -> None:
     stubbed.get_model(
-        model_description(status="ACTIVE", tags={contract.RESERVED_TAG_KEY: owner_tag()})
+        model_description(status="ACTIVE", tags={contract.RESERVED_TAG_KEY: v1_tag()})
     )
-    changed = handler_properties(**{contract.VOLUME_SIZE_IN_GB: "99"})
-    result = lifecycle.on_event(stubbed.client, _update(handler_properties(), old=changed), NOW)
-    assert result["PhysicalResourceId"] == MODEL_ARN
+    tag = ownership.parse_tag(v1_tag())
+    assert tag is not None
+    stubbed.tag({contract.RESERVED_TAG_KEY: ownership.retag(tag, STACK_ID, LOGICAL_ID)})
+    assert on_event(stubbed, _update(handler_properties()))["PhysicalResourceId"] == MODEL_ARN
+
+
+def test_an_update_that_changes_nothing_calls_nothing_but_get(stubbed: StubbedClient) -> None:
+    stubbed.get_model(model_description(status="ACTIVE", tags=OWNED))
+    assert on_event(stubbed, _update(handler_properties()))[ACTION_KEY] == engine.REFRESH
 
 
 @pytest.mark.parametrize(
-    "change",
+    "setting",
     [
         {contract.REMOVAL_POLICY: "destroy"},
         {contract.WAIT_FOR_COMPLETION: "false"},
-        {contract.COMPLETION_TIMEOUT_SECONDS: "60"},
+        {contract.COMPLETION_TIMEOUT_SECONDS: "1800"},
     ],
 )
 def test_handler_only_settings_never_replace(
-    stubbed: StubbedClient, change: dict[str, Any]
+    stubbed: StubbedClient, setting: dict[str, str]
 ) -> None:
-    stubbed.get_model(
-        model_description(status="ACTIVE", tags={contract.RESERVED_TAG_KEY: owner_tag()})
-    )
-    result = lifecycle.on_event(stubbed.client, _update(handler_properties(**change)), NOW)
+    stubbed.get_model(model_description(status="ACTIVE", tags=OWNED))
+    result = on_event(stubbed, _update(handler_properties(**setting)))
     assert result["PhysicalResourceId"] == MODEL_ARN
 
 
-def test_a_changed_create_parameter_trains_a_new_model_with_a_new_name(
+def test_a_changed_create_parameter_asks_for_a_new_model_with_a_new_name(
     stubbed: StubbedClient,
 ) -> None:
-    props = handler_properties(**{contract.HYPERPARAMETERS: {"epochs": "20"}})
-    stubbed.get_model(
-        model_description(
-            status="ACTIVE", name=generated(), tags={contract.RESERVED_TAG_KEY: owner_tag()}
-        )
-    )
-    new_name = generated("update-1")
-    assert new_name != generated()
-    stubbed.list_models([summary(name=generated())])
-    request = create_request(new_name, props, request_id="update-1")
-    request["hyperparameters"] = {"epochs": "20"}
-    stubbed.create_model(arn=MODEL_ARN_2, expected=request)
-    result = lifecycle.on_event(stubbed.client, _update(props), NOW)
-    assert result["PhysicalResourceId"] == MODEL_ARN_2
-    assert result[lifecycle.ACTION_KEY] == lifecycle.ACTION_WAIT_CREATE
+    changed = handler_properties(**{contract.VOLUME_SIZE_IN_GB: "100"})
+    stubbed.get_model(model_description(status="ACTIVE", name=generated(), tags=OWNED))
+    stubbed.list_models([summary(name=generated(), status="ACTIVE")])
+    stubbed.get_model(model_description(status="ACTIVE", name=generated(), tags=OWNED))
+    result = on_event(stubbed, _update(changed))
+    assert result["PhysicalResourceId"] == pending_id(generated("update-request"), "update-request")
+    assert result[ACTION_KEY] == engine.CREATE
 
 
-def test_a_fixed_name_that_needs_replacement_fails_with_rename_advice(
+def test_a_rollback_goes_back_to_the_model_that_has_the_configuration(
     stubbed: StubbedClient,
 ) -> None:
-    old = handler_properties(**{contract.NAME_PREFIX: None, contract.NAME: "fixed"})
-    new = dict(old, **{contract.VOLUME_SIZE_IN_GB: "60"})
-    stubbed.get_model(
-        model_description(
-            status="ACTIVE", name="fixed", tags={contract.RESERVED_TAG_KEY: owner_tag(old)}
-        )
+    """Row 6: Update(props=old, old=new, PhysicalResourceId=B) returns A, trains nothing."""
+    new = handler_properties(**{contract.VOLUME_SIZE_IN_GB: "100"})
+    a_name, b_name = generated(), generated("update-request")
+    a_model = model_description(name=a_name, status="ACTIVE", tags=OWNED)
+    b_model = model_description(
+        arn=MODEL_ARN_2,
+        name=b_name,
+        status="ACTIVE",
+        tags={contract.RESERVED_TAG_KEY: owner_tag(new, "update-request")},
     )
-    with pytest.raises(lifecycle.HandlerError, match="rename"):
-        lifecycle.on_event(stubbed.client, _update(new, old=old), NOW)
+    stubbed.get_model(b_model)
+    stubbed.list_models(
+        [
+            summary(name=a_name, status="ACTIVE"),
+            summary(arn=MODEL_ARN_2, name=b_name, status="ACTIVE"),
+        ]
+    )
+    stubbed.get_model(a_model)
+    stubbed.get_model(b_model)
+    raw = _update(handler_properties(), old=new, physical_id=MODEL_ARN_2, request_id="rollback")
+    result = on_event(stubbed, raw)
+    assert result["PhysicalResourceId"] == MODEL_ARN
+    stubbed.get_model(a_model)
+    assert is_complete(stubbed, then_poll(raw, result))["PhysicalResourceId"] == MODEL_ARN
+
+
+def test_a_fixed_name_that_needs_a_new_model_in_its_membership_is_refused(
+    stubbed: StubbedClient,
+) -> None:
+    changed = dict(FIXED, **{contract.VOLUME_SIZE_IN_GB: "100"})
+    fixed = model_description(
+        name="fixed", status="ACTIVE", tags={contract.RESERVED_TAG_KEY: owner_tag(FIXED)}
+    )
+    stubbed.get_model(fixed)
+    stubbed.list_models([summary(name="fixed", status="ACTIVE")])
+    stubbed.get_model(fixed)
+    with pytest.raises(HandlerError, match=r"cannot replace trained model 'fixed'.*rename it"):
+        on_event(stubbed, _update(changed, old=FIXED))
 
 
 def test_a_new_fixed_name_replaces(stubbed: StubbedClient) -> None:
-    old = handler_properties(**{contract.NAME_PREFIX: None, contract.NAME: "fixed"})
-    new = dict(old, **{contract.NAME: "fixed-2"})
+    renamed = dict(FIXED, **{contract.NAME: "renamed"})
     stubbed.get_model(
         model_description(
-            status="ACTIVE", name="fixed", tags={contract.RESERVED_TAG_KEY: owner_tag(old)}
+            name="fixed", status="ACTIVE", tags={contract.RESERVED_TAG_KEY: owner_tag(FIXED)}
         )
     )
-    stubbed.list_models([summary(name="fixed")])
-    stubbed.create_model(
-        arn=MODEL_ARN_2, expected=create_request("fixed-2", new, request_id="update-1")
+    stubbed.list_models([summary(name="fixed", status="ACTIVE")])
+    result = on_event(stubbed, _update(renamed, old=FIXED))
+    assert result["PhysicalResourceId"] == pending_id("renamed", "update-request")
+
+
+def test_a_membership_change_with_a_fixed_name_is_a_replacement(stubbed: StubbedClient) -> None:
+    moved = dict(FIXED, **{contract.MEMBERSHIP_IDENTIFIER: OTHER_MEMBERSHIP})
+    stubbed.get_model(
+        model_description(
+            name="fixed", status="ACTIVE", tags={contract.RESERVED_TAG_KEY: owner_tag(FIXED)}
+        )
     )
+    stubbed.stubber.add_response(
+        "list_trained_models", {"trainedModels": []}, {"membershipIdentifier": OTHER_MEMBERSHIP}
+    )
+    result = on_event(stubbed, _update(moved, old=FIXED))
     assert (
-        lifecycle.on_event(stubbed.client, _update(new, old=old), NOW)["PhysicalResourceId"]
-        == MODEL_ARN_2
+        result["PhysicalResourceId"]
+        == ownership.Pending(
+            OTHER_MEMBERSHIP, ownership.request_digest("update-request"), "fixed"
+        ).physical_id
     )
 
 
-def test_update_of_a_model_deleted_outside_cloudformation_trains_a_new_one(
+@pytest.mark.parametrize("status", ["INACTIVE", "CREATE_FAILED"])
+def test_a_model_no_longer_usable_is_retrained_on_update_never_reported_as_success(
+    stubbed: StubbedClient, status: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Decision (b): its output deleted outside CloudFormation (or its training failed)."""
+    stubbed.get_model(model_description(name=generated(), status=status, tags=OWNED))
+    stubbed.list_models([summary(name=generated(), status=status)])
+    if status != "INACTIVE":
+        stubbed.get_model(model_description(name=generated(), status=status, tags=OWNED))
+    result = on_event(stubbed, _update(handler_properties()))
+    assert result[ACTION_KEY] == engine.CREATE
+    assert f"it is {status}, no longer usable" in capsys.readouterr().out
+
+
+def test_an_update_of_a_model_deleted_outside_cloudformation_trains_a_new_one(
     stubbed: StubbedClient,
 ) -> None:
     stubbed.error("get_trained_model", "ResourceNotFoundException", 404)
     stubbed.list_models([])
-    stubbed.create_model(arn=MODEL_ARN_2)
-    assert (
-        lifecycle.on_event(stubbed.client, _update(handler_properties()), NOW)["PhysicalResourceId"]
-        == MODEL_ARN_2
-    )
+    assert on_event(stubbed, _update(handler_properties()))[ACTION_KEY] == engine.CREATE
 
 
-def test_update_of_a_foreign_physical_id_fails(stubbed: StubbedClient) -> None:
-    with pytest.raises(lifecycle.HandlerError, match="not a trained model"):
-        lifecycle.on_event(
-            stubbed.client, _update(handler_properties(), physical_id="something-else"), NOW
-        )
+def test_an_update_of_a_foreign_physical_id_fails(stubbed: StubbedClient) -> None:
+    with pytest.raises(HandlerError, match="not a trained model this handler created"):
+        on_event(stubbed, _update(handler_properties(), physical_id="something-else"))
 
 
-def test_refresh_after_update_reports_attributes(stubbed: StubbedClient) -> None:
-    stubbed.get_model(model_description(status="ACTIVE"))
+def test_refresh_reports_the_attributes(stubbed: StubbedClient) -> None:
+    raw = _update(handler_properties())
     poll = then_poll(
-        _update(handler_properties()),
-        {
-            "PhysicalResourceId": MODEL_ARN,
-            lifecycle.ACTION_KEY: lifecycle.ACTION_REFRESH,
-            lifecycle.STARTED_AT_KEY: NOW,
-        },
+        raw, {"PhysicalResourceId": MODEL_ARN, ACTION_KEY: engine.REFRESH, STARTED_AT_KEY: NOW}
     )
-    assert lifecycle.is_complete(stubbed.client, poll, NOW)["IsComplete"] is True
+    stubbed.get_model(model_description(status="ACTIVE"))
+    done = is_complete(stubbed, poll)
+    assert done["IsComplete"] is True
+    assert done["Data"]["Status"] == "ACTIVE"
 
 
-# --- delete --------------------------------------------------------------------
+# --- delete -------------------------------------------------------------------------
 
 DESTROY = handler_properties(**{contract.REMOVAL_POLICY: "destroy"})
-OWNED = {
-    contract.RESERVED_TAG_KEY: ownership.ownership_tag(
-        STACK_ID, LOGICAL_ID, "any-request", "0" * 64
-    )
-}
 
 
-def _delete(props: dict[str, Any] = DESTROY, physical_id: str = MODEL_ARN) -> dict[str, Any]:
-    return event("Delete", props, physical_id=physical_id)
+def _delete(physical_id: str = MODEL_ARN, props: dict[str, Any] | None = None) -> dict[str, Any]:
+    return event("Delete", DESTROY if props is None else props, physical_id=physical_id)
 
 
-def _deleting_poll() -> dict[str, Any]:
-    """The poll event after on_event started deleting the model."""
-    return then_poll(
-        _delete(),
-        {
-            "PhysicalResourceId": MODEL_ARN,
-            lifecycle.ACTION_KEY: lifecycle.ACTION_DELETE,
-            lifecycle.STARTED_AT_KEY: NOW,
-        },
-    )
+def _deleting(extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    result = {"PhysicalResourceId": MODEL_ARN, ACTION_KEY: engine.DELETE, STARTED_AT_KEY: NOW}
+    result[TARGET_KEY] = MODEL_ARN
+    result.update(extra or {})
+    return then_poll(_delete(), result)
 
 
 def test_retain_deletes_nothing(stubbed: StubbedClient) -> None:
-    result = lifecycle.on_event(stubbed.client, _delete(handler_properties()), NOW)
-    assert result[lifecycle.ACTION_KEY] == lifecycle.ACTION_NONE
-    assert lifecycle.is_complete(stubbed.client, then_poll(_delete(), result), NOW) == {
-        "IsComplete": True
-    }
+    result = on_event(stubbed, _delete(props=handler_properties()))
+    assert result == {"PhysicalResourceId": MODEL_ARN, ACTION_KEY: engine.NONE, STARTED_AT_KEY: NOW}
 
 
 @pytest.mark.parametrize(
     "physical_id",
     [
         "AWSCDK::CustomResourceProviderFramework::CREATE_FAILED",
-        "",
+        "Test-Model0301700E-ABCDEF123456",  # CloudFormation's invented id
         "arn:aws:s3:::bucket",
         f"{MODEL_ARN}#not-a-version",
-        MODEL_ARN.replace("trained-model", "ml-input-channel"),
+        "pending:not-a-membership:x:y",
     ],
 )
 def test_a_physical_id_that_is_not_ours_is_never_touched(
     stubbed: StubbedClient, physical_id: str
 ) -> None:
-    result = lifecycle.on_event(stubbed.client, _delete(physical_id=physical_id), NOW)
-    assert result[lifecycle.ACTION_KEY] == lifecycle.ACTION_NONE
+    assert on_event(stubbed, _delete(physical_id))[ACTION_KEY] == engine.NONE
 
 
 def test_a_model_another_resource_created_is_never_deleted(stubbed: StubbedClient) -> None:
-    foreign = {
-        contract.RESERVED_TAG_KEY: ownership.ownership_tag(STACK_ID, "OtherModel", "r", "0" * 64)
-    }
-    stubbed.get_model(model_description(status="ACTIVE", tags=foreign))
-    assert (
-        lifecycle.on_event(stubbed.client, _delete(), NOW)[lifecycle.ACTION_KEY]
-        == lifecycle.ACTION_NONE
+    stubbed.get_model(
+        model_description(
+            status="ACTIVE",
+            tags={contract.RESERVED_TAG_KEY: ownership.make_tag(STACK_ID, "Other", "r", "0" * 64)},
+        )
     )
+    assert on_event(stubbed, _delete())[ACTION_KEY] == engine.NONE
 
 
 def test_unreadable_properties_never_delete(stubbed: StubbedClient) -> None:
-    broken = dict(DESTROY, **{contract.VOLUME_SIZE_IN_GB: "lots"})
-    assert (
-        lifecycle.on_event(stubbed.client, _delete(broken), NOW)[lifecycle.ACTION_KEY]
-        == lifecycle.ACTION_NONE
-    )
+    props = dict(DESTROY, **{contract.VOLUME_SIZE_IN_GB: "lots"})
+    assert on_event(stubbed, _delete(props=props))[ACTION_KEY] == engine.NONE
 
 
 def test_destroy_deletes_the_output_of_the_version_it_created_and_waits(
@@ -555,38 +773,52 @@ def test_destroy_deletes_the_output_of_the_version_it_created_and_waits(
         model_description(status="ACTIVE", version=VERSION, tags=OWNED), version=VERSION
     )
     stubbed.delete_output(version=VERSION)
-    result = lifecycle.on_event(stubbed.client, _delete(physical_id=physical_id), NOW)
-    assert result[lifecycle.ACTION_KEY] == lifecycle.ACTION_DELETE
-    poll = then_poll(_delete(physical_id=physical_id), result)
+    result = on_event(stubbed, _delete(physical_id))
+    assert result["PhysicalResourceId"] == physical_id  # a Delete never changes the id
+    assert result[ACTION_KEY] == engine.DELETE
+    poll = then_poll(_delete(physical_id), result)
     stubbed.get_model(
         model_description(status="DELETE_IN_PROGRESS", version=VERSION, tags=OWNED), version=VERSION
     )
-    assert lifecycle.is_complete(stubbed.client, poll, NOW + 10) == {"IsComplete": False}
+    assert is_complete(stubbed, poll) == {"IsComplete": False}
     stubbed.get_model(
         model_description(status="INACTIVE", version=VERSION, tags=OWNED), version=VERSION
     )
-    assert lifecycle.is_complete(stubbed.client, poll, NOW + 20) == {"IsComplete": True}
+    assert is_complete(stubbed, poll) == {"IsComplete": True}
 
 
-def test_destroy_cancels_training_then_deletes_nothing_more_once_cancelled(
-    stubbed: StubbedClient,
-) -> None:
+def test_destroy_of_a_pending_id_finds_what_its_request_created(stubbed: StubbedClient) -> None:
+    """Row 2b/7 cleanup: the framework's FAILED answer carried the pending id."""
+    physical_id = pending_id()
+    stubbed.list_models([summary(name=generated(), status="CREATE_FAILED")])
+    stubbed.get_model(model_description(name=generated(), status="CREATE_FAILED", tags=OWNED))
+    stubbed.delete_output()
+    result = on_event(stubbed, _delete(physical_id))
+    assert result["PhysicalResourceId"] == physical_id
+    assert result[TARGET_KEY] == MODEL_ARN  # the polls need no list
+    stubbed.get_model(model_description(status="INACTIVE", tags=OWNED))
+    assert is_complete(stubbed, then_poll(_delete(physical_id), result)) == {"IsComplete": True}
+
+
+def test_destroy_of_a_pending_id_that_created_nothing_is_done(stubbed: StubbedClient) -> None:
+    stubbed.list_models([])
+    assert on_event(stubbed, _delete(pending_id()))[ACTION_KEY] == engine.NONE
+
+
+def test_destroy_cancels_a_training_and_waits_until_it_is_gone(stubbed: StubbedClient) -> None:
     stubbed.get_model(model_description(status="CREATE_IN_PROGRESS", tags=OWNED))
     stubbed.cancel()
-    result = lifecycle.on_event(stubbed.client, _delete(), NOW)
+    result = on_event(stubbed, _delete())
     poll = then_poll(_delete(), result)
     stubbed.get_model(model_description(status="CANCEL_IN_PROGRESS", tags=OWNED))
-    assert lifecycle.is_complete(stubbed.client, poll, NOW + 10) == {"IsComplete": False}
+    assert is_complete(stubbed, poll) == {"IsComplete": False}
     stubbed.error("get_trained_model", "ResourceNotFoundException", 404)
-    assert lifecycle.is_complete(stubbed.client, poll, NOW + 20) == {"IsComplete": True}
+    assert is_complete(stubbed, poll) == {"IsComplete": True}
 
 
 def test_destroy_of_an_inactive_model_completes_at_once(stubbed: StubbedClient) -> None:
     stubbed.get_model(model_description(status="INACTIVE", tags=OWNED))
-    assert (
-        lifecycle.on_event(stubbed.client, _delete(), NOW)[lifecycle.ACTION_KEY]
-        == lifecycle.ACTION_NONE
-    )
+    assert on_event(stubbed, _delete())[ACTION_KEY] == engine.NONE
 
 
 def test_destroy_of_a_failed_training_deletes_its_output_so_the_name_is_freed(
@@ -594,13 +826,10 @@ def test_destroy_of_a_failed_training_deletes_its_output_so_the_name_is_freed(
 ) -> None:
     stubbed.get_model(model_description(status="CREATE_FAILED", tags=OWNED))
     stubbed.delete_output()
-    result = lifecycle.on_event(stubbed.client, _delete(), NOW)
-    assert result[lifecycle.ACTION_KEY] == lifecycle.ACTION_DELETE
-    poll = then_poll(_delete(), result)
-    stubbed.get_model(model_description(status="DELETE_IN_PROGRESS", tags=OWNED))
-    assert lifecycle.is_complete(stubbed.client, poll, NOW + 10) == {"IsComplete": False}
+    result = on_event(stubbed, _delete())
+    assert result[ACTION_KEY] == engine.DELETE
     stubbed.get_model(model_description(status="INACTIVE", tags=OWNED))
-    assert lifecycle.is_complete(stubbed.client, poll, NOW + 20) == {"IsComplete": True}
+    assert is_complete(stubbed, then_poll(_delete(), result)) == {"IsComplete": True}
 
 
 @pytest.mark.parametrize(
@@ -611,25 +840,18 @@ def test_destroy_of_a_failed_training_with_nothing_to_delete_completes_at_once(
 ) -> None:
     stubbed.get_model(model_description(status="CREATE_FAILED", tags=OWNED))
     stubbed.error("delete_trained_model_output", code, status)
-    result = lifecycle.on_event(stubbed.client, _delete(), NOW)
-    assert result[lifecycle.ACTION_KEY] == lifecycle.ACTION_NONE
+    assert on_event(stubbed, _delete())[ACTION_KEY] == engine.NONE
 
 
-def test_a_failed_training_seen_while_deleting_is_not_deleted_again(
-    stubbed: StubbedClient,
-) -> None:
-    """Only on_event tries it: a service that keeps CREATE_FAILED cannot loop the poll."""
-    poll = _deleting_poll()
+def test_a_failed_training_seen_while_deleting_is_not_deleted_again(stubbed: StubbedClient) -> None:
+    """Only the Delete event's own step does it: a service that keeps CREATE_FAILED cannot loop."""
     stubbed.get_model(model_description(status="CREATE_FAILED", tags=OWNED))
-    assert lifecycle.is_complete(stubbed.client, poll, NOW + 10) == {"IsComplete": True}
+    assert is_complete(stubbed, _deleting()) == {"IsComplete": True}
 
 
 def test_destroy_of_a_model_already_gone_succeeds(stubbed: StubbedClient) -> None:
     stubbed.error("get_trained_model", "ResourceNotFoundException", 404)
-    assert (
-        lifecycle.on_event(stubbed.client, _delete(), NOW)[lifecycle.ACTION_KEY]
-        == lifecycle.ACTION_NONE
-    )
+    assert on_event(stubbed, _delete())[ACTION_KEY] == engine.NONE
 
 
 @pytest.mark.parametrize("status", ["DELETE_FAILED", "CANCEL_FAILED"])
@@ -640,47 +862,29 @@ def test_a_failed_delete_is_retried_once_per_delete_event_then_fails_with_the_re
         status=status, tags=OWNED, status_details={"message": "artifacts locked"}
     )
     stubbed.get_model(failed)
-    # the new Delete event (e.g. the user retries the stack delete) deletes the output;
-    # a failed cancel too: cancelling again is only for a model still training (A4)
-    stubbed.delete_output()
-    result = lifecycle.on_event(stubbed.client, _delete(), NOW)
-    assert result[lifecycle.ACTION_KEY] == lifecycle.ACTION_DELETE
-    stubbed.get_model(failed)  # it failed again: no second retry from the poll
-    with pytest.raises(lifecycle.HandlerError, match=f"{status}.*artifacts locked.*again"):
-        lifecycle.is_complete(stubbed.client, then_poll(_delete(), result), NOW + 10)
+    stubbed.delete_output()  # a failed cancel too: cancelling is only for a training (A4)
+    result = on_event(stubbed, _delete())
+    stubbed.get_model(failed)  # failed again: the poll does not retry it
+    with pytest.raises(HandlerError, match=f"{status}.*artifacts locked.*again"):
+        is_complete(stubbed, then_poll(_delete(), result))
 
 
-def test_a_retried_delete_that_succeeds_completes(stubbed: StubbedClient) -> None:
-    stubbed.get_model(model_description(status="DELETE_FAILED", tags=OWNED))
-    stubbed.delete_output()
-    result = lifecycle.on_event(stubbed.client, _delete(), NOW)
-    stubbed.get_model(model_description(status="INACTIVE", tags=OWNED))
-    assert lifecycle.is_complete(stubbed.client, then_poll(_delete(), result), NOW + 10) == {
-        "IsComplete": True
-    }
-
-
-@pytest.mark.parametrize("code", sorted(TRANSIENT_ERRORS))
+@pytest.mark.parametrize("code", TRANSIENT_CLIENT_ERRORS)
 @pytest.mark.parametrize("status", ["CREATE_FAILED", "DELETE_FAILED", "CANCEL_FAILED"])
 def test_a_throttled_one_time_delete_step_is_taken_by_the_next_poll(
     stubbed: StubbedClient, status: str, code: str
 ) -> None:
-    """Throttling never skips deleting a failed training's output or retrying a failed delete."""
     model = model_description(status=status, tags=OWNED)
     stubbed.get_model(model)
     stubbed.error("delete_trained_model_output", code, ERRORS[code])
-    result = lifecycle.on_event(stubbed.client, _delete(), NOW)
-    assert result[lifecycle.ACTION_KEY] == lifecycle.ACTION_DELETE
-    assert result[lifecycle.DEFERRED_STEP_KEY] == TIMESTAMP.timestamp()  # as on_event saw it
+    result = on_event(stubbed, _delete())
+    assert result[DEFERRED_STEP_KEY] == TIMESTAMP.timestamp()  # as on_event saw it
     poll = then_poll(json.loads(json.dumps(_delete())), json.loads(json.dumps(result)))
-    stubbed.get_model(model)  # unchanged since on_event saw it: take the step now
-    stubbed.error("delete_trained_model_output", code, ERRORS[code])
-    assert lifecycle.is_complete(stubbed.client, poll, NOW + 10) == {"IsComplete": False}
-    stubbed.get_model(model)
+    stubbed.get_model(model)  # unchanged since: take the step now
     stubbed.delete_output()
-    assert lifecycle.is_complete(stubbed.client, poll, NOW + 20) == {"IsComplete": False}
+    assert is_complete(stubbed, poll) == {"IsComplete": False}
     stubbed.get_model(model_description(status="INACTIVE", tags=OWNED))
-    assert lifecycle.is_complete(stubbed.client, poll, NOW + 30) == {"IsComplete": True}
+    assert is_complete(stubbed, poll) == {"IsComplete": True}
 
 
 @pytest.mark.parametrize(
@@ -690,59 +894,32 @@ def test_a_throttled_one_time_delete_step_is_taken_by_the_next_poll(
 def test_a_deferred_step_is_never_repeated_once_the_model_changed(
     stubbed: StubbedClient, status: str, outcome: str
 ) -> None:
-    """After the step was taken (the model changed since the event), a poll never repeats it."""
-    poll = then_poll(
-        _delete(),
-        {
-            "PhysicalResourceId": MODEL_ARN,
-            lifecycle.ACTION_KEY: lifecycle.ACTION_DELETE,
-            lifecycle.STARTED_AT_KEY: NOW,
-            lifecycle.DEFERRED_STEP_KEY: TIMESTAMP.timestamp(),
-        },
-    )
     later = datetime.fromtimestamp(TIMESTAMP.timestamp() + 5, UTC)
     stubbed.get_model(model_description(status=status, tags=OWNED, update_time=later))
+    poll = _deleting({DEFERRED_STEP_KEY: TIMESTAMP.timestamp()})
     if outcome == "done":
-        assert lifecycle.is_complete(stubbed.client, poll, NOW + 10) == {"IsComplete": True}
+        assert is_complete(stubbed, poll) == {"IsComplete": True}
     else:
-        with pytest.raises(lifecycle.HandlerError, match=f"{status}.*again"):
-            lifecycle.is_complete(stubbed.client, poll, NOW + 10)
+        with pytest.raises(HandlerError, match=f"{status}.*again"):
+            is_complete(stubbed, poll)
 
 
 @pytest.mark.parametrize("status", ["DELETE_FAILED", "CANCEL_FAILED"])
-def test_a_deferred_retry_the_service_refuses_fails_at_once_instead_of_looping(
+def test_a_deferred_retry_the_service_refuses_fails_at_once(
     stubbed: StubbedClient, status: str
 ) -> None:
     model = model_description(status=status, tags=OWNED, status_details={"message": "locked"})
     stubbed.get_model(model)
-    stubbed.error("delete_trained_model_output", "ThrottlingException", 429)
-    poll = then_poll(_delete(), lifecycle.on_event(stubbed.client, _delete(), NOW))
-    stubbed.get_model(model)
     stubbed.error("delete_trained_model_output", "ConflictException", 409)
-    with pytest.raises(lifecycle.HandlerError, match=f"{status}.*locked.*again"):
-        lifecycle.is_complete(stubbed.client, poll, NOW + 10)
+    with pytest.raises(HandlerError, match=f"{status}.*locked.*again"):
+        is_complete(stubbed, _deleting({DEFERRED_STEP_KEY: TIMESTAMP.timestamp()}))
 
 
-def test_a_deferred_step_compares_the_services_clock_only(stubbed: StubbedClient) -> None:
-    """A model that changed just before on_event looked (or a service clock ahead of
-    the Lambda's) still gets its deferred step: only updateTime values are compared."""
-    model = model_description(
-        status="CREATE_FAILED", tags=OWNED, update_time=datetime.fromtimestamp(NOW + 30, UTC)
-    )
-    stubbed.get_model(model)
-    stubbed.error("delete_trained_model_output", "ThrottlingException", 429)
-    poll = then_poll(_delete(), lifecycle.on_event(stubbed.client, _delete(), NOW))
-    stubbed.get_model(model)
-    stubbed.delete_output()
-    assert lifecycle.is_complete(stubbed.client, poll, NOW + 10) == {"IsComplete": False}
-
-
-def test_delete_poll_finishes_what_on_event_started(stubbed: StubbedClient) -> None:
-    # The model became ACTIVE after the cancel request raced it: delete its output.
-    poll = _deleting_poll()
+def test_the_delete_poll_finishes_what_on_event_started(stubbed: StubbedClient) -> None:
+    # the model became ACTIVE after the cancel request raced it: delete its output
     stubbed.get_model(model_description(status="ACTIVE", tags=OWNED))
     stubbed.delete_output()
-    assert lifecycle.is_complete(stubbed.client, poll, NOW + 10) == {"IsComplete": False}
+    assert is_complete(stubbed, _deleting()) == {"IsComplete": False}
 
 
 # --- fault matrix: every error at every step ------------------------------------
@@ -751,200 +928,223 @@ FAIL = "fail"
 NOT_YET = "not-yet"
 DONE = "done"
 OTHER = "other"
+Driver = Callable[[StubbedClient, "str | Exception"], str]
 
-ALL_ERRORS = ERRORS  # every error the operations the handler calls can return
+
+def _fault(s: StubbedClient, operation: str, fault: str | Exception) -> None:
+    _transient(s, operation, fault)
 
 
-def _step_create_list(s: StubbedClient, code: str, status: int) -> str:
-    s.error("list_trained_models", code, status)
-    lifecycle.on_event(s.client, event("Create", request_id=REQUEST_ID), NOW)
+def _create_list(s: StubbedClient, fault: str | Exception) -> str:
+    _fault(s, "list_trained_models", fault)
+    on_event(s, event("Create", request_id=REQUEST_ID))
     return DONE
 
 
-def _step_create_adopt_get(s: StubbedClient, code: str, status: int) -> str:
+def _create_describe(s: StubbedClient, fault: str | Exception) -> str:
     s.list_models([summary(name=generated())])
-    s.error("get_trained_model", code, status)
-    if code == "ResourceNotFoundException":
-        s.create_model()  # the listed model vanished: nothing to adopt
-    lifecycle.on_event(s.client, event("Create", request_id=REQUEST_ID), NOW)
-    return DONE
+    _fault(s, "get_trained_model", fault)
+    result = on_event(s, event("Create", request_id=REQUEST_ID))  # vanished: nothing to adopt
+    return DONE if result[ACTION_KEY] == engine.CREATE else OTHER
 
 
-def _step_create(s: StubbedClient, code: str, status: int) -> str:
-    s.list_models([])
-    s.error("create_trained_model", code, status)
-    if code == "ConflictException":
-        s.list_models([])
-    lifecycle.on_event(s.client, event("Create", request_id=REQUEST_ID), NOW)
-    return DONE
-
-
-def _step_poll(s: StubbedClient, code: str, status: int) -> str:
-    s.error("get_trained_model", code, status)
-    result = lifecycle.is_complete(s.client, _poll_event(), NOW + 10)
-    return DONE if result["IsComplete"] else NOT_YET
-
-
-def _step_update_get(s: StubbedClient, code: str, status: int) -> str:
-    s.error("get_trained_model", code, status)
-    if code == "ResourceNotFoundException":
-        s.list_models([])
-        s.create_model(arn=MODEL_ARN_2)
-        result = lifecycle.on_event(s.client, _update(handler_properties()), NOW)
-        return OTHER if result["PhysicalResourceId"] == MODEL_ARN_2 else DONE
-    lifecycle.on_event(s.client, _update(handler_properties()), NOW)
-    return DONE
-
-
-def _step_tag(s: StubbedClient, code: str, status: int) -> str:
-    s.get_model(model_description(status="ACTIVE", tags={contract.RESERVED_TAG_KEY: owner_tag()}))
-    s.error("tag_resource", code, status)
-    lifecycle.on_event(s.client, _update(handler_properties(**{contract.TAGS: {"a": "b"}})), NOW)
-    return DONE
-
-
-def _step_untag(s: StubbedClient, code: str, status: int) -> str:
-    s.get_model(
-        model_description(status="ACTIVE", tags={"a": "b", contract.RESERVED_TAG_KEY: owner_tag()})
+def _create(s: StubbedClient, fault: str | Exception) -> str:
+    raw = event("Create", request_id=REQUEST_ID)
+    poll = then_poll(
+        raw, {"PhysicalResourceId": pending_id(), ACTION_KEY: engine.CREATE, STARTED_AT_KEY: NOW}
     )
-    s.error("untag_resource", code, status)
-    lifecycle.on_event(s.client, _update(handler_properties()), NOW)
+    s.list_models([])
+    _fault(s, "create_trained_model", fault)
+    if fault == "ConflictException":
+        s.list_models([])
+    return DONE if is_complete(s, poll)["IsComplete"] else NOT_YET
+
+
+def _poll(s: StubbedClient, fault: str | Exception) -> str:
+    _fault(s, "get_trained_model", fault)
+    return DONE if is_complete(s, waiting())["IsComplete"] else NOT_YET
+
+
+def _update_get(s: StubbedClient, fault: str | Exception) -> str:
+    _fault(s, "get_trained_model", fault)
+    if fault == "ResourceNotFoundException":
+        s.list_models([])
+    result = on_event(s, _update(handler_properties()))
+    return OTHER if result[ACTION_KEY] == engine.CREATE else DONE
+
+
+def _tag(s: StubbedClient, fault: str | Exception) -> str:
+    s.get_model(model_description(status="ACTIVE", tags=OWNED))
+    _fault(s, "tag_resource", fault)
+    on_event(s, _update(handler_properties(**{contract.TAGS: {"a": "b"}})))
     return DONE
 
 
-def _step_delete_get(s: StubbedClient, code: str, status: int) -> str:
-    s.error("get_trained_model", code, status)
-    result = lifecycle.on_event(s.client, _delete(), NOW)
-    return NOT_YET if result[lifecycle.ACTION_KEY] == lifecycle.ACTION_DELETE else DONE
+def _untag(s: StubbedClient, fault: str | Exception) -> str:
+    s.get_model(model_description(status="ACTIVE", tags={"a": "b", **OWNED}))
+    _fault(s, "untag_resource", fault)
+    on_event(s, _update(handler_properties()))
+    return DONE
 
 
-def _step_cancel(s: StubbedClient, code: str, status: int) -> str:
+def _delete_get(s: StubbedClient, fault: str | Exception) -> str:
+    _fault(s, "get_trained_model", fault)
+    return NOT_YET if on_event(s, _delete())[ACTION_KEY] == engine.DELETE else DONE
+
+
+def _cancel(s: StubbedClient, fault: str | Exception) -> str:
     s.get_model(model_description(status="CREATE_IN_PROGRESS", tags=OWNED))
-    s.error("cancel_trained_model", code, status)
-    result = lifecycle.on_event(s.client, _delete(), NOW)
-    return NOT_YET if result[lifecycle.ACTION_KEY] == lifecycle.ACTION_DELETE else DONE
+    _fault(s, "cancel_trained_model", fault)
+    return NOT_YET if on_event(s, _delete())[ACTION_KEY] == engine.DELETE else DONE
 
 
-def _step_delete_output_of(model_status: str) -> Any:
-    """The Delete event's DeleteTrainedModelOutput, for a model in ``model_status``."""
-
-    def step(s: StubbedClient, code: str, status: int) -> str:
+def _delete_output_of(model_status: str) -> Driver:
+    def step(s: StubbedClient, fault: str | Exception) -> str:
         s.get_model(model_description(status=model_status, tags=OWNED))
-        s.error("delete_trained_model_output", code, status)
-        result = lifecycle.on_event(s.client, _delete(), NOW)
-        return NOT_YET if result[lifecycle.ACTION_KEY] == lifecycle.ACTION_DELETE else DONE
+        _fault(s, "delete_trained_model_output", fault)
+        return NOT_YET if on_event(s, _delete())[ACTION_KEY] == engine.DELETE else DONE
 
     return step
 
 
-def _step_delete_poll(s: StubbedClient, code: str, status: int) -> str:
-    poll = _deleting_poll()
-    s.error("get_trained_model", code, status)
-    return DONE if lifecycle.is_complete(s.client, poll, NOW + 10)["IsComplete"] else NOT_YET
+def _delete_poll(s: StubbedClient, fault: str | Exception) -> str:
+    _fault(s, "get_trained_model", fault)
+    return DONE if is_complete(s, _deleting())["IsComplete"] else NOT_YET
 
 
-TRANSIENT = {"ThrottlingException", "InternalServiceException"}
-
-STEPS: dict[str, tuple[Any, dict[str, str]]] = {
-    # step: (driver, {error code: outcome}); codes not listed fail the deployment
-    "create/list": (_step_create_list, {}),
-    "create/adopt-get": (_step_create_adopt_get, {"ResourceNotFoundException": DONE}),
-    "create/create": (_step_create, {}),
-    "create/poll": (_step_poll, dict.fromkeys(TRANSIENT, NOT_YET)),
-    "update/get": (_step_update_get, {"ResourceNotFoundException": OTHER}),
-    "update/tag": (_step_tag, {}),
-    "update/untag": (_step_untag, {}),
-    "delete/get": (_step_delete_get, {"ResourceNotFoundException": DONE}),
+TRANSIENT = [*TRANSIENT_CLIENT_ERRORS, *(type(e).__name__ for e in CONNECTION_ERRORS)]
+PASSES = dict.fromkeys(TRANSIENT, NOT_YET)
+STEPS: dict[str, tuple[Driver, dict[str, str]]] = {
+    # step: (driver, {error: outcome}); an error not listed fails the deployment.
+    # on_event steps run without a budget here: a transient error that outlives
+    # botocore's retries fails them with "deploy again" (see the budget tests).
+    "create/list": (_create_list, {}),
+    "create/describe": (_create_describe, {"ResourceNotFoundException": DONE}),
+    "create/create (poll)": (_create, PASSES),
+    "create/poll": (_poll, PASSES),
+    "update/get": (_update_get, {"ResourceNotFoundException": OTHER}),
+    "update/tag": (_tag, {}),
+    "update/untag": (_untag, {}),
+    "delete/get": (_delete_get, {"ResourceNotFoundException": DONE}),
     "delete/cancel": (
-        _step_cancel,
-        {
-            "ResourceNotFoundException": DONE,
-            "ConflictException": NOT_YET,
-            **dict.fromkeys(TRANSIENT, NOT_YET),
-        },
+        _cancel,
+        {"ResourceNotFoundException": DONE, "ConflictException": NOT_YET, **PASSES},
     ),
     "delete/delete-output": (
-        _step_delete_output_of("ACTIVE"),
-        {
-            "ResourceNotFoundException": DONE,
-            "ConflictException": NOT_YET,
-            **dict.fromkeys(TRANSIENT, NOT_YET),
-        },
+        _delete_output_of("ACTIVE"),
+        {"ResourceNotFoundException": DONE, "ConflictException": NOT_YET, **PASSES},
     ),
     "delete/failed-training-output": (
-        _step_delete_output_of("CREATE_FAILED"),
+        _delete_output_of("CREATE_FAILED"),
         {
             "ResourceNotFoundException": DONE,
             "ConflictException": DONE,  # nothing stored for a failed training
             "ValidationException": DONE,
-            **dict.fromkeys(TRANSIENT, NOT_YET),
+            **PASSES,
         },
     ),
-    "delete/poll": (
-        _step_delete_poll,
-        {"ResourceNotFoundException": DONE, **dict.fromkeys(TRANSIENT, NOT_YET)},
-    ),
+    "delete/poll": (_delete_poll, {"ResourceNotFoundException": DONE, **PASSES}),
 }
-
 ADVICE = {
     "ThrottlingException": "deploy again",
     "InternalServiceException": "deploy again",
     "ConflictException": "state",
-    "ValidationException": "check the TrainedModel props",
+    "ValidationException": "check the construct's props",
     "AccessDeniedException": "role",
     "ServiceQuotaExceededException": "quota",
     "ResourceNotFoundException": "does not exist",
+    "EndpointConnectionError": "deploy again",
+    "ConnectTimeoutError": "deploy again",
+    "ReadTimeoutError": "deploy again",
 }
+EVERY_FAULT: list[str | Exception] = [*sorted(ERRORS), *CONNECTION_ERRORS]
 
 
-@pytest.mark.parametrize("code", sorted(ALL_ERRORS))
+@pytest.mark.parametrize("fault", EVERY_FAULT, ids=fault_id)
 @pytest.mark.parametrize("step", sorted(STEPS))
 def test_fault_matrix_every_error_at_every_step_has_a_defined_outcome(
-    stubbed: StubbedClient, step: str, code: str
+    stubbed: StubbedClient, step: str, fault: str | Exception
 ) -> None:
     driver, outcomes = STEPS[step]
-    expected = outcomes.get(code, FAIL)
+    name = fault if isinstance(fault, str) else type(fault).__name__
+    expected = outcomes.get(name, FAIL)
     if expected == FAIL:
-        with pytest.raises(lifecycle.HandlerError) as raised:
-            driver(stubbed, code, ALL_ERRORS[code])
-        assert f"({code})" in str(raised.value)
-        assert ADVICE[code] in str(raised.value)
+        with pytest.raises(HandlerError) as raised:
+            driver(stubbed, fault)
+        assert f"({name})" in str(raised.value)
+        assert ADVICE[name] in str(raised.value)
     else:
-        assert driver(stubbed, code, ALL_ERRORS[code]) == expected
+        assert driver(stubbed, fault) == expected
 
 
-# --- entry points and logs ------------------------------------------------------------
+# --- entry points, logs, reasons ---------------------------------------------------------
 
 
 def test_index_dispatches_and_logs_one_json_line_per_step_without_secrets(
     stubbed: StubbedClient, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setattr(index, "_client", stubbed.client)
+    secrets = {"password": "hp-SECRET-1"}, {"TOKEN": "env-SECRET-2"}
     props = handler_properties(
-        **{
-            contract.HYPERPARAMETERS: {"password": "hp-SECRET-1"},
-            contract.ENVIRONMENT: {"TOKEN": "env-SECRET-2"},
-        }
+        **{contract.HYPERPARAMETERS: secrets[0], contract.ENVIRONMENT: secrets[1]}
     )
     raw = event("Create", props, request_id=REQUEST_ID)
     stubbed.list_models([])
-    expected = create_request(generated(), props)
-    expected.update(
-        hyperparameters={"password": "hp-SECRET-1"}, environment={"TOKEN": "env-SECRET-2"}
-    )
-    stubbed.create_model(expected=expected)
     result = index.on_event(raw, None)
+    expected = create_request(generated(), props)
+    expected.update(hyperparameters=secrets[0], environment=secrets[1])
+    stubbed.list_models([])
+    stubbed.create_model(expected=expected)
     stubbed.get_model(model_description(status="ACTIVE"))
     index.is_complete(then_poll(raw, result), None)
-    stubbed.get_model(model_description(status="CREATE_FAILED", status_details={"message": "bad"}))
-    with pytest.raises(lifecycle.HandlerError):
+    # a service message that echoes the secret values (decision c)
+    engine._RESOLVED.clear()
+    stubbed.list_models([summary(name=generated())])
+    echo = model_description(
+        name=generated(),
+        status="CREATE_FAILED",
+        tags=OWNED,
+        status_details={"message": "bad password hp-SECRET-1 for env-SECRET-2"},
+    )
+    stubbed.get_model(echo)
+    with pytest.raises(HandlerError) as raised:
         index.is_complete(then_poll(raw, result), None)
     lines = capsys.readouterr().out.strip().splitlines()
     records = [json.loads(line) for line in lines]
-    assert [r["step"] for r in records] == ["on-event", "created", "poll", "poll", "failed"]
-    assert records[2]["trainedModelArn"] == MODEL_ARN
-    assert records[2]["status"] == "ACTIVE"
-    assert "elapsedSeconds" in records[2]
-    text = "\n".join(lines)
+    assert [r["step"] for r in records] == [
+        "on-event",
+        "create-requested",
+        "created",
+        "poll",
+        "poll",
+        "failed",
+    ]
+    assert records[3]["physicalResourceId"] == MODEL_ARN
+    assert records[3]["status"] == "ACTIVE"
+    text = "\n".join(lines) + str(raised.value)
+    assert "bad password *** for ***" in text
     for secret in ("hp-SECRET-1", "env-SECRET-2", "SECRET-PRESIGNED", "ResponseURL"):
         assert secret not in text
+
+
+def test_an_unknown_resource_type_fails_by_name() -> None:
+    with pytest.raises(HandlerError, match="unknown resource type 'Custom::Nope'"):
+        index.on_event(event("Create", ResourceType="Custom::Nope"), None)
+
+
+def test_a_huge_service_message_is_bounded_keeping_the_status_code_and_arn(
+    stubbed: StubbedClient,
+) -> None:
+    stubbed.get_model(
+        model_description(
+            status="CREATE_FAILED",
+            status_details={"statusCode": "AlgorithmError", "message": "x" * 100_000},
+        )
+    )
+    with pytest.raises(HandlerError) as raised:
+        is_complete(stubbed, waiting())
+    message = str(raised.value)
+    assert len(json.dumps(message, ensure_ascii=False).encode()) <= faults.MAX_REASON_BYTES
+    assert MODEL_ARN in message
+    assert "(CREATE_FAILED): AlgorithmError: xxx" in message
+    assert " [...] " in message

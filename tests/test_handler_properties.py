@@ -7,17 +7,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
+from cfn import CREATE_FAILED_MARKER, CloudFormation, Framework, Response
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import contract
+import engine
+import index
 import ownership
+from aws_client import make_client
 from cleanroomsml_emulator import Emulator, EmulatorServer, Timings, start_server
 from helpers import STACK_ID, handler_properties
-from local_provider import CREATE_FAILED_MARKER, LocalProvider, Response
 
 LOGICAL_IDS = ("ModelA", "ModelB")
 DESTRUCTIVE = ("CancelTrainedModel", "DeleteTrainedModelOutput")
@@ -36,7 +37,13 @@ FAULTS = [
 @pytest.fixture(scope="module")
 def server() -> Iterator[EmulatorServer]:
     running = start_server(Emulator())
-    yield running
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AWS_ENDPOINT_URL_CLEANROOMSML", running.endpoint_url)
+        client = make_client()
+        patch.setattr(index, "_client", client)
+        patch.setattr(index, "clock", lambda: 1_800_000_000.0 + running.emulator.clock.now())
+        patch.setattr(index, "sleep", lambda seconds: running.emulator.clock.advance(seconds))
+        yield running
     running.stop()
 
 
@@ -89,31 +96,41 @@ def _props(logical_id: str, policy: str, epochs: int, tags: dict[str, str]) -> d
 def test_invariants_one_training_per_request_never_delete_others_never_delete_retained(
     server: EmulatorServer, steps: list[tuple[str, str, str, Any, bool]]
 ) -> None:
-    emulator = Emulator(timings=Timings(0.0, 0.0, 0.0))
+    emulator = Emulator(timings=Timings(5.0, 30.0, 5.0))
     server.emulator = emulator  # a fresh cloud for each example
-    client = boto3.client(
-        "cleanroomsml",
-        endpoint_url=server.endpoint_url,
-        region_name="us-east-1",
-        aws_access_key_id="x",
-        aws_secret_access_key="y",
-        config=Config(retries={"mode": "standard", "total_max_attempts": 1}),
-    )
-    provider = LocalProvider(client, interval=0.0, timeout=5.0)
+    engine._RESOLVED.clear()
+    framework = Framework(advance=emulator.clock.advance)
     resources = {logical_id: Resource(logical_id) for logical_id in LOGICAL_IDS}
     owner_of: dict[str, str] = {}  # model ARN -> logical id whose create made it
 
     def learn_owners() -> None:
         for model in emulator.snapshot():
-            tag = ownership.parse_ownership_tag(model["tags"].get(contract.RESERVED_TAG_KEY))
+            tag = ownership.parse_tag(model["tags"].get(contract.RESERVED_TAG_KEY))
             if tag is not None:
                 owner_of[model["trainedModelArn"]] = next(
-                    lid for lid in LOGICAL_IDS if ownership.owner_digest(STACK_ID, lid) == tag.owner
+                    lid for lid in LOGICAL_IDS if tag.owned_by(STACK_ID, lid)
                 )
 
-    def send(request_type: str, props: dict[str, Any], logical_id: str, **kwargs: Any) -> Response:
+    def send(
+        request_type: str,
+        props: dict[str, Any],
+        logical_id: str,
+        *,
+        physical_id: str | None = None,
+        old_properties: dict[str, Any] | None = None,
+        request_id: str | None = None,
+    ) -> Response:
         start = len(emulator.history)
-        response = provider.send(request_type, props, logical_id=logical_id, **kwargs)
+        cfn = CloudFormation(framework, logical_id=logical_id)
+        response = cfn.send(
+            cfn.event(
+                request_type,
+                props,
+                physical_id=physical_id,
+                old=old_properties,
+                request_id=request_id,
+            )
+        )
         for operation, params in emulator.history[start:]:
             if operation not in DESTRUCTIVE:
                 continue
@@ -124,13 +141,13 @@ def test_invariants_one_training_per_request_never_delete_others_never_delete_re
         learn_owners()
         return response
 
-    for index, (action, logical_id, policy, fault, fails) in enumerate(steps):
+    for number, (action, logical_id, policy, fault, fails) in enumerate(steps):
         resource = resources[logical_id]
         if fault:
             emulator.inject_fault(fault[0], fault[1], count=1)
         if fails:
             emulator.fail_next_training("AlgorithmError: injected")
-        request_id = f"req-{index}"
+        request_id = f"req-{number}"
         if action == "delete-foreign":
             # a Delete naming the other resource's model (as after a botched import)
             other = resources[LOGICAL_IDS[1 - LOGICAL_IDS.index(logical_id)]]
@@ -142,7 +159,7 @@ def test_invariants_one_training_per_request_never_delete_others_never_delete_re
                     physical_id=other.physical_id,
                 )
         elif action in ("create", "create-again") or resource.physical_id is None:
-            props = _props(logical_id, policy, index + 1, {})
+            props = _props(logical_id, policy, number + 1, {})
             response = send("Create", props, logical_id, request_id=request_id)
             if action == "create-again":  # the same request delivered twice
                 response = send("Create", props, logical_id, request_id=request_id)
@@ -153,9 +170,9 @@ def test_invariants_one_training_per_request_never_delete_others_never_delete_re
         elif action in ("update-tags", "update-config", "rollback"):
             old = resource.props
             if action == "update-tags":
-                new = dict(old, **{contract.TAGS: {"step": str(index)}})
+                new = dict(old, **{contract.TAGS: {"step": str(number)}})
             elif action == "update-config":
-                new = _props(logical_id, policy, index + 1, {})
+                new = _props(logical_id, policy, number + 1, {})
             else:
                 new = old  # an update rollback re-sends the current properties
             response = send(
@@ -177,7 +194,7 @@ def test_invariants_one_training_per_request_never_delete_others_never_delete_re
     # one training job per (resource, request), however often it was delivered
     seen: set[tuple[str, str]] = set()
     for model in emulator.snapshot():
-        tag = ownership.parse_ownership_tag(model["tags"].get(contract.RESERVED_TAG_KEY))
+        tag = ownership.parse_tag(model["tags"].get(contract.RESERVED_TAG_KEY))
         assert tag is not None
         key = (tag.owner, tag.request)
         assert key not in seen, f"a second training job for {key}"

@@ -18,22 +18,25 @@ HANDLER = Path(__file__).resolve().parent.parent / "lambda" / "trained_model"
 
 
 def _called_operations() -> set[str]:
-    """Operation names from ``client.<method>(...)`` and ``get_paginator("<method>")``."""
+    """Operation names the handler reaches: ``<...>client.<method>`` (called or passed
+    on to be called) and ``get_paginator("<method>")``."""
     model = botocore.session.get_session().get_service_model("cleanroomsml")
     by_method = {botocore.xform_name(name): name for name in model.operation_names}
     found: set[str] = set()
     for path in HANDLER.glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
-            if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
-                continue
-            target = node.func.value
+            if isinstance(node, ast.Attribute) and node.attr in by_method:
+                target = node.value
+                if (isinstance(target, ast.Name) and target.id == "client") or (
+                    isinstance(target, ast.Attribute) and target.attr == "client"
+                ):
+                    found.add(by_method[node.attr])
             if (
-                isinstance(target, ast.Name)
-                and target.id == "client"
-                and node.func.attr in by_method
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "get_paginator"
+                and isinstance(node.args[0], ast.Constant)
             ):
-                found.add(by_method[node.func.attr])
-            if node.func.attr == "get_paginator" and isinstance(node.args[0], ast.Constant):
                 found.add(by_method[str(node.args[0].value)])
     return found
 

@@ -8,20 +8,21 @@ a failed create and its rollback Delete, and injected faults.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 from aws_cdk import App
 from aws_cdk.assertions import Template
+from cfn import CREATE_FAILED_MARKER, CloudFormation, Framework, Response
 
 import app as example_app
 import contract
+import engine
+import index
 from aws_client import make_client
 from cleanroomsml_emulator import Emulator, EmulatorServer, Timings, start_server
-from local_provider import CREATE_FAILED_MARKER, LocalProvider
 
-if TYPE_CHECKING:
-    from mypy_boto3_cleanroomsml import CleanRoomsMLClient
+EPOCH = 1_800_000_000.0
 
 
 def _example_properties(**context: str) -> dict[str, Any]:
@@ -35,22 +36,49 @@ def _example_properties(**context: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def emulator() -> Iterator[tuple[Emulator, EmulatorServer]]:
-    emu = Emulator(
-        timings=Timings(pending_seconds=0.05, training_seconds=0.3, transition_seconds=0.05)
-    )
+def emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Emulator, EmulatorServer]]:
+    emu = Emulator(timings=Timings(pending_seconds=5, training_seconds=60, transition_seconds=5))
     server = start_server(emu)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_CLEANROOMSML", server.endpoint_url)
+    monkeypatch.setattr(index, "_client", make_client())
+    monkeypatch.setattr(index, "clock", lambda: EPOCH + emu.clock.now())
+    monkeypatch.setattr(index, "sleep", emu.clock.advance)
+    engine._RESOLVED.clear()
     yield emu, server
     server.stop()
 
 
+class LocalProvider:
+    """The example's resource through the Provider framework, on the emulator's clock."""
+
+    def __init__(self, emulator: Emulator) -> None:
+        self.framework = Framework(advance=emulator.clock.advance)
+
+    def send(
+        self,
+        request_type: str,
+        props: dict[str, Any],
+        *,
+        physical_id: str | None = None,
+        old_properties: dict[str, Any] | None = None,
+        request_id: str | None = None,
+        logical_id: str = "Model0301700E",
+    ) -> Response:
+        cfn = CloudFormation(self.framework, logical_id=logical_id)
+        return cfn.send(
+            cfn.event(
+                request_type,
+                props,
+                physical_id=physical_id,
+                old=old_properties,
+                request_id=request_id,
+            )
+        )
+
+
 @pytest.fixture
-def provider(
-    emulator: tuple[Emulator, EmulatorServer], monkeypatch: pytest.MonkeyPatch
-) -> LocalProvider:
-    monkeypatch.setenv("AWS_ENDPOINT_URL_CLEANROOMSML", emulator[1].endpoint_url)
-    client: CleanRoomsMLClient = make_client()
-    return LocalProvider(client)
+def provider(emulator: tuple[Emulator, EmulatorServer]) -> LocalProvider:
+    return LocalProvider(emulator[0])
 
 
 def _models(emulator: tuple[Emulator, EmulatorServer]) -> list[dict[str, Any]]:
@@ -64,7 +92,7 @@ def test_create_update_replace_rollback_and_delete(
     created = provider.send("Create", props)
     assert created.status == "SUCCESS", created.reason
     assert created.data["Status"] == "ACTIVE"
-    assert created.data["VersionIdentifier"] == contract.BASE_VERSION
+    assert "VersionIdentifier" not in created.data  # a base model has no version
     assert created.physical_id == created.data["TrainedModelArn"]
     assert created.polls >= 2  # it really waited for training
 
@@ -146,13 +174,34 @@ def test_conflict_on_create_fails_with_a_clear_reason(
     created = provider.send("Create", _example_properties())
     assert created.status == "FAILED"
     assert "ConflictException" in created.reason
-    assert created.physical_id == CREATE_FAILED_MARKER
-    calls = len(emulator[0].calls)
-    assert (
-        provider.send("Delete", _example_properties(), physical_id=created.physical_id).status
-        == "SUCCESS"
-    )
-    assert len(emulator[0].calls) == calls  # the marker is never touched
+    assert created.physical_id.startswith("pending:")  # the framework answers with it
+    assert provider.send(
+        "Delete", _example_properties(), physical_id=created.physical_id
+    ).ok  # nothing was created: nothing to do
+    assert _models(emulator) == []
+
+
+@pytest.mark.parametrize("request_type", ["Create", "Update"])
+def test_a_framework_waiter_that_cannot_start_leaves_no_training_behind(
+    emulator: tuple[Emulator, EmulatorServer], request_type: str
+) -> None:
+    """Decision (a): on_event creates nothing; the creation is the first poll's, so when
+    the Provider framework cannot start its waiter after on_event, nothing trains
+    unowned (under DESTROY or any other policy)."""
+    props = dict(_example_properties(), RemovalPolicy="destroy")
+    provider = LocalProvider(emulator[0])
+    physical_id, old = None, None
+    if request_type == "Update":
+        created = provider.send("Create", props)
+        assert created.ok, created.reason
+        physical_id, old = created.physical_id, props
+        props = dict(_example_properties(epochs="20"), RemovalPolicy="destroy")
+    provider.framework.waiter_starts = False
+    failed = provider.send(request_type, props, physical_id=physical_id, old_properties=old)
+    assert failed.status == "FAILED"
+    expected = CREATE_FAILED_MARKER if request_type == "Create" else physical_id
+    assert failed.physical_id == expected
+    assert emulator[0].calls.count("CreateTrainedModel") == (1 if request_type == "Update" else 0)
 
 
 def test_not_found_on_delete_is_success(

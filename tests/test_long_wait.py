@@ -16,22 +16,33 @@ import pytest
 from aws_cdk import CfnOutput, Duration
 from aws_cdk import aws_ssm as ssm
 from aws_cdk.assertions import Template
-from botocore.exceptions import ClientError, EndpointConnectionError, ParamValidationError
+from botocore.exceptions import (
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ParamValidationError,
+    ReadTimeoutError,
+)
 from botocore.stub import ANY
 
 import contract
-import lifecycle
+import engine
+import index
 import long_wait
 import ownership
-from cdk_cleanrooms_ml import TrainedModel
+import trained_models
+from cdk_cleanrooms_ml import IncrementalTrainingDataChannel, TrainedModel
 from cleanroomsml_emulator import Emulator, Timings, start_server
+from faults import HandlerError
 from helpers import (
     ANY_CREATE,
     BASE_MODEL_ARN,
     LOGICAL_ID,
+    MEMBERSHIP,
     MODEL_ARN,
     MODEL_ARN_2,
     STACK_ID,
+    VERSION,
     StubbedClient,
     event,
     handler_properties,
@@ -41,8 +52,6 @@ from helpers import (
     then_poll,
     valid_props,
 )
-from local_provider import LocalProvider
-from properties import parse_properties
 
 HANDLE_URL = "https://cloudformation-waitcondition-us-east-1.s3.amazonaws.com/SECRET-HANDLE"
 
@@ -117,19 +126,43 @@ def test_one_long_waiter_per_stack_and_what_the_long_path_adds() -> None:
 
 def test_long_path_outputs_reference_the_attributes_resource() -> None:
     stack = new_stack()
-    model = TrainedModel(stack, "Model", **valid_props(completion_timeout=Duration.hours(12)))
-    CfnOutput(stack, "Version", value=model.version_identifier)
-    outputs = Template.from_stack(stack).to_json()["Outputs"]
+    base = TrainedModel(stack, "Base", **valid_props(completion_timeout=Duration.hours(12)))
+    successor = TrainedModel(
+        stack,
+        "Next",
+        **valid_props(
+            completion_timeout=Duration.hours(12),
+            incremental_training_data_channels=[
+                IncrementalTrainingDataChannel(trained_model=base, channel_name="base")
+            ],
+        ),
+    )
+    assert base.version_identifier is None
+    assert successor.version_identifier is not None
+    CfnOutput(stack, "Version", value=successor.version_identifier)
+    template = Template.from_stack(stack)
+    outputs = template.to_json()["Outputs"]
     assert outputs["Version"]["Value"]["Fn::GetAtt"][1] == "VersionIdentifier"
-    assert model.wait_condition is not None
+    echoed = {
+        key: sorted(r["Properties"])
+        for key, r in template.find_resources(contract.ATTRIBUTES_RESOURCE_TYPE).items()
+    }
+    # only the versioned model's attributes carry a version
+    assert sorted(map(sorted, echoed.values())) == [
+        ["ServiceToken", "Status", "TrainedModelArn", "TrainedModelName"],
+        ["ServiceToken", "Status", "TrainedModelArn", "TrainedModelName", "VersionIdentifier"],
+    ]
+    assert base.wait_condition is not None
 
 
 # --- waiter logic (Stubber) ----------------------------------------------------------
 
+KIND = trained_models.KIND
+
 
 def _state(started: float = 0.0, timeout: int = 7200) -> dict[str, Any]:
-    model_id = ownership.make_model_id(MODEL_ARN, None)
-    return long_wait.waiter_input(model_id, "m", HANDLE_URL, started, timeout)
+    ref = ownership.Ref(MODEL_ARN, None, MEMBERSHIP)
+    return long_wait.waiter_input(KIND.resource_type, ref, "m", HANDLE_URL, started, timeout)
 
 
 class Signals:
@@ -140,10 +173,14 @@ class Signals:
         self.sent.append((url, status, reason, data))
 
 
+def _poll(stubbed: StubbedClient, state: dict[str, Any], now: float, send: Any) -> dict[str, Any]:
+    return long_wait.poll(KIND, stubbed.client, state, now, send=send)
+
+
 def test_waiter_signals_success_with_the_model_arn_when_active(stubbed: StubbedClient) -> None:
     signals = Signals()
     stubbed.get_model(model_description(status="ACTIVE"))
-    state = long_wait.poll(stubbed.client, _state(), 5000.0, send=signals)
+    state = _poll(stubbed, _state(), 5000.0, signals)
     assert state["done"] is True
     assert signals.sent == [
         (
@@ -155,18 +192,18 @@ def test_waiter_signals_success_with_the_model_arn_when_active(stubbed: StubbedC
     ]
 
 
-def test_waiter_signals_failure_with_the_services_reason(stubbed: StubbedClient) -> None:
+def test_waiter_signals_failure_with_the_services_reason_redacted(stubbed: StubbedClient) -> None:
     signals = Signals()
-    stubbed.get_model(
-        model_description(
-            status="CREATE_FAILED",
-            status_details={"statusCode": "AlgorithmError", "message": "OOM after 3 h"},
-        )
+    model = model_description(
+        status="CREATE_FAILED",
+        status_details={"statusCode": "AlgorithmError", "message": "OOM, key env-SECRET"},
     )
-    assert long_wait.poll(stubbed.client, _state(), 3 * 3600.0, send=signals)["done"] is True
+    model["environment"] = {"KEY": "env-SECRET"}
+    stubbed.get_model(model)
+    assert _poll(stubbed, _state(), 3 * 3600.0, signals)["done"] is True
     ((_, status, reason, _),) = signals.sent
     assert status == "FAILURE"
-    assert "AlgorithmError: OOM after 3 h" in reason
+    assert "AlgorithmError: OOM, key ***" in reason
 
 
 def test_waiter_times_out_before_the_wait_condition_naming_model_status_and_time(
@@ -174,7 +211,7 @@ def test_waiter_times_out_before_the_wait_condition_naming_model_status_and_time
 ) -> None:
     signals = Signals()
     stubbed.get_model(model_description(status="CREATE_IN_PROGRESS"))
-    state = long_wait.poll(stubbed.client, _state(timeout=7200), 7200 - 59.0, send=signals)
+    state = _poll(stubbed, _state(timeout=7200), 7200 - 59.0, signals)
     ((_, status, reason, _),) = signals.sent
     assert status == "FAILURE"
     assert "timed out after 7141 s" in reason
@@ -219,11 +256,11 @@ def test_a_signal_that_fails_transiently_is_sent_again(
 ) -> None:
     signals = FailingSignals(error, failures=1)
     stubbed.get_model(model_description(status="ACTIVE"))
-    state = long_wait.poll(stubbed.client, _state(), 5000.0, send=signals)
+    state = _poll(stubbed, _state(), 5000.0, signals)
     assert state["done"] is False
     assert state["waitSeconds"] == long_wait.MIN_POLL_SECONDS
     stubbed.get_model(model_description(status="ACTIVE"))
-    state = long_wait.poll(stubbed.client, state, 5030.0, send=signals)
+    state = _poll(stubbed, state, 5030.0, signals)
     assert state["done"] is True
     assert [status for _, status, _, _ in signals.sent] == ["SUCCESS"]
 
@@ -234,7 +271,7 @@ def test_a_signal_the_handle_refuses_ends_the_waiter(stubbed: StubbedClient, cod
     body = io.BytesIO(b"<Error><Code>AccessDenied</Code><Message>expired</Message></Error>")
     error = urllib.error.HTTPError(HANDLE_URL, code, "no", {}, body)  # type: ignore[arg-type]
     stubbed.get_model(model_description(status="ACTIVE"))
-    assert long_wait.poll(stubbed.client, _state(), 5000.0, send=FailingSignals(error))["done"]
+    assert _poll(stubbed, _state(), 5000.0, FailingSignals(error))["done"]
 
 
 class _TruncatedBody(io.BytesIO):
@@ -246,7 +283,7 @@ def test_a_truncated_error_body_is_a_refusal_not_a_crash(stubbed: StubbedClient)
     """A 400 whose body cannot be read is classified like any other 4xx."""
     error = urllib.error.HTTPError(HANDLE_URL, 400, "Bad Request", {}, _TruncatedBody())  # type: ignore[arg-type]
     stubbed.get_model(model_description(status="ACTIVE"))
-    assert long_wait.poll(stubbed.client, _state(), 5000.0, send=FailingSignals(error))["done"]
+    assert _poll(stubbed, _state(), 5000.0, FailingSignals(error))["done"]
 
 
 def test_a_failing_signal_is_not_retried_after_the_wait_condition_timed_out(
@@ -254,16 +291,56 @@ def test_a_failing_signal_is_not_retried_after_the_wait_condition_timed_out(
 ) -> None:
     stubbed.get_model(model_description(status="CREATE_IN_PROGRESS"))
     send = FailingSignals(urllib.error.URLError("down"))
-    state = long_wait.poll(stubbed.client, _state(timeout=7200), 7200.0, send=send)
-    assert state["done"] is True
+    assert _poll(stubbed, _state(timeout=7200), 7200.0, send)["done"] is True
 
 
-def test_waiter_rides_out_throttling_without_signalling(stubbed: StubbedClient) -> None:
+@pytest.mark.parametrize(
+    "fault",
+    [
+        "ThrottlingException",
+        "InternalServiceException",
+        EndpointConnectionError(endpoint_url="https://cleanrooms-ml.us-east-1.amazonaws.com"),
+        ConnectTimeoutError(endpoint_url="https://cleanrooms-ml.us-east-1.amazonaws.com"),
+        ReadTimeoutError(endpoint_url="https://cleanrooms-ml.us-east-1.amazonaws.com"),
+    ],
+    ids=lambda f: f if isinstance(f, str) else type(f).__name__,
+)
+def test_waiter_rides_out_transient_failures_without_signalling(
+    stubbed: StubbedClient, fault: str | Exception
+) -> None:
     signals = Signals()
-    stubbed.error("get_trained_model", "ThrottlingException", 429)
-    state = long_wait.poll(stubbed.client, _state(), 100.0, send=signals)
+    stubbed.fail("get_trained_model", fault)
+    state = _poll(stubbed, _state(), 100.0, signals)
     assert state["done"] is False
     assert signals.sent == []
+
+
+@pytest.mark.parametrize("code", ["AccessDeniedException", "ResourceNotFoundException"])
+def test_waiter_signals_failure_when_it_cannot_look(stubbed: StubbedClient, code: str) -> None:
+    signals = Signals()
+    stubbed.fail("get_trained_model", code)
+    assert _poll(stubbed, _state(), 100.0, signals)["done"] is True
+    ((_, status, reason, _),) = signals.sent
+    assert status == "FAILURE"
+    assert f"({code})" in reason
+
+
+def test_waiter_gives_up_with_a_failure_signal_naming_the_error() -> None:
+    """The state machine's Catch: polling kept failing (a bug, a Lambda timeout)."""
+    signals = Signals()
+    state = dict(
+        _state(),
+        failure={
+            "Error": "Lambda.Unknown",
+            "Cause": json.dumps({"errorMessage": "Task timed out after 300.00 seconds"}),
+        },
+    )
+    final = long_wait.give_up(state, 100.0, send=signals)
+    assert final["done"] is True
+    assert "failure" not in final
+    ((url, status, reason, _),) = signals.sent
+    assert (url, status) == (HANDLE_URL, "FAILURE")
+    assert "Lambda.Unknown: Task timed out after 300.00 seconds" in reason
 
 
 def test_waiter_keeps_polling_while_training_with_a_growing_interval(
@@ -271,13 +348,16 @@ def test_waiter_keeps_polling_while_training_with_a_growing_interval(
 ) -> None:
     signals = Signals()
     stubbed.get_model(model_description(status="CREATE_IN_PROGRESS"))
-    early = long_wait.poll(stubbed.client, _state(), 60.0, send=signals)
+    early = _poll(stubbed, _state(), 60.0, signals)
     stubbed.get_model(model_description(status="CREATE_IN_PROGRESS"))
-    late = long_wait.poll(stubbed.client, _state(timeout=43200), 6 * 3600.0, send=signals)
+    late = _poll(stubbed, _state(timeout=43200), 6 * 3600.0, signals)
     assert (early["done"], late["done"]) == (False, False)
     assert early["waitSeconds"] == 30
     assert late["waitSeconds"] == 120
     assert signals.sent == []
+
+
+# --- the handler's side: starting the waiter ------------------------------------------
 
 
 def _long_path_props(**overrides: Any) -> dict[str, Any]:
@@ -288,7 +368,38 @@ def _long_path_props(**overrides: Any) -> dict[str, Any]:
     )
 
 
-def test_is_complete_starts_one_waiter_per_request_once_the_model_exists(
+def _call(
+    stubbed: StubbedClient, raw: dict[str, Any], now: float, starter: Any, polling: bool
+) -> engine.Call:
+    return engine.Call(
+        kind=KIND,
+        client=stubbed.client,
+        event=engine.Event.from_dict(raw),
+        now=now,
+        polling=polling,
+        start_waiter=starter,
+    )
+
+
+def _created(
+    stubbed: StubbedClient, raw: dict[str, Any], starter: Any, now: float = 1000.0
+) -> dict[str, Any]:
+    """on_event for a new long-path model: a pending id, the waiter to start."""
+    engine._RESOLVED.clear()
+    stubbed.list_models([])
+    result = engine.on_event(_call(stubbed, raw, now, starter, polling=False))
+    assert result[engine.WAITER_KEY] == engine.WAITER_START
+    return then_poll(raw, result)
+
+
+def _first_poll(stubbed: StubbedClient) -> None:
+    """The first poll of a pending id: nothing found, create, describe."""
+    stubbed.list_models([])
+    stubbed.create_model()
+    stubbed.get_model(model_description(status="CREATE_PENDING"))
+
+
+def test_the_poll_that_creates_the_model_starts_one_waiter_for_the_request(
     stubbed: StubbedClient,
 ) -> None:
     started: list[tuple[str, dict[str, Any]]] = []
@@ -296,29 +407,27 @@ def test_is_complete_starts_one_waiter_per_request_once_the_model_exists(
     def starter(name: str, payload: Mapping[str, Any]) -> None:
         started.append((name, dict(payload)))
 
-    props = _long_path_props()
-    raw = event("Create", props, request_id="r-1")
-    stubbed.list_models([])
-    stubbed.create_model()
-    result = lifecycle.on_event(stubbed.client, raw, 1000.0, start_waiter=starter)
-    assert started == []  # not before CloudFormation knows the model's physical id
-    assert result[lifecycle.WAITER_KEY] == lifecycle.WAITER_START
-    stubbed.get_model(model_description(status="CREATE_PENDING"))
-    done = lifecycle.is_complete(stubbed.client, then_poll(raw, result), 1001.0, starter)
+    raw = event("Create", _long_path_props(), request_id="r-1")
+    poll = _created(stubbed, raw, starter)
+    assert started == []  # on_event creates nothing and starts nothing
+    _first_poll(stubbed)
+    done = engine.is_complete(_call(stubbed, poll, 1001.0, starter, polling=True))
     assert done["IsComplete"] is True
+    assert done["PhysicalResourceId"] == MODEL_ARN
     ((name, payload),) = started
     assert name == long_wait.execution_name(
         raw["StackId"], raw["LogicalResourceId"], "r-1", HANDLE_URL
     )
     assert payload["handleUrl"] == HANDLE_URL
+    assert payload["arn"] == MODEL_ARN
+    assert payload["resourceType"] == contract.RESOURCE_TYPE
     assert payload["startedAt"] == 1000.0
     assert payload["deadline"] == 1000.0 + 7200 - long_wait.DEADLINE_MARGIN_SECONDS
 
 
-def test_without_the_waiter_nothing_is_created(stubbed: StubbedClient) -> None:
-    props = _long_path_props()
-    with pytest.raises(lifecycle.HandlerError, match=contract.LONG_WAITER_ARN_ENV):
-        lifecycle.on_event(stubbed.client, event("Create", props), 0.0, start_waiter=None)
+def test_without_the_waiter_nothing_is_decided(stubbed: StubbedClient) -> None:
+    with pytest.raises(HandlerError, match=contract.LONG_WAITER_ARN_ENV):
+        engine.on_event(_call(stubbed, event("Create", _long_path_props()), 0.0, None, False))
 
 
 def _client_error(code: str) -> ClientError:
@@ -333,16 +442,11 @@ def test_a_throttled_waiter_start_is_retried_by_the_next_poll(stubbed: StubbedCl
         if len(attempts) == 1:
             raise _client_error("ThrottlingException")
 
-    props = _long_path_props()
-    raw = event("Create", props)
-    stubbed.list_models([])
-    stubbed.create_model()
-    result = lifecycle.on_event(stubbed.client, raw, 0.0, start_waiter=flaky)
-    poll = then_poll(raw, result)
-    stubbed.get_model(model_description(status="CREATE_PENDING"))
-    assert lifecycle.is_complete(stubbed.client, poll, 1.0, flaky) == {"IsComplete": False}
-    stubbed.get_model(model_description(status="CREATE_IN_PROGRESS"))
-    assert lifecycle.is_complete(stubbed.client, poll, 11.0, flaky)["IsComplete"] is True
+    poll = _created(stubbed, event("Create", _long_path_props()), flaky)
+    _first_poll(stubbed)
+    assert engine.is_complete(_call(stubbed, poll, 1001.0, flaky, True)) == {"IsComplete": False}
+    stubbed.get_model(model_description(status="CREATE_IN_PROGRESS"))  # found: no second create
+    assert engine.is_complete(_call(stubbed, poll, 1011.0, flaky, True))["IsComplete"] is True
     assert len(attempts) == 2
     assert attempts[0] == attempts[1]
 
@@ -360,34 +464,30 @@ def test_a_waiter_start_sdk_error_is_retried_only_when_it_can_pass(
     def failing(name: str, payload: Mapping[str, Any]) -> None:
         raise error
 
-    props = _long_path_props()
-    raw = event("Create", props)
-    stubbed.list_models([])
-    stubbed.create_model()
-    poll = then_poll(raw, lifecycle.on_event(stubbed.client, raw, 0.0, start_waiter=failing))
-    stubbed.get_model(model_description(status="CREATE_PENDING"))
+    poll = _created(stubbed, event("Create", _long_path_props()), failing)
+    _first_poll(stubbed)
     if retried:
-        assert lifecycle.is_complete(stubbed.client, poll, 1.0, failing) == {"IsComplete": False}
+        assert engine.is_complete(_call(stubbed, poll, 1001.0, failing, True)) == {
+            "IsComplete": False
+        }
     else:
-        with pytest.raises(lifecycle.HandlerError, match="Invalid length"):
-            lifecycle.is_complete(stubbed.client, poll, 1.0, failing)
+        with pytest.raises(HandlerError, match="Invalid length"):
+            engine.is_complete(_call(stubbed, poll, 1001.0, failing, True))
 
 
-def test_a_waiter_that_cannot_start_fails_with_the_models_id_so_rollback_can_delete_it(
+def test_a_waiter_that_cannot_start_fails_so_that_rollback_can_delete_the_model(
     stubbed: StubbedClient,
 ) -> None:
     def denied(name: str, payload: Mapping[str, Any]) -> None:
         raise _client_error("AccessDeniedException")
 
-    props = _long_path_props(**{contract.REMOVAL_POLICY: "destroy"})
-    raw = event("Create", props)
-    stubbed.list_models([])
-    stubbed.create_model()
-    result = lifecycle.on_event(stubbed.client, raw, 0.0, start_waiter=denied)
-    assert result["PhysicalResourceId"] == MODEL_ARN  # reported: the framework fails with it
-    stubbed.get_model(model_description(status="CREATE_PENDING"))
-    with pytest.raises(lifecycle.HandlerError, match="states:StartExecution"):
-        lifecycle.is_complete(stubbed.client, then_poll(raw, result), 1.0, denied)
+    raw = event("Create", _long_path_props(**{contract.REMOVAL_POLICY: "destroy"}))
+    poll = _created(stubbed, raw, denied)
+    _first_poll(stubbed)
+    with pytest.raises(HandlerError, match="states:StartExecution"):
+        engine.is_complete(_call(stubbed, poll, 1001.0, denied, True))
+    # the framework answers FAILED with the pending id: the rollback's Delete finds the model
+    assert engine._RESOLVED  # (and a cold container finds it by name, see test_handler)
 
 
 def test_a_replacement_with_the_same_wait_condition_waits_in_the_custom_resource(
@@ -414,28 +514,30 @@ def test_a_replacement_with_the_same_wait_condition_waits_in_the_custom_resource
             ]
         },
     )
-    old_tag = ownership.ownership_tag(
-        STACK_ID, LOGICAL_ID, "create-request", parse_properties(old).config_hash
+    old_tag = ownership.make_tag(
+        STACK_ID, LOGICAL_ID, "create-request", trained_models.parse(old).identity
     )
     stubbed.get_model(model_description(status="ACTIVE", tags={contract.RESERVED_TAG_KEY: old_tag}))
+    stubbed.list_models([])
+    raw = event("Update", new, physical_id=MODEL_ARN, old_properties=old)
+    starter = lambda n, p: started.append(n)  # noqa: E731
+    result = engine.on_event(_call(stubbed, raw, 0.0, starter, False))
+    assert result[engine.ACTION_KEY] == engine.CREATE
+    assert result[engine.WAITER_KEY] == engine.WAITER_SELF
+    poll = then_poll(raw, result)
     stubbed.list_models([])
     stubbed.create_model(
         arn=MODEL_ARN_2, expected=dict(ANY_CREATE, incrementalTrainingDataChannels=ANY)
     )
-    raw = event("Update", new, physical_id=MODEL_ARN, old_properties=old)
-    result = lifecycle.on_event(
-        stubbed.client, raw, 0.0, start_waiter=lambda n, p: started.append(n)
-    )
-    assert result["PhysicalResourceId"] == MODEL_ARN_2
-    assert result[lifecycle.WAITER_KEY] == lifecycle.WAITER_SELF
-    poll = then_poll(raw, result)
     stubbed.get_model(model_description(arn=MODEL_ARN_2, status="CREATE_IN_PROGRESS"))
-    assert lifecycle.is_complete(stubbed.client, poll, 600.0) == {"IsComplete": False}
+    assert engine.is_complete(_call(stubbed, poll, 600.0, starter, True)) == {"IsComplete": False}
     stubbed.get_model(model_description(arn=MODEL_ARN_2, status="CREATE_IN_PROGRESS"))
-    with pytest.raises(lifecycle.HandlerError, match=r"deploy time.*WaitCondition"):
-        lifecycle.is_complete(stubbed.client, poll, contract.SHORT_PATH_DEADLINE_SECONDS)
+    with pytest.raises(HandlerError, match=r"deploy time.*WaitCondition"):
+        engine.is_complete(
+            _call(stubbed, poll, contract.SHORT_PATH_DEADLINE_SECONDS, starter, True)
+        )
     stubbed.get_model(model_description(arn=MODEL_ARN_2, status="ACTIVE"))
-    done = lifecycle.is_complete(stubbed.client, poll, 600.0)
+    done = engine.is_complete(_call(stubbed, poll, 600.0, starter, True))
     assert done["IsComplete"] is True
     assert done["Data"]["TrainedModelArn"] == MODEL_ARN_2
     assert started == []  # the old handle is never signalled again
@@ -444,18 +546,23 @@ def test_a_replacement_with_the_same_wait_condition_waits_in_the_custom_resource
 def test_attributes_resource_echoes_and_never_touches_models() -> None:
     raw = event(
         "Create",
-        {
-            "TrainedModelArn": MODEL_ARN,
-            "VersionIdentifier": "NULL",
-            "TrainedModelName": "n",
-            "Status": "ACTIVE",
-        },
+        {"TrainedModelArn": MODEL_ARN, "TrainedModelName": "n", "Status": "ACTIVE"},
         ResourceType=contract.ATTRIBUTES_RESOURCE_TYPE,
     )
-    result = lifecycle.on_event(None, raw, 0.0)  # type: ignore[arg-type]
-    assert result["Data"]["TrainedModelArn"] == MODEL_ARN
+    result = index.on_event(raw, None)  # no client: it never calls AWS
+    assert result["Data"] == {
+        "TrainedModelArn": MODEL_ARN,
+        "TrainedModelName": "n",
+        "Status": "ACTIVE",
+    }
+    assert result["PhysicalResourceId"] == f"attributes:{MODEL_ARN}:NULL"  # as in 0.1.0
+    versioned = dict(
+        raw, ResourceProperties=dict(raw["ResourceProperties"], VersionIdentifier=VERSION)
+    )
+    assert index.on_event(versioned, None)["Data"]["VersionIdentifier"] == VERSION
     delete = dict(raw, RequestType="Delete", PhysicalResourceId=result["PhysicalResourceId"])
-    assert lifecycle.on_event(None, delete, 0.0)[lifecycle.ACTION_KEY] == lifecycle.ACTION_NONE  # type: ignore[arg-type]
+    assert index.on_event(delete, None)["PhysicalResourceId"] == result["PhysicalResourceId"]
+    assert index.is_complete(delete, None) == {"IsComplete": True}
 
 
 # --- in-process: emulator + a real HTTP handle ----------------------------------------
@@ -492,7 +599,7 @@ def _run_waiter(
     while not state["done"]:
         now += step
         clock.clock.advance(step)
-        state = long_wait.poll(client, state, now)
+        state = long_wait.poll(KIND, client, state, now)
     return state
 
 
@@ -516,19 +623,22 @@ def test_a_three_hour_training_completes_or_fails_the_wait(
         if fails:
             emulator.fail_next_training("AlgorithmError: diverged at epoch 40")
         waiters: list[dict[str, Any]] = []
-        provider = LocalProvider(client)
         props = handler_properties(
             **{contract.COMPLETION_TIMEOUT_SECONDS: "43200", contract.WAIT_HANDLE_URL: handle}
         )
         raw = event("Create", props)
-        created = lifecycle.on_event(
-            client, raw, 0.0, start_waiter=lambda n, p: waiters.append(dict(p))
+        starter = lambda n, p: waiters.append(dict(p))  # noqa: E731
+        call = engine.Call(
+            KIND, client, engine.Event.from_dict(raw), 0.0, False, start_waiter=starter
         )
-        assert created["PhysicalResourceId"].startswith("arn:aws:cleanrooms-ml:")
-        assert lifecycle.is_complete(
-            client, then_poll(raw, created), 0.0, lambda n, p: waiters.append(dict(p))
-        )["IsComplete"]
-        del provider
+        created = engine.on_event(call)
+        poll = then_poll(raw, created)
+        call = engine.Call(
+            KIND, client, engine.Event.from_dict(poll), 0.0, True, start_waiter=starter
+        )
+        done = engine.is_complete(call)
+        assert done["IsComplete"]
+        assert done["PhysicalResourceId"].startswith("arn:aws:cleanrooms-ml:")
         (payload,) = waiters
         final = _run_waiter(client, payload, emulator, 120.0)
         assert final["done"] is True
@@ -537,7 +647,7 @@ def test_a_three_hour_training_completes_or_fails_the_wait(
         if fails:
             assert "AlgorithmError: diverged at epoch 40" in signal["Reason"]
         else:
-            assert signal["Data"] == created["PhysicalResourceId"]
+            assert signal["Data"] == done["PhysicalResourceId"]
         assert "/signal" not in capsys.readouterr().out  # the handle URL is never logged
     finally:
         server.stop()

@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import contract
+import trained_models
 from cdk_cleanrooms_ml import (
     DataChannel,
     InstanceType,
@@ -30,7 +31,6 @@ from cdk_cleanrooms_ml import (
 from cdk_cleanrooms_ml.instance_type import known_instance_types
 from cleanroomsml_emulator.shapes import service_model, validate
 from helpers import MEMBERSHIP, new_stack, synthesized_properties
-from properties import parse_properties
 
 PREFIX = f"arn:aws:cleanrooms-ml:us-east-1:111122223333:membership/{MEMBERSHIP}"
 PROPS = [
@@ -214,13 +214,13 @@ def test_every_input_is_either_rejected_by_name_or_accepted_end_to_end(
     ):
         event("accepted with tokens")
         return  # unresolved tokens: CloudFormation resolves them, nothing to check here
-    desired = parse_properties(properties)
+    desired = trained_models.parse(properties)
     fixed = properties.get(contract.NAME)
     request_name = (
         fixed if fixed is not None else f"{properties[contract.NAME_PREFIX]}-0123456789ab"
     )
     tags_with_owner = {**desired.tags, contract.RESERVED_TAG_KEY: "v1.x.y.z"}
-    request = desired.create_request(request_name, tags_with_owner)
+    request = trained_models.create_request(desired, request_name, tags_with_owner)
     _botocore_accepts(request)
     _emulator_accepts(request)
     event("accepted end to end")

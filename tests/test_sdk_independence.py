@@ -74,8 +74,8 @@ def test_handler_creates_and_polls_with_an_old_botocore() -> None:
     assert seen["complete"] is True
     assert seen["data"]["Status"] == "ACTIVE"
     methods = [m for m, _ in seen["requests"]]
-    assert methods == ["GET", "POST", "GET"]
+    assert methods == ["GET", "GET", "POST", "GET"]  # list, list (the poll), create, get
     assert (
-        seen["requests"][1][1] == "/memberships/0f3d2a1b-1234-4cde-8f00-0123456789ab/trained-models"
+        seen["requests"][2][1] == "/memberships/0f3d2a1b-1234-4cde-8f00-0123456789ab/trained-models"
     )
     assert seen["create_body"]["incrementalTrainingDataChannels"][0]["channelName"] == "base"

@@ -1,11 +1,12 @@
-"""Entry points of the ``Custom::CleanRoomsMLTrainedModel`` handler.
+"""Entry points of the Clean Rooms ML handler (one per stack, every resource type).
 
 The CDK Provider framework calls ``on_event`` once per CloudFormation event and
 then ``is_complete`` every 10 seconds until it returns ``IsComplete: True`` or
-raises. ``long_wait_poll`` is a step of the long path's waiter (a Step
-Functions state machine) for waits over an hour. This module only makes the
-clients (once per container) and dispatches; the logic is in ``lifecycle`` and
-``long_wait``.
+raises. ``long_wait_poll`` is a step of the long path's waiter (a Step Functions
+state machine) for waits over an hour, and ``long_wait_give_up`` its last word
+when a step keeps failing. This module makes the clients (once per container),
+finds the resource kind by ``ResourceType`` and dispatches to ``engine``; every
+failure leaves as one bounded, redacted message.
 """
 
 from __future__ import annotations
@@ -13,16 +14,29 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
+import attributes
 import contract
-import lifecycle
+import engine
+import faults
 import long_wait
+import trained_models
 from aws_client import make_client
-from jsonlog import log
+from jsonlog import log, secrets
 
 if TYPE_CHECKING:
     from mypy_boto3_cleanroomsml import CleanRoomsMLClient
+
+KINDS: Final[dict[str, engine.Kind]] = {trained_models.KIND.resource_type: trained_models.KIND}
+"""Every resource kind the handler serves, by ``ResourceType``."""
+SECRETS: Final = {trained_models.KIND.resource_type: trained_models.secret_values}
+BUDGET_MARGIN_SECONDS: Final = 10.0
+
+clock: Callable[[], float] = time.time
+"""The handler's clock (epoch seconds); tests put a virtual one here, and a ``sleep``
+that moves it."""
+sleep: Callable[[float], None] = time.sleep
 
 _client: CleanRoomsMLClient | None = None
 _sfn: Any = None
@@ -38,24 +52,8 @@ def _get_client() -> CleanRoomsMLClient:
 def _start_waiter(name: str, payload: Mapping[str, Any]) -> None:
     global _sfn
     if _sfn is None:
-        import boto3
-
-        _sfn = boto3.client("stepfunctions")
+        _sfn = make_client("stepfunctions")
     long_wait.start_waiter(_sfn, os.environ[contract.LONG_WAITER_ARN_ENV], name, payload)
-
-
-def _run(step: str, fn: Callable[[], dict[str, Any]], event: Mapping[str, Any]) -> dict[str, Any]:
-    try:
-        return fn()
-    except Exception as error:
-        log(
-            "failed",
-            operation=step,
-            requestType=event.get("RequestType"),
-            logicalResourceId=event.get("LogicalResourceId"),
-            reason=str(error),
-        )
-        raise
 
 
 def _starter() -> Callable[[str, Mapping[str, Any]], None] | None:
@@ -63,27 +61,88 @@ def _starter() -> Callable[[str, Mapping[str, Any]], None] | None:
     return _start_waiter if os.environ.get(contract.LONG_WAITER_ARN_ENV) else None
 
 
+def _secret_values(event: Mapping[str, Any]) -> tuple[str, ...]:
+    find = SECRETS.get(str(event.get("ResourceType")))
+    if find is None:
+        return ()
+    values: list[str] = []
+    for key in ("ResourceProperties", "OldResourceProperties"):
+        props = event.get(key)
+        if isinstance(props, Mapping):
+            values.extend(find(props))
+    return tuple(values)
+
+
+def _run(
+    step: str, event: Mapping[str, Any], fn: Callable[[tuple[str, ...]], dict[str, Any]]
+) -> dict[str, Any]:
+    """Run ``fn``; any failure leaves as one bounded message without secret values."""
+    hidden = _secret_values(event)
+    with secrets(hidden):
+        try:
+            return fn(hidden)
+        except Exception as error:
+            message = faults.bounded(faults.redact(str(error), hidden))
+            log(
+                "failed",
+                operation=step,
+                requestType=event.get("RequestType"),
+                logicalResourceId=event.get("LogicalResourceId"),
+                reason=message,
+            )
+            raise faults.HandlerError(message) from None
+
+
+def _call(
+    event: Mapping[str, Any], hidden: tuple[str, ...], context: object, polling: bool
+) -> engine.Call:
+    kind = KINDS.get(str(event.get("ResourceType")))
+    if kind is None:
+        raise faults.HandlerError(f"unknown resource type {event.get('ResourceType')!r}")
+    now = clock()
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    deadline = now + remaining() / 1000 - BUDGET_MARGIN_SECONDS if callable(remaining) else None
+    return engine.Call(
+        kind=kind,
+        client=_get_client(),
+        event=engine.Event.from_dict(event),
+        now=now,
+        polling=polling,
+        deadline=deadline,
+        start_waiter=_starter(),
+        clock=clock,
+        sleep=sleep,
+        secrets=hidden,
+    )
+
+
 def on_event(event: dict[str, Any], context: object) -> dict[str, Any]:
     """Provider framework ``onEvent`` handler."""
+    if event.get("ResourceType") == contract.ATTRIBUTES_RESOURCE_TYPE:
+        return attributes.echo(engine.Event.from_dict(event), clock())
     return _run(
-        "on_event",
-        lambda: lifecycle.on_event(_get_client(), event, start_waiter=_starter()),
-        event,
+        "on_event", event, lambda hidden: engine.on_event(_call(event, hidden, context, False))
     )
 
 
 def is_complete(event: dict[str, Any], context: object) -> dict[str, Any]:
-    """Provider framework ``isComplete`` handler (it starts the long path's waiter)."""
+    """Provider framework ``isComplete`` handler (it also starts the long path's waiter)."""
+    if event.get("ResourceType") == contract.ATTRIBUTES_RESOURCE_TYPE:
+        return {"IsComplete": True}
     return _run(
-        "is_complete",
-        lambda: lifecycle.is_complete(_get_client(), event, start_waiter=_starter()),
-        event,
+        "is_complete", event, lambda hidden: engine.is_complete(_call(event, hidden, context, True))
     )
 
 
 def long_wait_poll(event: dict[str, Any], context: object) -> dict[str, Any]:
     """One step of the long path's waiter state machine (input: its state)."""
-    return _run("long_wait_poll", lambda: long_wait.poll(_get_client(), event, time.time()), event)
+    kind = KINDS[str(event.get("resourceType", contract.RESOURCE_TYPE))]
+    return _run("long_wait_poll", {}, lambda _: long_wait.poll(kind, _get_client(), event, clock()))
 
 
-__all__ = ["is_complete", "long_wait_poll", "on_event"]
+def long_wait_give_up(event: dict[str, Any], context: object) -> dict[str, Any]:
+    """The waiter's last step when polling kept failing: signal FAILURE with the reason."""
+    return _run("long_wait_give_up", {}, lambda _: long_wait.give_up(event, clock()))
+
+
+__all__ = ["is_complete", "long_wait_give_up", "long_wait_poll", "on_event"]

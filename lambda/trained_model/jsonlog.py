@@ -1,14 +1,20 @@
 """One structured JSON line per step, with an allow-list of fields.
 
 Only the fields below are ever written: never the event, its ``ResponseURL``,
-the resource properties, hyperparameter or environment values.
+the resource properties, hyperparameter or environment values. Text fields are
+also redacted of the secret values of the invocation under way (``secrets``), in
+case a service message echoed one.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Final
+
+import faults
 
 ALLOWED_FIELDS: Final = frozenset(
     {
@@ -16,17 +22,28 @@ ALLOWED_FIELDS: Final = frozenset(
         "requestType",
         "logicalResourceId",
         "physicalResourceId",
-        "trainedModelArn",
-        "versionIdentifier",
-        "trainedModelName",
         "status",
         "elapsedSeconds",
-        "action",
         "reason",
         "errorCode",
         "operation",
+        "httpStatus",
+        "retrying",
     }
 )
+
+_hidden: tuple[str, ...] = ()
+
+
+@contextmanager
+def secrets(values: Iterable[str]) -> Iterator[None]:
+    """While inside, every text field logged is redacted of ``values``."""
+    global _hidden
+    previous, _hidden = _hidden, tuple(values)
+    try:
+        yield
+    finally:
+        _hidden = previous
 
 
 def log(step: str, **fields: object) -> None:
@@ -34,6 +51,6 @@ def log(step: str, **fields: object) -> None:
     record: dict[str, object] = {"step": step}
     for key, value in fields.items():
         if key in ALLOWED_FIELDS and value is not None:
-            record[key] = value
+            record[key] = faults.redact(value, _hidden) if isinstance(value, str) else value
     sys.stdout.write(json.dumps(record, sort_keys=True, default=str) + "\n")
     sys.stdout.flush()

@@ -16,6 +16,7 @@ execution input (Step Functions execution history, readable with
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.client
 import json
@@ -23,24 +24,25 @@ import os
 import re
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
-from botocore.exceptions import ClientError
-
 import contract
+import faults
 from jsonlog import log
-from ownership import ModelId
+from ownership import Ref
 
 if TYPE_CHECKING:
-    from mypy_boto3_cleanroomsml import CleanRoomsMLClient
-else:
-    CleanRoomsMLClient = Any
+    from engine import Kind
 
 DEADLINE_MARGIN_SECONDS: Final = 60
 MIN_POLL_SECONDS: Final = 30
 MAX_POLL_SECONDS: Final = 120
-TRANSIENT: Final = frozenset({"ThrottlingException", "InternalServiceException"})
+SIGNAL_TIMEOUT_SECONDS: Final = 30
+READY: Final = "ACTIVE"
+IN_PROGRESS: Final = frozenset({"CREATE_PENDING", "CREATE_IN_PROGRESS"})
+
+Signal = Callable[[str, str, str, str], None]
 
 
 def execution_name(stack_id: str, logical_id: str, request_id: str, handle_url: str) -> str:
@@ -50,12 +52,18 @@ def execution_name(stack_id: str, logical_id: str, request_id: str, handle_url: 
 
 
 def waiter_input(
-    model_id: ModelId, name: str, handle_url: str, started_at: float, timeout_seconds: int
+    resource_type: str,
+    ref: Ref,
+    name: str,
+    handle_url: str,
+    started_at: float,
+    timeout_seconds: int,
 ) -> dict[str, Any]:
     return {
-        "membershipIdentifier": model_id.membership,
-        "trainedModelArn": model_id.arn,
-        "versionIdentifier": model_id.version,
+        "resourceType": resource_type,
+        "membershipIdentifier": ref.membership,
+        "arn": ref.arn,
+        "versionIdentifier": ref.version,
         "name": name,
         "handleUrl": handle_url,
         "startedAt": started_at,
@@ -73,10 +81,10 @@ def start_waiter(
         sfn_client.start_execution(
             stateMachineArn=state_machine_arn, name=name, input=json.dumps(payload)
         )
-    except ClientError as error:
-        if error.response.get("Error", {}).get("Code") != "ExecutionAlreadyExists":
+    except Exception as error:
+        if faults.error_code(error) != "ExecutionAlreadyExists":
             raise
-    log("waiter-started", trainedModelArn=payload["trainedModelArn"])
+    log("waiter-started", physicalResourceId=payload["arn"])
 
 
 def poll_interval(elapsed: float) -> int:
@@ -92,94 +100,121 @@ def signal(url: str, status: str, reason: str, data: str) -> None:
     body = json.dumps(
         {
             "Status": status,
-            "Reason": reason[:4000],
+            "Reason": faults.bounded(reason),
             "UniqueId": contract.WAIT_SIGNAL_ID,
             "Data": data,
         }
     ).encode()
     request = urllib.request.Request(url, data=body, method="PUT", headers={"Content-Type": ""})
-    with urllib.request.urlopen(request, timeout=30) as response:
+    with urllib.request.urlopen(request, timeout=SIGNAL_TIMEOUT_SECONDS) as response:
         response.read()
 
 
-def _details(model: Mapping[str, Any]) -> str:
-    details = model.get("statusDetails") or {}
-    text = ": ".join(str(p) for p in (details.get("statusCode"), details.get("message")) if p)
-    return text or "no details given by the service"
+def _ref(state: Mapping[str, Any]) -> Ref:
+    return Ref(
+        arn=str(state["arn"]),
+        version=state.get("versionIdentifier") or None,
+        membership=str(state["membershipIdentifier"]),
+    )
 
 
 def poll(
-    client: CleanRoomsMLClient, state: Mapping[str, Any], now: float, send: Any = signal
+    kind: Kind, client: Any, state: Mapping[str, Any], now: float, send: Signal = signal
 ) -> dict[str, Any]:
-    """One waiter step: look at the model, signal when it is done; the next state."""
+    """One waiter step: look at the resource, signal when it is done; the next state.
+
+    A transient failure (throttling, a connection or timeout error) is "not yet";
+    any other failure to look is a FAILURE signal with its reason, so the waiter
+    never ends without telling the WaitCondition.
+    """
     elapsed = now - float(state["startedAt"])
-    fields = {"trainedModelArn": state["trainedModelArn"], "elapsedSeconds": round(elapsed, 1)}
-    kwargs: dict[str, Any] = {
-        "membershipIdentifier": state["membershipIdentifier"],
-        "trainedModelArn": state["trainedModelArn"],
-    }
-    if state.get("versionIdentifier"):
-        kwargs["versionIdentifier"] = state["versionIdentifier"]
+    arn = str(state["arn"])
+    fields = {"physicalResourceId": arn, "elapsedSeconds": round(elapsed, 1)}
     status = str(state.get("lastStatus") or "unknown")
     outcome: tuple[str, str, str] | None = None
     try:
-        model = client.get_trained_model(**kwargs)
-    except ClientError as error:
-        code = str(error.response.get("Error", {}).get("Code"))
-        if code not in TRANSIENT:
-            message = str(error.response.get("Error", {}).get("Message", ""))
+        observed = kind.describe(client, _ref(state))
+    except Exception as error:
+        code = faults.error_code(error)
+        if not faults.is_transient(error):
             outcome = (
                 "FAILURE",
-                f"GetTrainedModel {state['trainedModelArn']} failed ({code}): {message}",
+                f"describing {kind.noun} {arn} failed ({code}): {faults.service_message(error)}",
                 "",
             )
         log("waiter-poll", errorCode=code, status=status, **fields)
     else:
-        status = str(model.get("status"))
+        status = observed.status
         log("waiter-poll", status=status, **fields)
-        name = str(model.get("name") or state.get("name"))
-        if status == "ACTIVE":
-            outcome = ("SUCCESS", f"trained model {name} is ACTIVE", str(state["trainedModelArn"]))
-        elif status not in ("CREATE_PENDING", "CREATE_IN_PROGRESS"):
+        name = observed.name or str(state.get("name"))
+        if status == READY:
+            outcome = ("SUCCESS", f"{kind.noun} {name} is {READY}", arn)
+        elif status not in IN_PROGRESS:
             outcome = (
                 "FAILURE",
-                f"training of trained model {name!r} ({state['trainedModelArn']}) ended {status}: "
-                f"{_details(model)}",
+                f"{kind.noun} {name!r} ({arn}) ended {status}: {observed.details}",
                 "",
             )
     if outcome is None and now >= float(state["deadline"]):
         outcome = (
             "FAILURE",
-            f"timed out after {elapsed:.0f} s waiting for trained model {state.get('name')!r} "
-            f"({state['trainedModelArn']}); last status {status}",
+            f"timed out after {elapsed:.0f} s waiting for {kind.noun} {state.get('name')!r} "
+            f"({arn}); last status {status}",
             "",
         )
     next_state = dict(state, lastStatus=status, waitSeconds=poll_interval(elapsed))
-    if outcome is not None:
-        result, reason, data = outcome
-        try:
-            send(str(state["handleUrl"]), result, reason, data)
-        except OSError as error:
-            final = _signal_error_is_final(error) or now >= _wait_condition_end(state)
-            log(
-                "waiter-signal-failed",
-                reason=type(error).__name__,
-                httpStatus=getattr(error, "code", None),
-                retrying=not final,
-                **fields,
-            )
-            if not final:
-                # the handle may still be signalled: poll (and signal) again soon
-                next_state["waitSeconds"] = MIN_POLL_SECONDS
-                return next_state
-        else:
-            log(
-                "waiter-signalled",
-                status=status,
-                reason=reason if result == "FAILURE" else None,
-                **fields,
-            )
-        next_state["done"] = True
+    if outcome is None:
+        return next_state
+    return _send(state, next_state, outcome, now, send, fields)
+
+
+def give_up(state: Mapping[str, Any], now: float, send: Signal = signal) -> dict[str, Any]:
+    """The waiter's poll kept failing (a bug, a timeout): signal FAILURE with the reason."""
+    failure = state.get("failure") or {}
+    cause = str(failure.get("Cause") or "")
+    with contextlib.suppress(ValueError, AttributeError):
+        cause = str(json.loads(cause).get("errorMessage") or cause)
+    reason = (
+        f"waiting for {state.get('name')!r} ({state.get('arn')}) failed: "
+        f"{failure.get('Error') or 'error'}: {cause}"
+    )
+    fields = {"physicalResourceId": str(state.get("arn")), "elapsedSeconds": None}
+    next_state = {k: v for k, v in state.items() if k != "failure"}
+    return _send(state, next_state, ("FAILURE", reason, ""), now, send, fields)
+
+
+def _send(
+    state: Mapping[str, Any],
+    next_state: dict[str, Any],
+    outcome: tuple[str, str, str],
+    now: float,
+    send: Signal,
+    fields: Mapping[str, Any],
+) -> dict[str, Any]:
+    result, reason, data = outcome
+    try:
+        send(str(state["handleUrl"]), result, reason, data)
+    except OSError as error:
+        final = _signal_error_is_final(error) or now >= _wait_condition_end(state)
+        log(
+            "waiter-signal-failed",
+            reason=type(error).__name__,
+            httpStatus=getattr(error, "code", None),
+            retrying=not final,
+            **fields,
+        )
+        if not final:
+            # the handle may still be signalled: poll (and signal) again soon
+            next_state["waitSeconds"] = MIN_POLL_SECONDS
+            return next_state
+    else:
+        log(
+            "waiter-signalled",
+            status=next_state.get("lastStatus"),
+            reason=reason if result == "FAILURE" else None,
+            **fields,
+        )
+    next_state["done"] = True
     return next_state
 
 

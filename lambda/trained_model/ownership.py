@@ -1,16 +1,24 @@
-"""Names, physical ids and the ownership tag (pure functions).
+"""Ownership tags, generated names and physical ids (pure functions).
 
-A model this handler creates carries the tag ``contract.RESERVED_TAG_KEY`` whose
-value is ``v1.<owner>.<request>.<config>``:
+Every resource the handler creates carries the tag ``contract.RESERVED_TAG_KEY``:
 
-- ``owner``: a digest of the stack id and logical id: which resource made it;
-- ``request``: a digest of the CloudFormation request id: which create/update
-  request made it (a retried delivery of the same request has the same id);
-- ``config``: a digest of the immutable create parameters.
+    v2.<owner>.<request>.<identity>.<stack name>/<logical id>
 
-Generated names append a digest of stack id, logical id and request id to the
-construct's prefix, so a retried request computes the same name (and adopts
-its own model) while a replacement always gets a new one.
+- ``owner``: a digest of the stack (its ARN without the trailing id: region, account
+  and stack name) and the logical id. A stack deleted and created again under the same
+  name (``cdk deploy`` after a rolled-back first deploy) owns what the first one kept;
+- ``request``: a digest of the CloudFormation request that created it (a retried
+  delivery of the same request has the same id);
+- ``identity``: the first 16 hex digits of the resource's identity (``identity.py``);
+- ``<stack name>/<logical id>``: for people, in conflict messages (cut to fit the
+  tag's 256 characters).
+
+Release 0.1.0 wrote ``v1.<owner>.<request>.<config>`` with the owner a digest of the
+stack *id*; such tags are still read (and rewritten as v2 by the next in-place update).
+
+Physical ids: ``<arn>`` or ``<arn>#<version>`` for a resource that exists, and
+``pending:<membership>:<request>:<name>`` for one the poll is to create (a creation is
+never started before the Provider framework's waiter runs; see ``engine.py``).
 """
 
 from __future__ import annotations
@@ -22,69 +30,122 @@ from typing import Final
 
 import contract
 
-TAG_VERSION: Final = "v1"
+TAG_V1: Final = "v1"
+TAG_V2: Final = "v2"
 DIGEST_LENGTH: Final = 16
-_TRAINED_MODEL_ARN: Final = re.compile(
+TAG_VALUE_MAX: Final = 256
+UUID: Final = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_ARN: Final = (
     r"arn:aws[-a-z]*:cleanrooms-ml:[-a-z0-9]+:[0-9]{12}:membership/"
     r"(?P<membership>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
-    r"/trained-model/[-a-zA-Z0-9_/.]+"
+    r"/{segment}/[-a-zA-Z0-9_/.]+"
 )
-_UUID: Final = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_STACK_ARN: Final = re.compile(
+    r"(?P<key>arn:[^:]+:cloudformation:[^:]*:[^:]*:stack/(?P<name>[^/]+))/.+"
+)
 PHYSICAL_ID_SEPARATOR: Final = "#"
+PENDING_PREFIX: Final = "pending:"
+NO_VERSION: Final = frozenset({"", contract.BASE_VERSION})
+"""Version values that mean "no version": the API documents a base version's identifier
+as "NULL", and release 0.1.0 reported that literal as an attribute."""
 
 
-def _digest(*parts: str, length: int = DIGEST_LENGTH) -> str:
+def digest(*parts: str, length: int = DIGEST_LENGTH) -> str:
     return hashlib.sha256("|".join(parts).encode("utf-8")).hexdigest()[:length]
 
 
-def owner_digest(stack_id: str, logical_id: str) -> str:
-    return _digest(stack_id, logical_id)
+def stack_key(stack_id: str) -> str:
+    """The stack ARN without its trailing id: the same for a stack created again."""
+    match = _STACK_ARN.fullmatch(stack_id)
+    return match.group("key") if match else stack_id
+
+
+def stack_name(stack_id: str) -> str:
+    match = _STACK_ARN.fullmatch(stack_id)
+    return match.group("name") if match else stack_id
+
+
+def owner(stack_id: str, logical_id: str) -> str:
+    return digest(stack_key(stack_id), logical_id)
 
 
 def request_digest(request_id: str) -> str:
-    return _digest(request_id)
+    return digest(request_id)
 
 
-def ownership_tag(stack_id: str, logical_id: str, request_id: str, config_hash: str) -> str:
-    """The value of the reserved tag for a model created by this request."""
-    return ".".join(
+def make_tag(stack_id: str, logical_id: str, request_id: str, identity: str) -> str:
+    """The reserved tag's value for a resource this request creates."""
+    head = ".".join(
         (
-            TAG_VERSION,
-            owner_digest(stack_id, logical_id),
+            TAG_V2,
+            owner(stack_id, logical_id),
             request_digest(request_id),
-            config_hash[:DIGEST_LENGTH],
+            identity[:DIGEST_LENGTH],
         )
     )
+    who = f"{stack_name(stack_id)}/{logical_id}"
+    return f"{head}.{who}"[:TAG_VALUE_MAX]
+
+
+def retag(tag: Tag, stack_id: str, logical_id: str) -> str:
+    """A v1 tag rewritten as v2, keeping its request and identity."""
+    head = ".".join((TAG_V2, owner(stack_id, logical_id), tag.request, tag.identity))
+    return f"{head}.{stack_name(stack_id)}/{logical_id}"[:TAG_VALUE_MAX]
 
 
 @dataclass(frozen=True)
-class Ownership:
+class Tag:
+    version: str
     owner: str
     request: str
-    config: str
+    identity: str
+    who: str | None = None
+    """``<stack name>/<logical id>`` (v2 only)."""
+
+    def owned_by(self, stack_id: str, logical_id: str) -> bool:
+        if self.version == TAG_V1:
+            return self.owner == digest(stack_id, logical_id)
+        return self.owner == owner(stack_id, logical_id)
 
 
-def parse_ownership_tag(value: str | None) -> Ownership | None:
+def parse_tag(value: str | None) -> Tag | None:
     """The parts of a reserved tag value, or None when it is not one of ours."""
     if not value:
         return None
-    parts = value.split(".")
-    if len(parts) != 4 or parts[0] != TAG_VERSION:
-        return None
-    return Ownership(owner=parts[1], request=parts[2], config=parts[3])
+    parts = value.split(".", 4)
+    if parts[0] == TAG_V1 and len(parts) == 4:
+        return Tag(TAG_V1, parts[1], parts[2], parts[3])
+    if parts[0] == TAG_V2 and len(parts) == 5:
+        return Tag(TAG_V2, parts[1], parts[2], parts[3], parts[4])
+    return None
 
 
 def generated_name(prefix: str, stack_id: str, logical_id: str, request_id: str) -> str:
     """``<prefix>-<12 hex digits>``: the same for a retried request, new for a new one."""
-    suffix = _digest(
+    suffix = digest(
         stack_id, logical_id, request_id, length=contract.GENERATED_NAME_SUFFIX_LENGTH - 1
     )
-    return f"{prefix[: contract.GENERATED_NAME_PREFIX_MAX_LENGTH]}-{suffix}"
+    return f"{generated_prefix(prefix)}-{suffix}"
+
+
+def generated_prefix(prefix: str) -> str:
+    return prefix[: contract.GENERATED_NAME_PREFIX_MAX_LENGTH]
+
+
+def is_generated_from(name: str, prefix: str) -> bool:
+    """Whether ``name`` is a name ``generated_name`` makes from ``prefix``."""
+    head = generated_prefix(prefix) + "-"
+    suffix = name[len(head) :]
+    return (
+        name.startswith(head)
+        and len(suffix) == contract.GENERATED_NAME_SUFFIX_LENGTH - 1
+        and all(c in "0123456789abcdef" for c in suffix)
+    )
 
 
 @dataclass(frozen=True)
-class ModelId:
-    """A trained model version this handler manages."""
+class Ref:
+    """A resource (a trained model version, a channel, a job) that exists."""
 
     arn: str
     version: str | None
@@ -97,25 +158,51 @@ class ModelId:
         return self.arn
 
 
-def make_model_id(arn: str, version: str | None) -> ModelId:
-    match = _TRAINED_MODEL_ARN.fullmatch(arn)
+@dataclass(frozen=True)
+class Pending:
+    """A resource a request asked for, which the poll creates (or finds created)."""
+
+    membership: str
+    request: str
+    name: str
+
+    @property
+    def physical_id(self) -> str:
+        return f"{PENDING_PREFIX}{self.membership}:{self.request}:{self.name}"
+
+
+def arn_pattern(segment: str) -> re.Pattern[str]:
+    return re.compile(_ARN.replace("{segment}", re.escape(segment)))
+
+
+def make_ref(pattern: re.Pattern[str], arn: str, version: str | None) -> Ref:
+    """A ``Ref``; a version of "NULL" or "" is no version."""
+    match = pattern.fullmatch(arn)
     if match is None:
-        raise ValueError(f"not a trained model ARN: {arn!r}")
-    return ModelId(arn=arn, version=version or None, membership=match.group("membership"))
+        raise ValueError(f"not an ARN of this kind: {arn!r}")
+    if version in NO_VERSION:
+        version = None
+    return Ref(arn=arn, version=version, membership=match.group("membership"))
 
 
-def parse_physical_id(physical_id: str | None) -> ModelId | None:
-    """The model a physical id names, or None when it is not one of ours.
+def parse_physical_id(pattern: re.Pattern[str], physical_id: str | None) -> Ref | Pending | None:
+    """What a physical id names, or None when it is not one of ours.
 
-    Anything else (the Provider framework's marker after a failed create, a
-    malformed or foreign id) is None, and the handler never acts on it.
+    Anything else (the Provider framework's marker after a failed create, the id
+    CloudFormation invents for a create that never answered, a foreign id) is None,
+    and the handler never acts on it.
     """
     if not physical_id:
         return None
+    if physical_id.startswith(PENDING_PREFIX):
+        parts = physical_id[len(PENDING_PREFIX) :].split(":", 2)
+        if len(parts) == 3 and UUID.fullmatch(parts[0]) and parts[2]:
+            return Pending(membership=parts[0], request=parts[1], name=parts[2])
+        return None
     arn, _, version = physical_id.partition(PHYSICAL_ID_SEPARATOR)
-    if version and not _UUID.fullmatch(version):
+    if version and version not in NO_VERSION and not UUID.fullmatch(version):
         return None
     try:
-        return make_model_id(arn, version or None)
+        return make_ref(pattern, arn, version or None)
     except ValueError:
         return None

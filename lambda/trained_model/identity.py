@@ -1,0 +1,163 @@
+"""A resource's identity: the digest that decides whether a change replaces it.
+
+The rule (it is what keeps an upgrade from retraining every model):
+
+1. The identity document is built from the CloudFormation properties, as
+   CloudFormation delivers them (every scalar a string), by the normalisation in
+   this module, and by nothing else: not by the request builder, which may change.
+2. identity = SHA-256 of the document as canonical JSON (sorted keys, no spaces,
+   ASCII), in hex. The ownership tag keeps its first 16 digits.
+3. The normalisation of a key, once released, never changes. A property added later
+   enters the document only when it is set, so no existing identity changes.
+4. Only properties that define the resource are in it: never the name (compared on
+   its own), tags (updated in place), the removal policy or the waiting settings.
+
+``tests/fixtures/identities.json`` holds properties that release 0.1.0 rendered (plain,
+incremental, long path, tokens resolved, tags) with the identities that release wrote
+into its ownership tags; a change here that would replace one of them fails its test.
+Release 0.1.0 computed the same digest from its parsed request (``properties.py``),
+which is why the trained model's document uses the API's field names.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import contract
+
+
+class PropertyError(ValueError):
+    """The resource properties are malformed (not what the construct renders)."""
+
+
+def digest(document: Mapping[str, Any]) -> str:
+    text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# --- scalar normalisation (frozen) ---------------------------------------------------
+
+
+def text(props: Mapping[str, Any], key: str, *, required: bool = False) -> str | None:
+    value = props.get(key)
+    if value is None:
+        if required:
+            raise PropertyError(f"property {key} is required")
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise PropertyError(f"property {key} must be a string, got {type(value).__name__}")
+    return str(value)
+
+
+def whole(props: Mapping[str, Any], key: str) -> int | None:
+    value = props.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise PropertyError(f"property {key} must be a whole number, got {value!r}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        stripped = value.strip()
+        try:
+            return int(stripped)
+        except ValueError:
+            try:
+                number = float(stripped)
+            except ValueError:
+                number = float("nan")
+            if number.is_integer():
+                return int(number)
+    raise PropertyError(f"property {key} must be a whole number, got {value!r}")
+
+
+def string_map(props: Mapping[str, Any], key: str) -> dict[str, str]:
+    value = props.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise PropertyError(f"property {key} must be a map of strings")
+    return {str(k): str(v) for k, v in value.items()}
+
+
+def objects(props: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
+    value = props.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(item, Mapping) for item in value):
+        raise PropertyError(f"property {key} must be a list of objects")
+    return value
+
+
+# --- trained models (release 0.1.0) ---------------------------------------------------
+
+
+def trained_model_document(props: Mapping[str, Any]) -> dict[str, Any]:
+    """The identity document of a ``Custom::CleanRoomsMLTrainedModel`` (frozen)."""
+    resource_config: dict[str, Any] = {
+        "instanceType": text(props, contract.INSTANCE_TYPE, required=True),
+        "volumeSizeInGB": whole(props, contract.VOLUME_SIZE_IN_GB),
+    }
+    if resource_config["volumeSizeInGB"] is None:
+        raise PropertyError(f"property {contract.VOLUME_SIZE_IN_GB} is required")
+    instance_count = whole(props, contract.INSTANCE_COUNT)
+    if instance_count is not None:
+        resource_config["instanceCount"] = instance_count
+    document: dict[str, Any] = {
+        "membershipIdentifier": text(props, contract.MEMBERSHIP_IDENTIFIER, required=True),
+        "configuredModelAlgorithmAssociationArn": text(
+            props, contract.CONFIGURED_MODEL_ALGORITHM_ASSOCIATION_ARN, required=True
+        ),
+        "resourceConfig": resource_config,
+    }
+    for key, field in (
+        (contract.HYPERPARAMETERS, "hyperparameters"),
+        (contract.ENVIRONMENT, "environment"),
+    ):
+        entries = string_map(props, key)
+        if entries:
+            document[field] = entries
+    max_runtime = whole(props, contract.MAX_RUNTIME_IN_SECONDS)
+    if max_runtime is not None:
+        document["stoppingCondition"] = {"maxRuntimeInSeconds": max_runtime}
+    channels = []
+    for item in objects(props, contract.DATA_CHANNELS):
+        channel = {
+            "mlInputChannelArn": text(item, contract.CHANNEL_ML_INPUT_CHANNEL_ARN, required=True),
+            "channelName": text(item, contract.CHANNEL_NAME, required=True),
+        }
+        distribution = text(item, contract.CHANNEL_S3_DATA_DISTRIBUTION_TYPE)
+        if distribution is not None:
+            channel["s3DataDistributionType"] = distribution
+        channels.append(channel)
+    if not channels:
+        raise PropertyError(f"property {contract.DATA_CHANNELS} needs at least one channel")
+    document["dataChannels"] = channels
+    bases = []
+    for item in objects(props, contract.INCREMENTAL_TRAINING_DATA_CHANNELS):
+        base = {
+            "trainedModelArn": text(item, contract.CHANNEL_TRAINED_MODEL_ARN, required=True),
+            "channelName": text(item, contract.CHANNEL_NAME, required=True),
+        }
+        version = text(item, contract.CHANNEL_VERSION_IDENTIFIER)
+        # "NULL" (release 0.1.0's base-version attribute) and "" are no version
+        if version and version != contract.BASE_VERSION:
+            base["versionIdentifier"] = version
+        bases.append(base)
+    if bases:
+        document["incrementalTrainingDataChannels"] = bases
+    for key, field in (
+        (contract.TRAINING_INPUT_MODE, "trainingInputMode"),
+        (contract.DESCRIPTION, "description"),
+        (contract.KMS_KEY_ARN, "kmsKeyArn"),
+        (contract.ML_MODEL_TRAINING_PAYER_ACCOUNT_ID, "mlModelTrainingPayerAccountId"),
+    ):
+        value = text(props, key)
+        if value is not None:
+            document[field] = value
+    return document

@@ -1,0 +1,233 @@
+"""An in-process stand-in for CloudFormation and the CDK Provider framework.
+
+``Framework`` does with the handler's answers what the framework's own code does
+(``test_provider_framework.py`` runs that code under node and checks each point):
+
+- a failing ``on_event`` answers FAILED with the event's physical id, or the marker
+  ``AWSCDK::CustomResourceProviderFramework::CREATE_FAILED`` for a Create, and a
+  Delete of the marker is answered by the framework itself;
+- the polls get ``{...event, ...onEventResult}``; a SUCCESS answer is
+  ``{...pollInput, ...isCompleteResult}``, so a poll's ``PhysicalResourceId`` wins;
+- a failing poll answers FAILED with the poll input's physical id (on_event's);
+- a waiter that cannot start answers FAILED as a failing ``on_event`` does.
+
+``CloudFormation`` sends the events of one logical resource, every scalar property
+stringified as CloudFormation does. ``Waiters`` stands in for the long path's Step
+Functions waiter and the WaitCondition handles it signals (real HTTP).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import Any
+
+import contract
+import index
+from helpers import LOGICAL_ID, STACK_ID, cfn_stringify
+
+CREATE_FAILED_MARKER = "AWSCDK::CustomResourceProviderFramework::CREATE_FAILED"
+
+
+@dataclass
+class Response:
+    """What CloudFormation receives."""
+
+    status: str
+    physical_id: str
+    data: dict[str, str] = field(default_factory=dict)
+    reason: str = ""
+    polls: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "SUCCESS"
+
+
+class Context:
+    """A Lambda context with five minutes to go."""
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 300_000
+
+
+@dataclass
+class Framework:
+    """The Provider framework around the handler's entry points."""
+
+    advance: Callable[[float], None] = lambda seconds: None
+    """Moves the clock between polls (the emulator's: no real sleeping)."""
+    query_interval: float = 10.0
+    max_polls: int = 360
+    waiter_starts: bool = True
+    on_event: Callable[[dict[str, Any], object], dict[str, Any]] = index.on_event
+    is_complete: Callable[[dict[str, Any], object], dict[str, Any]] = index.is_complete
+
+    def handle(self, event: dict[str, Any]) -> Response:
+        physical_id = event.get("PhysicalResourceId")
+        if event["RequestType"] == "Delete" and physical_id == CREATE_FAILED_MARKER:
+            return Response("SUCCESS", CREATE_FAILED_MARKER)  # never reaches the handler
+        failed_id = physical_id or CREATE_FAILED_MARKER
+        try:
+            result = self.on_event(dict(event), Context())
+        except Exception as error:
+            return Response("FAILED", str(failed_id), reason=str(error))
+        merged = {**event, **result}
+        merged["PhysicalResourceId"] = result.get("PhysicalResourceId") or (
+            event["RequestId"] if event["RequestType"] == "Create" else physical_id
+        )
+        if not self.waiter_starts:
+            return Response("FAILED", str(failed_id), reason="States.ExecutionLimitExceeded")
+        for polls in range(1, self.max_polls + 1):
+            try:
+                done = self.is_complete(dict(merged), Context())
+            except Exception as error:
+                return Response(
+                    "FAILED", str(merged["PhysicalResourceId"]), reason=str(error), polls=polls
+                )
+            if done.get("IsComplete"):
+                answer = {**merged, **done}
+                data = {**(merged.get("Data") or {}), **(done.get("Data") or {})}
+                return Response("SUCCESS", str(answer["PhysicalResourceId"]), data, polls=polls)
+            assert not done.get("Data"), "Data is not allowed when IsComplete is False"
+            self.advance(self.query_interval)
+        return Response("FAILED", str(merged["PhysicalResourceId"]), reason="Operation timed out")
+
+
+@dataclass
+class CloudFormation:
+    """The events CloudFormation sends one logical resource of one stack."""
+
+    framework: Framework
+    resource_type: str = contract.RESOURCE_TYPE
+    logical_id: str = LOGICAL_ID
+    stack_id: str = STACK_ID
+    sent: list[dict[str, Any]] = field(default_factory=list)
+
+    def event(
+        self,
+        request_type: str,
+        props: Mapping[str, Any],
+        *,
+        physical_id: str | None = None,
+        old: Mapping[str, Any] | None = None,
+        request_id: str | None = None,
+    ) -> dict[str, Any]:
+        event: dict[str, Any] = {
+            "RequestType": request_type,
+            "ServiceToken": "arn:aws:lambda:us-east-1:111122223333:function:framework-onEvent",
+            "ResponseURL": "https://cloudformation-custom-resource-response.s3/SECRET-PRESIGNED",
+            "StackId": self.stack_id,
+            "RequestId": request_id or str(uuid.uuid4()),
+            "LogicalResourceId": self.logical_id,
+            "ResourceType": self.resource_type,
+            "ResourceProperties": cfn_stringify(dict(props)),
+        }
+        if physical_id is not None:
+            event["PhysicalResourceId"] = physical_id
+        if old is not None:
+            event["OldResourceProperties"] = cfn_stringify(dict(old))
+        return event
+
+    def send(self, event: dict[str, Any]) -> Response:
+        self.sent.append(event)
+        return self.framework.handle(event)
+
+    def create(self, props: Mapping[str, Any], *, request_id: str | None = None) -> Response:
+        return self.send(self.event("Create", props, request_id=request_id))
+
+    def update(
+        self,
+        props: Mapping[str, Any],
+        *,
+        old: Mapping[str, Any],
+        physical_id: str,
+        request_id: str | None = None,
+    ) -> Response:
+        return self.send(
+            self.event("Update", props, physical_id=physical_id, old=old, request_id=request_id)
+        )
+
+    def delete(
+        self, props: Mapping[str, Any], *, physical_id: str, request_id: str | None = None
+    ) -> Response:
+        return self.send(
+            self.event("Delete", props, physical_id=physical_id, request_id=request_id)
+        )
+
+    def recreate_stack(self) -> None:
+        """The stack deleted and created again under its name (a new stack id)."""
+        head = self.stack_id.rsplit("/", 1)[0]
+        self.stack_id = f"{head}/{uuid.uuid4()}"
+
+
+class _Handle(BaseHTTPRequestHandler):
+    server: _HandleServer
+
+    def do_PUT(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.server.signals.setdefault(self.path, []).append(json.loads(body))
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+class _HandleServer(HTTPServer):
+    signals: dict[str, list[dict[str, Any]]]
+
+
+@dataclass
+class Waiters:
+    """The long path: WaitCondition handles (real HTTP) and the waiter's executions."""
+
+    server: _HandleServer
+    advance: Callable[[float], None]
+    executions: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def reset(self, advance: Callable[[float], None]) -> None:
+        """Forget every execution and signal; move ``advance``'s clock from now on."""
+        self.advance = advance
+        self.executions.clear()
+        self.server.signals.clear()
+
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/handle/{name}"
+
+    def start(self, name: str, payload: Mapping[str, Any]) -> None:
+        """What ``states:StartExecution`` does: one execution per name."""
+        self.executions.setdefault(name, dict(payload))
+
+    def run(self, step: float = 120.0, limit: int = 1000) -> None:
+        """Run every started execution until it has signalled (or given up)."""
+        for name, state in list(self.executions.items()):
+            for _ in range(limit):
+                if state["done"]:
+                    break
+                self.advance(step)
+                state = index.long_wait_poll(state, Context())
+            self.executions[name] = state
+
+    def signals(self, url: str) -> list[dict[str, Any]]:
+        path = url.split(str(self.server.server_address[1]), 1)[1]
+        return self.server.signals.get(path, [])
+
+
+@contextmanager
+def waiters(advance: Callable[[float], None]) -> Iterator[Waiters]:
+    server = _HandleServer(("127.0.0.1", 0), _Handle)
+    server.signals = {}
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield Waiters(server, advance)
+    finally:
+        server.shutdown()
+        server.server_close()
