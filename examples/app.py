@@ -29,7 +29,7 @@ PLACEHOLDER_CHANNEL_ARN = f"{PLACEHOLDER_PREFIX}/ml-input-channel/example-channe
 
 
 class TrainedModelExampleStack(Stack):
-    """A stack with one ``TrainedModel`` and its ARN and version as outputs."""
+    """A stack with one ``TrainedModel`` and its ARN as an output (a base model has no version)."""
 
     def __init__(
         self,
@@ -57,7 +57,6 @@ class TrainedModelExampleStack(Stack):
             completion_timeout=completion_timeout,
         )
         CfnOutput(self, "TrainedModelArn", value=model.trained_model_arn)
-        CfnOutput(self, "VersionIdentifier", value=model.version_identifier)
 
 
 def build(app: App) -> TrainedModelExampleStack:

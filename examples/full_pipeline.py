@@ -101,7 +101,6 @@ class FullPipelineStack(Stack):
             value=association.attr_configured_model_algorithm_association_arn,
         )
         CfnOutput(self, "TrainedModelArn", value=model.trained_model_arn)
-        CfnOutput(self, "VersionIdentifier", value=model.version_identifier)
 
 
 def build(app: App) -> FullPipelineStack:

@@ -57,6 +57,7 @@ class ImportedBaseStack(Stack):
             ],
         )
         CfnOutput(self, "TrainedModelArn", value=model.trained_model_arn)
+        assert model.version_identifier is not None  # trained incrementally: a new version
         CfnOutput(self, "VersionIdentifier", value=model.version_identifier)
 
 

@@ -3,9 +3,10 @@
     npx cdk synth --app "python3 examples/incremental.py"
 
 The second model's incremental channel names the base ``TrainedModel``; its
-version defaults to the base model's ``version_identifier`` ("NULL" for a base
-version, which the handler sends as "no version": the service's latest), so a
-replacement of the base retrains the incremental model from the new base.
+version defaults to the base model's ``version_identifier``, which a base model
+does not have (``None``: the service trains from its latest version). The
+successor is a new version: its ``version_identifier`` is the version's UUID. A
+replacement of the base retrains the successor from the new base.
 """
 
 from __future__ import annotations
@@ -46,8 +47,8 @@ class IncrementalTrainingStack(Stack):
             **common,  # type: ignore[arg-type]
         )
         CfnOutput(self, "BaseArn", value=base.trained_model_arn)
-        CfnOutput(self, "BaseVersion", value=base.version_identifier)
         CfnOutput(self, "SuccessorArn", value=successor.trained_model_arn)
+        assert successor.version_identifier is not None  # trained incrementally
         CfnOutput(self, "SuccessorVersion", value=successor.version_identifier)
 
 

@@ -179,9 +179,7 @@ def test_attributes_are_get_atts_of_the_custom_resource() -> None:
     assert stack.resolve(model.trained_model_arn) == {
         "Fn::GetAtt": [resource_id, "TrainedModelArn"]
     }
-    assert stack.resolve(model.version_identifier) == {
-        "Fn::GetAtt": [resource_id, "VersionIdentifier"]
-    }
+    assert model.version_identifier is None  # a base model has no version
     assert stack.resolve(model.trained_model_name) == {
         "Fn::GetAtt": [resource_id, "TrainedModelName"]
     }
@@ -207,24 +205,40 @@ def test_generated_name_prefix_is_stable_unique_and_short() -> None:
 def test_incremental_channel_defaults_to_the_base_models_version() -> None:
     stack = new_stack()
     base = TrainedModel(stack, "Base", **valid_props())
-    TrainedModel(
+    incremental = valid_props(
+        incremental_training_data_channels=[
+            IncrementalTrainingDataChannel(trained_model=base, channel_name="base")
+        ]
+    )
+    successor = TrainedModel(stack, "Next", **incremental)
+    third = TrainedModel(
         stack,
-        "Next",
+        "Third",
         **valid_props(
             incremental_training_data_channels=[
-                IncrementalTrainingDataChannel(trained_model=base, channel_name="base")
+                IncrementalTrainingDataChannel(trained_model=successor, channel_name="base")
             ]
         ),
     )
-    base_id = logical_id(base.custom_resource)
+    base_id, next_id = logical_id(base.custom_resource), logical_id(successor.custom_resource)
     resources = model_resources(Template.from_stack(stack))
-    (channel,) = resources[next(k for k in resources if k.startswith("Next"))]["Properties"][
-        contract.INCREMENTAL_TRAINING_DATA_CHANNELS
-    ]
-    assert channel == {
+
+    def channel(model: TrainedModel) -> Any:
+        properties = resources[logical_id(model.custom_resource)]["Properties"]
+        (found,) = properties[contract.INCREMENTAL_TRAINING_DATA_CHANNELS]
+        return found
+
+    # a base model has no version: none is sent, the service uses its latest
+    assert channel(successor) == {
         contract.CHANNEL_TRAINED_MODEL_ARN: {"Fn::GetAtt": [base_id, "TrainedModelArn"]},
         contract.CHANNEL_NAME: "base",
-        contract.CHANNEL_VERSION_IDENTIFIER: {"Fn::GetAtt": [base_id, "VersionIdentifier"]},
+    }
+    # a model trained incrementally is a version: its successor trains from that one
+    assert stack.resolve(successor.version_identifier) == {
+        "Fn::GetAtt": [next_id, "VersionIdentifier"]
+    }
+    assert channel(third)[contract.CHANNEL_VERSION_IDENTIFIER] == {
+        "Fn::GetAtt": [next_id, "VersionIdentifier"]
     }
 
 

@@ -317,15 +317,13 @@ def _incremental_channels(spec: ModelSpec) -> Iterator[str]:
             f"{_ML_SHAPE}trained-model/<id>",
         )
         version = channel.version_identifier
-        if (
-            version is not None
-            and not _unresolved(version)
-            and version != contract.BASE_VERSION
-            and not UUID_PATTERN.fullmatch(version)
-        ):
+        if version is not None and not _unresolved(version) and not UUID_PATTERN.fullmatch(version):
+            hint = ""
+            if version == contract.BASE_VERSION:
+                hint = " (a base model has no version: omit version_identifier)"
             yield (
                 f"{prop}.version_identifier: {show(version)} is not a version identifier; "
-                f"allowed: a lowercase UUID or {contract.BASE_VERSION!r} for the base version"
+                f"allowed: a lowercase UUID{hint}"
             )
 
 

@@ -66,11 +66,11 @@ class ITrainedModel(Protocol):
 
     @property
     def version_identifier(self) -> str | None:
-        """The model's version identifier, when known.
+        """The model's version identifier (a UUID), or ``None`` when it has none.
 
-        For a ``TrainedModel`` this always resolves: a UUID for a version made by
-        incremental training, or ``"NULL"`` for a base version (the API's own word
-        for it). For an imported model it is what was given, or ``None``.
+        A ``TrainedModel`` trained incrementally has one (a token that resolves to
+        the version's UUID); a base model has none. For an imported model it is
+        what was given, or ``None``.
         """
         ...
 
@@ -237,6 +237,8 @@ class TrainedModel(TrainedModelBase):
         if failures or spec is None:
             raise TrainedModelValidationError(self.node.path, failures)
         self._spec_value = spec
+        self._versioned = bool(spec.incremental_training_data_channels)
+        """Only incremental training makes a version; a base model has none."""
 
         self._tags = TagManager(TagType.MAP, contract.RESOURCE_TYPE, dict(spec.tags) or None)
 
@@ -299,21 +301,16 @@ class TrainedModel(TrainedModelBase):
             self._wait_condition.node.add_dependency(self._resource)
             # Attributes come from a resource created after the WaitCondition, so
             # whatever references them is created only once the model is ACTIVE.
+            echoed = [contract.ATTR_TRAINED_MODEL_ARN, contract.ATTR_TRAINED_MODEL_NAME]
+            if self._versioned:
+                echoed.append(contract.ATTR_VERSION_IDENTIFIER)
             self._attributes = CustomResource(
                 self,
                 "Attributes",
                 service_token=provider.service_token,
                 resource_type=contract.ATTRIBUTES_RESOURCE_TYPE,
                 properties={
-                    contract.ATTR_TRAINED_MODEL_ARN: self._resource.get_att_string(
-                        contract.ATTR_TRAINED_MODEL_ARN
-                    ),
-                    contract.ATTR_VERSION_IDENTIFIER: self._resource.get_att_string(
-                        contract.ATTR_VERSION_IDENTIFIER
-                    ),
-                    contract.ATTR_TRAINED_MODEL_NAME: self._resource.get_att_string(
-                        contract.ATTR_TRAINED_MODEL_NAME
-                    ),
+                    **{key: self._resource.get_att_string(key) for key in echoed},
                     contract.ATTR_STATUS: "ACTIVE",
                 },
             )
@@ -485,12 +482,15 @@ class TrainedModel(TrainedModelBase):
         return self._attribute(contract.ATTR_TRAINED_MODEL_ARN)
 
     @property
-    def version_identifier(self) -> str:
-        """The version this resource created (``Fn::GetAtt VersionIdentifier``).
+    def version_identifier(self) -> str | None:
+        """The version this resource created, or ``None`` for a base model.
 
-        Always resolves: the version's UUID for a model trained incrementally,
-        or ``"NULL"`` for a base version, which the API gives no identifier.
+        A model trained incrementally (``incremental_training_data_channels``) is
+        a new version: this is ``Fn::GetAtt VersionIdentifier``, its UUID. A base
+        model has no version identifier, and no attribute pretends otherwise.
         """
+        if not self._versioned:
+            return None
         return self._attribute(contract.ATTR_VERSION_IDENTIFIER)
 
     @property

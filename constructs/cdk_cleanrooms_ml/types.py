@@ -56,10 +56,11 @@ class IncrementalTrainingDataChannel:
         ``from_trained_model_attributes``.
     :param channel_name: name the training container sees the base model under;
         1-64 characters of ``A-Z a-z 0-9 . - _``, unique within the model.
-    :param version_identifier: the base model's version to train from; default:
-        the base model's ``version_identifier`` (for a ``TrainedModel`` of this
-        app, the version it created), or, when that is unknown, none, and the
-        service uses the latest version.
+    :param version_identifier: the base model's version to train from (a UUID);
+        default: the base model's ``version_identifier`` (for a ``TrainedModel``
+        of this app trained incrementally, the version it created); for a base
+        model, or an import without a version, none: the service uses the
+        latest version.
     """
 
     trained_model: ITrainedModel
