@@ -151,7 +151,7 @@ def is_complete(
 @pytest.fixture(autouse=True)
 def _fresh_container() -> None:
     """Each test a cold container: nothing resolved yet."""
-    engine._RESOLVED.clear()
+    engine.RESOLVED.clear()
 
 
 # --- create ----------------------------------------------------------------------
@@ -1098,7 +1098,7 @@ def test_index_dispatches_and_logs_one_json_line_per_step_without_secrets(
     stubbed.get_model(model_description(status="ACTIVE"))
     index.is_complete(then_poll(raw, result), None)
     # a service message that echoes the secret values (decision c)
-    engine._RESOLVED.clear()
+    engine.RESOLVED.clear()
     stubbed.list_models([summary(name=generated())])
     echo = model_description(
         name=generated(),

@@ -98,7 +98,7 @@ def test_invariants_one_training_per_request_never_delete_others_never_delete_re
 ) -> None:
     emulator = Emulator(timings=Timings(5.0, 30.0, 5.0))
     server.emulator = emulator  # a fresh cloud for each example
-    engine._RESOLVED.clear()
+    engine.RESOLVED.clear()
     framework = Framework(advance=emulator.clock.advance)
     resources = {logical_id: Resource(logical_id) for logical_id in LOGICAL_IDS}
     owner_of: dict[str, str] = {}  # model ARN -> logical id whose create made it

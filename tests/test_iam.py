@@ -23,7 +23,7 @@ def _called_operations() -> set[str]:
     model = botocore.session.get_session().get_service_model("cleanroomsml")
     by_method = {botocore.xform_name(name): name for name in model.operation_names}
     found: set[str] = set()
-    for path in HANDLER.glob("*.py"):
+    for path in HANDLER.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Attribute) and node.attr in by_method:
                 target = node.value
@@ -106,7 +106,7 @@ def test_long_path_roles_allow_only_what_the_code_calls() -> None:
 
     stack = new_stack()
     TrainedModel(stack, "Model", **valid_props(completion_timeout=Duration.hours(3)))
-    sources = "\n".join(p.read_text() for p in HANDLER.glob("*.py"))
+    sources = "\n".join(p.read_text() for p in HANDLER.rglob("*.py"))
     assert "sfn_client.start_execution(" in sources  # the one Step Functions call
     handler = _role_actions(stack, "Role")
     assert handler - {f"cleanrooms-ml:{op}" for op in _called_operations()} == {

@@ -43,7 +43,7 @@ def emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Emulator, Emulat
     monkeypatch.setattr(index, "_client", make_client())
     monkeypatch.setattr(index, "clock", lambda: EPOCH + emu.clock.now())
     monkeypatch.setattr(index, "sleep", emu.clock.advance)
-    engine._RESOLVED.clear()
+    engine.RESOLVED.clear()
     yield emu, server
     server.stop()
 

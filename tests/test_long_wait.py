@@ -385,7 +385,7 @@ def _created(
     stubbed: StubbedClient, raw: dict[str, Any], starter: Any, now: float = 1000.0
 ) -> dict[str, Any]:
     """on_event for a new long-path model: a pending id, the waiter to start."""
-    engine._RESOLVED.clear()
+    engine.RESOLVED.clear()
     stubbed.list_models([])
     result = engine.on_event(_call(stubbed, raw, now, starter, polling=False))
     assert result[engine.WAITER_KEY] == engine.WAITER_START
@@ -487,7 +487,7 @@ def test_a_waiter_that_cannot_start_fails_so_that_rollback_can_delete_the_model(
     with pytest.raises(HandlerError, match="states:StartExecution"):
         engine.is_complete(_call(stubbed, poll, 1001.0, denied, True))
     # the framework answers FAILED with the pending id: the rollback's Delete finds the model
-    assert engine._RESOLVED  # (and a cold container finds it by name, see test_handler)
+    assert engine.RESOLVED  # (and a cold container finds it by name, see test_handler)
 
 
 def test_a_replacement_with_the_same_wait_condition_waits_in_the_custom_resource(

@@ -1,0 +1,75 @@
+"""Create: adopt, refuse, or ask the poll to create; the poll that creates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import contract
+import faults
+import ownership
+from engine.shared import (
+    RESOLVED,
+    adopt,
+    conflict,
+    create_later,
+    describe,
+    name_for,
+    require_waiter,
+    resolve_pending,
+    survey_names,
+)
+from engine.types import Call, Desired
+from engine.wait import wait_for
+from faults import HandlerError, NotYet
+from jsonlog import log
+from ownership import Pending, Ref
+
+
+def on_create(call: Call) -> dict[str, Any]:
+    desired = call.kind.parse(call.event.properties)
+    require_waiter(call, desired)
+    name = name_for(desired, call.event)
+    found = survey_names(call, desired, name)
+    if found.adoptable is not None:
+        return adopt(call, desired, found.adoptable, "a live resource of ours, same identity", True)
+    if found.holder is not None:
+        raise conflict(call, desired, name, found.holder)
+    return create_later(call, desired, name, True)
+
+
+def poll_create(call: Call) -> dict[str, Any]:
+    event = call.event
+    desired = call.kind.parse(event.properties)
+    pending = call.kind.parse_physical_id(event.physical_id)
+    if not isinstance(pending, Pending):
+        raise HandlerError(f"lost track of the {call.kind.noun}: {event.physical_id!r}")
+    observed = resolve_pending(call, pending)
+    if observed is None:
+        ref = create_for(call, desired, pending)
+        observed = describe(call, ref)
+        if observed is None:
+            raise HandlerError(f"the new {call.kind.noun} {ref.arn} cannot be found")
+    return wait_for(call, desired, observed)
+
+
+def create_for(call: Call, desired: Desired, pending: Pending) -> Ref:
+    event = call.event
+    tags = dict(desired.tags)
+    tags[contract.RESERVED_TAG_KEY] = ownership.make_tag(
+        event.stack_id, event.logical_id, event.request_id, desired.identity
+    )
+    try:
+        ref = call.kind.create(call.client, desired, pending.name, tags)
+    except Exception as error:
+        if faults.is_conflict(error):
+            # a concurrent poll of this very request may have created it
+            RESOLVED.pop((pending.membership, pending.request, pending.name), None)
+            found = resolve_pending(call, pending)
+            if found is not None:
+                return found.ref
+        if faults.is_transient(error):
+            raise NotYet(error) from error
+        raise call.fail(error, f"creating {call.kind.noun}", repr(pending.name)) from error
+    RESOLVED[(pending.membership, pending.request, pending.name)] = ref
+    log("created", physicalResourceId=ref.physical_id, **event.fields())
+    return ref

@@ -1,0 +1,244 @@
+"""What several requests share: finding resources, answering, adopting, tagging."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import contract
+import faults
+import ownership
+from engine.types import (
+    ACTION_KEY,
+    CREATE,
+    CREATE_FAILED,
+    GONE,
+    READY,
+    STARTED_AT_KEY,
+    TARGET_KEY,
+    USABLE,
+    WAIT,
+    WAITER_KEY,
+    WAITER_SELF,
+    WAITER_START,
+    Call,
+    Desired,
+    Event,
+    Observed,
+)
+from faults import HandlerError, NotYet
+from jsonlog import log
+from ownership import Pending, Ref
+
+
+def name_for(desired: Desired, event: Event) -> str:
+    if desired.fixed_name is not None:
+        return desired.fixed_name
+    assert desired.name_prefix is not None
+    return ownership.generated_name(
+        desired.name_prefix, event.stack_id, event.logical_id, event.request_id
+    )
+
+
+def describe(call: Call, ref: Ref) -> Observed | None:
+    """The resource, or None when it no longer exists."""
+    try:
+        return call.api(call.kind.describe, call.client, ref)
+    except NotYet:
+        raise
+    except Exception as error:
+        if faults.is_not_found(error):
+            return None
+        raise call.fail(error, f"describing {call.kind.noun}", ref.arn) from error
+
+
+def named(call: Call, membership: str, wanted: Callable[[str], bool]) -> list[Observed]:
+    """Every resource of the membership whose name ``wanted`` accepts, described."""
+    try:
+        summaries = call.api(lambda: list(call.kind.summaries(call.client, membership)))
+    except NotYet:
+        raise
+    except Exception as error:
+        raise call.fail(error, f"listing {call.kind.noun}s", f"in membership {membership}") from (
+            error
+        )
+    found = []
+    for summary in summaries:
+        if not wanted(summary.name) or summary.status in GONE:
+            continue
+        observed = describe(call, summary.ref)
+        if observed is not None:
+            found.append(observed)
+    return found
+
+
+def ours(observed: Observed, event: Event) -> bool:
+    tag = observed.tag
+    return tag is not None and tag.owned_by(event.stack_id, event.logical_id)
+
+
+def has_identity(observed: Observed, desired: Desired) -> bool:
+    tag = observed.tag
+    return tag is not None and tag.identity == desired.identity[: ownership.DIGEST_LENGTH]
+
+
+@dataclass(frozen=True)
+class Survey:
+    """What holds the names a create may use: one to adopt, one that blocks."""
+
+    adoptable: Observed | None
+    holder: Observed | None
+
+
+def survey_names(call: Call, desired: Desired, name: str) -> Survey:
+    """Find a live resource of ours with the desired identity, and what holds ``name``.
+
+    Candidates are named as this resource names its own: the fixed name, or a name
+    generated from the same prefix (any request's). Among several, a ready one wins,
+    then the newest.
+    """
+    if desired.fixed_name is not None:
+        fixed = desired.fixed_name
+        candidates = named(call, desired.membership, lambda n: n == fixed)
+    else:
+        prefix = desired.name_prefix or ""
+        candidates = named(
+            call, desired.membership, lambda n: n == name or ownership.is_generated_from(n, prefix)
+        )
+    adoptable = [
+        c
+        for c in candidates
+        if c.status in USABLE and ours(c, call.event) and has_identity(c, desired)
+    ]
+    adoptable.sort(key=lambda c: (c.status == READY, c.created), reverse=True)
+    holder = next((c for c in candidates if c.name == name and c not in adoptable), None)
+    return Survey(adoptable[0] if adoptable else None, holder)
+
+
+def conflict(call: Call, desired: Desired, name: str, holder: Observed) -> HandlerError:
+    tag = holder.tag
+    noun = call.kind.noun
+    if tag is not None and tag.who is not None:
+        whose = f"created by stack resource {tag.who}"
+        if ours(holder, call.event):
+            whose += " (this resource, an earlier deployment)"
+    elif tag is not None:
+        whose = "created by an earlier release of cdk-cleanrooms-ml"
+    else:
+        whose = "not created by cdk-cleanrooms-ml"
+    state = holder.status
+    if state == CREATE_FAILED:
+        state += f": {holder.details}"
+    return HandlerError(
+        f"a {noun} named {name!r} already exists in membership {desired.membership} "
+        f"({holder.ref.arn}, {state}), {whose}; choose another name for this resource "
+        "(or omit it to get a generated one), or remove that one from the membership "
+        "and deploy again"
+    )
+
+
+def sync_tags(call: Call, observed: Observed, desired: Desired) -> bool:
+    """Make the user tags equal the desired ones (and the reserved tag v2); True if changed."""
+    current = observed.user_tags()
+    remove = sorted(set(current) - set(desired.tags))
+    put = {k: v for k, v in desired.tags.items() if current.get(k) != v}
+    tag = observed.tag
+    if tag is not None and tag.version == ownership.TAG_V1:
+        put[contract.RESERVED_TAG_KEY] = ownership.retag(
+            tag, call.event.stack_id, call.event.logical_id
+        )
+    arn = observed.ref.arn
+    try:
+        if remove:
+            call.api(call.client.untag_resource, resourceArn=arn, tagKeys=remove)
+        if put:
+            call.api(call.client.tag_resource, resourceArn=arn, tags=put)
+    except NotYet:
+        raise
+    except Exception as error:
+        raise call.fail(error, "updating the tags of", arn) from error
+    return bool(remove or put)
+
+
+def answer(physical_id: str, action: str, now: float, **extra: Any) -> dict[str, Any]:
+    found = {"PhysicalResourceId": physical_id, ACTION_KEY: action, STARTED_AT_KEY: now}
+    found.update({k: v for k, v in extra.items() if v is not None})
+    return found
+
+
+def waiter_mode(desired: Desired, new_wait_condition: bool) -> str | None:
+    if desired.wait_handle_url is None:
+        return None
+    return WAITER_START if new_wait_condition else WAITER_SELF
+
+
+def require_waiter(call: Call, desired: Desired) -> None:
+    """Long path: fail before anything is done when the stack's waiter is not set up."""
+    if desired.wait_handle_url is not None and call.start_waiter is None:
+        raise HandlerError(
+            "completion_timeout over an hour needs the stack's waiter, which is not set up "
+            f"(no {contract.LONG_WAITER_ARN_ENV} in the handler's environment)"
+        )
+
+
+def adopt(
+    call: Call, desired: Desired, observed: Observed, why: str, new_wait: bool
+) -> dict[str, Any]:
+    sync_tags(call, observed, desired)
+    log(
+        "adopted",
+        reason=why,
+        physicalResourceId=observed.ref.physical_id,
+        status=observed.status,
+        **call.event.fields(),
+    )
+    return answer(
+        observed.ref.physical_id, WAIT, call.now, **{WAITER_KEY: waiter_mode(desired, new_wait)}
+    )
+
+
+def create_later(call: Call, desired: Desired, name: str, new_wait: bool) -> dict[str, Any]:
+    pending = Pending(
+        membership=desired.membership,
+        request=ownership.request_digest(call.event.request_id),
+        name=name,
+    )
+    log("create-requested", physicalResourceId=pending.physical_id, **call.event.fields())
+    return answer(
+        pending.physical_id, CREATE, call.now, **{WAITER_KEY: waiter_mode(desired, new_wait)}
+    )
+
+
+RESOLVED: dict[tuple[str, str, str], Ref] = {}
+"""Pending ids resolved in this container: saves the list call on later polls.
+A pending id names one creation for good, so the entry never goes stale."""
+
+
+def resolve_pending(call: Call, pending: Pending) -> Observed | None:
+    """The resource a pending id's request created, if it did."""
+    key = (pending.membership, pending.request, pending.name)
+    ref = RESOLVED.get(key)
+    if ref is not None:
+        return describe(call, ref)
+    for observed in named(call, pending.membership, lambda n: n == pending.name):
+        tag = observed.tag
+        if tag is not None and ours(observed, call.event) and tag.request == pending.request:
+            RESOLVED[key] = observed.ref
+            return observed
+    return None
+
+
+def resolve(call: Call, target: Ref | Pending) -> Observed | None:
+    if isinstance(target, Pending):
+        return resolve_pending(call, target)
+    return describe(call, target)
+
+
+def current_ref(call: Call) -> Ref:
+    target = call.kind.parse_physical_id(
+        str(call.event.extra.get(TARGET_KEY) or call.event.physical_id)
+    )
+    if not isinstance(target, Ref):
+        raise HandlerError(f"lost track of the {call.kind.noun}: {call.event.physical_id!r}")
+    return target

@@ -1,0 +1,223 @@
+"""The engine's vocabulary: events, kinds, what is desired and what is observed."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final, Protocol, TypeVar
+
+import aws_client
+import contract
+import faults
+import ownership
+from faults import HandlerError, NotYet
+from jsonlog import log
+from ownership import Pending, Ref
+
+# Keys of the on_event result; the Provider framework passes them to every poll.
+ACTION_KEY: Final = "CleanRoomsMLAction"
+STARTED_AT_KEY: Final = "CleanRoomsMLStartedAt"
+TARGET_KEY: Final = "CleanRoomsMLTarget"
+"""Delete of a pending id: the physical id of the resource it resolved to."""
+DEFERRED_STEP_KEY: Final = "CleanRoomsMLDeferredStep"
+"""Set when the one-time step of a Delete (deleting a failed resource's output,
+retrying a failed deletion) could not be taken in on_event: the resource's
+``updateTime`` then. The poll takes the step while the resource still shows that
+time, so a step that was taken is never repeated (the service's clock only)."""
+WAITER_KEY: Final = "CleanRoomsMLWaiter"
+WAITER_START: Final = "start"
+"""Long path: a new WaitCondition waits; the poll starts the waiter that signals it."""
+WAITER_SELF: Final = "self"
+"""Long path: replaced, but the WaitCondition was not (the replacement came from a
+value known only at deploy time): the custom resource waits itself, within the hour."""
+
+CREATE: Final = "create"
+WAIT: Final = "wait-create"
+REFRESH: Final = "refresh"
+DELETE: Final = "delete"
+NONE: Final = "none"
+
+READY: Final = "ACTIVE"
+IN_PROGRESS: Final = frozenset({"CREATE_PENDING", "CREATE_IN_PROGRESS"})
+USABLE: Final = IN_PROGRESS | {READY}
+"""A resource in these states can be adopted, kept or waited for."""
+CREATE_FAILED: Final = "CREATE_FAILED"
+GONE: Final = frozenset({"INACTIVE"})
+"""An INACTIVE resource (output deleted, cancelled) holds no name (ASSUMPTION A1)."""
+
+
+class Step:
+    """What one step towards deletion left to do."""
+
+    DONE: Final = "done"
+    WAIT: Final = "wait"
+    DEFERRED: Final = "deferred"
+    """The one-time step met a transient failure: take it at the next poll."""
+
+
+WaiterStarter = Callable[[str, Mapping[str, Any]], None]
+"""Starts the long path's waiter: ``(execution name, input)``."""
+
+
+@dataclass(frozen=True)
+class Desired:
+    """What a resource's properties ask for (every kind)."""
+
+    membership: str
+    identity: str
+    """The identity digest (``identity.py``): a change of it replaces the resource."""
+    request: Mapping[str, Any]
+    """The create call's arguments, without ``name`` and ``tags``."""
+    fixed_name: str | None = None
+    name_prefix: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+    destroy: bool = False
+    wait_for_completion: bool = True
+    completion_timeout_seconds: int = contract.DEFAULT_COMPLETION_TIMEOUT_SECONDS
+    wait_handle_url: str | None = None
+    """Long path: the WaitCondition handle the waiter signals (never logged)."""
+    secrets: tuple[str, ...] = ()
+    """Values no log line or reason may show (hyperparameters, environment, ...)."""
+
+
+@dataclass(frozen=True)
+class Summary:
+    """One entry of the kind's list call."""
+
+    ref: Ref
+    name: str
+    status: str
+    created: float = 0.0
+
+
+@dataclass(frozen=True)
+class Observed:
+    """A resource as the kind's describe call shows it."""
+
+    ref: Ref
+    name: str
+    status: str
+    tags: Mapping[str, str]
+    updated: float | None
+    details: str
+    """The service's status details, redacted (``faults.redact``)."""
+    created: float = 0.0
+    data: Mapping[str, str] = field(default_factory=dict)
+    """The attributes to report (``Fn::GetAtt``)."""
+
+    @property
+    def tag(self) -> ownership.Tag | None:
+        return ownership.parse_tag(self.tags.get(contract.RESERVED_TAG_KEY))
+
+    def user_tags(self) -> dict[str, str]:
+        return {
+            k: v
+            for k, v in self.tags.items()
+            if k != contract.RESERVED_TAG_KEY and not k.lower().startswith("aws:")
+        }
+
+
+class Kind(Protocol):
+    """The narrow interface between the engine and one resource type's API calls."""
+
+    resource_type: str
+    noun: str
+    """How messages name it: "trained model"."""
+
+    def parse_physical_id(self, physical_id: str | None) -> Ref | Pending | None: ...
+
+    def parse(self, props: Mapping[str, Any]) -> Desired:
+        """The properties, as CloudFormation delivers them; ``PropertyError`` if malformed."""
+        ...
+
+    def create(self, client: Any, desired: Desired, name: str, tags: Mapping[str, str]) -> Ref: ...
+
+    def describe(self, client: Any, ref: Ref) -> Observed:
+        """The resource now; a ``ClientError`` (ResourceNotFoundException ...) if not."""
+        ...
+
+    def summaries(self, client: Any, membership: str) -> Iterator[Summary]: ...
+
+    def delete_step(self, client: Any, observed: Observed, first: bool) -> str:
+        """One step towards deletion (a ``Step``); ``first`` is the Delete event's own."""
+        ...
+
+
+@dataclass(frozen=True)
+class Event:
+    """The parts of a CloudFormation custom resource event the engine uses."""
+
+    request_type: str
+    request_id: str
+    stack_id: str
+    logical_id: str
+    physical_id: str | None
+    properties: Mapping[str, Any]
+    old_properties: Mapping[str, Any] | None
+    extra: Mapping[str, Any]
+
+    @classmethod
+    def from_dict(cls, event: Mapping[str, Any]) -> Event:
+        try:
+            return cls(
+                request_type=str(event["RequestType"]),
+                request_id=str(event["RequestId"]),
+                stack_id=str(event["StackId"]),
+                logical_id=str(event["LogicalResourceId"]),
+                physical_id=event.get("PhysicalResourceId"),
+                properties=event.get("ResourceProperties") or {},
+                old_properties=event.get("OldResourceProperties"),
+                extra=event,
+            )
+        except KeyError as missing:
+            raise HandlerError(f"malformed custom resource event: no {missing}") from None
+
+    def fields(self) -> dict[str, Any]:
+        return {"requestType": self.request_type, "logicalResourceId": self.logical_id}
+
+
+T = TypeVar("T")
+
+WORST_CALL_SECONDS: Final = aws_client.worst_call_seconds()
+"""The longest one API call with all botocore's retries can take: on_event tries a
+transient failure again only while that much time is left."""
+
+
+@dataclass
+class Call:
+    """One invocation: the kind, its client, the event and the clocks."""
+
+    kind: Kind
+    client: Any
+    event: Event
+    now: float
+    polling: bool
+    """is_complete (a transient failure is "not yet") or on_event (try again)."""
+    deadline: float | None = None
+    """on_event: when its budget ends (epoch seconds); None: no retries."""
+    start_waiter: WaiterStarter | None = None
+    clock: Callable[[], float] = time.time
+    sleep: Callable[[float], None] = time.sleep
+    secrets: tuple[str, ...] = ()
+
+    def api(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Call the kind or the client under the transient-failure rule."""
+        pause = 2.0
+        while True:
+            try:
+                return fn(*args, **kwargs)
+            except Exception as error:
+                if not faults.is_transient(error):
+                    raise
+                if self.polling:
+                    raise NotYet(error) from error
+                left = (self.deadline or 0.0) - self.clock()
+                if left < WORST_CALL_SECONDS + pause:
+                    raise
+                log("retry", errorCode=faults.error_code(error), **self.event.fields())
+                self.sleep(pause)
+                pause = min(pause * 2, 30.0)
+
+    def fail(self, error: BaseException, operation: str, subject: str) -> HandlerError:
+        return HandlerError(faults.explain(error, operation, subject, self.secrets))

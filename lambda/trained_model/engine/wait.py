@@ -1,0 +1,150 @@
+"""Waiting for a resource being created, and reporting one that exists (the polls)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import contract
+import faults
+import long_wait
+from engine.shared import current_ref, describe, require_waiter
+from engine.types import (
+    CREATE_FAILED,
+    READY,
+    STARTED_AT_KEY,
+    USABLE,
+    WAITER_KEY,
+    WAITER_SELF,
+    WAITER_START,
+    Call,
+    Desired,
+    Observed,
+)
+from faults import HandlerError
+from jsonlog import log
+
+
+def wait_limit(desired: Desired) -> int:
+    """How long the custom resource itself may wait (seconds from ``on_event``)."""
+    return min(desired.completion_timeout_seconds, contract.SHORT_PATH_DEADLINE_SECONDS)
+
+
+def done(observed: Observed) -> dict[str, Any]:
+    return {
+        "IsComplete": True,
+        "PhysicalResourceId": observed.ref.physical_id,
+        "Data": dict(observed.data),
+    }
+
+
+def wait_for(call: Call, desired: Desired, observed: Observed) -> dict[str, Any]:
+    """Evaluate one look at a resource being created."""
+    event, kind = call.event, call.kind
+    waiter = event.extra.get(WAITER_KEY)
+    started = float(event.extra.get(STARTED_AT_KEY, call.now))
+    elapsed = max(0.0, call.now - started)
+    log(
+        "poll",
+        physicalResourceId=observed.ref.physical_id,
+        status=observed.status,
+        elapsedSeconds=round(elapsed, 1),
+        **event.fields(),
+    )
+    status = observed.status
+    if status == CREATE_FAILED:
+        raise HandlerError(
+            f"creating {kind.noun} {observed.name!r} ({observed.ref.arn}) failed "
+            f"({status}): {observed.details}"
+        )
+    if status not in USABLE:
+        raise HandlerError(
+            f"{kind.noun} {observed.name!r} ({observed.ref.arn}) reached {status} while it "
+            f"was being created: {observed.details}"
+        )
+    if waiter == WAITER_START:
+        # long path: the stack's waiter follows the resource and signals the WaitCondition
+        if not _start_long_wait(call, desired, observed, started):
+            return _not_yet(call, desired, observed, elapsed)
+        return done(observed)
+    if status == READY or not desired.wait_for_completion:
+        return done(observed)
+    return _not_yet(call, desired, observed, elapsed)
+
+
+def _not_yet(call: Call, desired: Desired, observed: Observed, elapsed: float) -> dict[str, Any]:
+    if elapsed < wait_limit(desired):
+        return {"IsComplete": False}
+    policy = (
+        "it will be cancelled (removal policy destroy)"
+        if desired.destroy
+        else "it is left as it is (removal policy retain)"
+    )
+    hint = "Raise completion_timeout or set wait_for_completion=False"
+    if call.event.extra.get(WAITER_KEY) == WAITER_SELF:
+        hint = (
+            "It was replaced because a value known only at deploy time changed (such as "
+            "its base model), so its WaitCondition was not renewed and the custom resource "
+            "waited itself, which CloudFormation caps at an hour; deploy again once it can "
+            "finish within that, or change a property of it (such as its description) "
+            "together with the base so that the long path waits"
+        )
+    raise HandlerError(
+        f"timed out after {elapsed:.0f} s waiting for {call.kind.noun} {observed.name!r} "
+        f"({observed.ref.arn}); last status {observed.status}; {policy}. {hint}"
+    )
+
+
+def _start_long_wait(call: Call, desired: Desired, observed: Observed, started: float) -> bool:
+    """Long path: hand the wait to the stack's waiter; False when it must be tried again."""
+    url = desired.wait_handle_url
+    if url is None:
+        return True
+    require_waiter(call, desired)
+    assert call.start_waiter is not None
+    event = call.event
+    try:
+        call.start_waiter(
+            long_wait.execution_name(event.stack_id, event.logical_id, event.request_id, url),
+            long_wait.waiter_input(
+                call.kind.resource_type,
+                observed.ref,
+                observed.name,
+                url,
+                started,
+                desired.completion_timeout_seconds,
+            ),
+        )
+    except Exception as error:
+        if faults.is_transient(error):
+            log("waiter-start-retry", errorCode=faults.error_code(error), **event.fields())
+            return False
+        raise HandlerError(
+            f"starting the waiter for {call.kind.noun} {observed.ref.arn} failed "
+            f"({faults.error_code(error)}): {faults.service_message(error)} - the handler's "
+            "role needs states:StartExecution on the stack's LongWaiter state machine"
+        ) from error
+    return True
+
+
+def poll_wait(call: Call) -> dict[str, Any]:
+    desired = call.kind.parse(call.event.properties)
+    observed = describe(call, current_ref(call))
+    if observed is None:
+        raise HandlerError(
+            f"waiting for {call.kind.noun} {call.event.physical_id} failed "
+            "(ResourceNotFoundException): it does not exist any more (deleted outside "
+            "CloudFormation?) - deploy again to create it anew"
+        )
+    return wait_for(call, desired, observed)
+
+
+def poll_refresh(call: Call) -> dict[str, Any]:
+    desired = call.kind.parse(call.event.properties)
+    observed = describe(call, current_ref(call))
+    if observed is None:
+        raise HandlerError(f"{call.kind.noun} {call.event.physical_id} no longer exists")
+    if call.event.extra.get(WAITER_KEY) == WAITER_START:
+        started = float(call.event.extra.get(STARTED_AT_KEY, call.now))
+        if not _start_long_wait(call, desired, observed, started):
+            return {"IsComplete": False}
+    return done(observed)
