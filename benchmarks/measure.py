@@ -207,7 +207,7 @@ def _polling(training_seconds: float) -> tuple[int, int, float]:
         return engine.Call(trained_models.KIND, client, engine.Event.from_dict(raw), now, polling)
 
     with stubber:
-        engine._RESOLVED.clear()
+        engine.RESOLVED.clear()
         result = engine.on_event(call(create, False, 0.0))
         t = 0.0  # the framework calls is_complete at once, then every interval
         while True:

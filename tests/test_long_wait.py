@@ -32,6 +32,7 @@ import long_wait
 import ownership
 import trained_models
 from cdk_cleanrooms_ml import IncrementalTrainingDataChannel, TrainedModel
+from cdk_cleanrooms_ml._provider import PROVIDER_ID
 from cleanroomsml_emulator import Emulator, Timings, start_server
 from faults import HandlerError
 from helpers import (
@@ -122,6 +123,38 @@ def test_one_long_waiter_per_stack_and_what_the_long_path_adds() -> None:
     ((_, on_event),) = functions.items()
     waiter_ref = on_event["Properties"]["Environment"]["Variables"][contract.LONG_WAITER_ARN_ENV]
     assert waiter_ref["Ref"].startswith("CleanRoomsMLTrainedModelProviderLongWaiter")
+
+
+def test_the_waiter_signals_failure_when_polling_keeps_failing() -> None:
+    """Its state machine catches a poll that failed every retry and hands the state to
+    the same function, which signals FAILURE: a stack never waits out its timeout."""
+    _, template = _long_model()
+    machines = template.find_resources("AWS::StepFunctions::StateMachine")
+    (waiter,) = [m for key, m in machines.items() if key.startswith(f"{PROVIDER_ID}LongWaiter")]
+    parts = waiter["Properties"]["DefinitionString"]["Fn::Join"][1]
+    definition = json.loads("".join(p if isinstance(p, str) else "x" for p in parts))
+    states = definition["States"]
+    assert states["Poll"]["Catch"] == [
+        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.failure", "Next": "GiveUp"}
+    ]
+    assert states["GiveUp"]["Next"] == "PollingFailed"
+    assert states["PollingFailed"]["Type"] == "Fail"
+
+
+def test_the_waiters_function_gives_up_when_the_state_holds_a_failure(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sent: list[tuple[str, str, str, str]] = []
+    monkeypatch.setattr(
+        long_wait,
+        "give_up",
+        lambda state, now: long_wait._send(
+            state, dict(state), ("FAILURE", "r", ""), now, lambda *a: sent.append(a), {}
+        ),
+    )
+    state = dict(_state(), failure={"Error": "States.Timeout", "Cause": "x"})
+    assert index.long_wait_poll(state, None)["done"] is True
+    assert sent[0][1] == "FAILURE"
 
 
 def test_long_path_outputs_reference_the_attributes_resource() -> None:

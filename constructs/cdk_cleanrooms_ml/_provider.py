@@ -49,7 +49,9 @@ LONG_WAIT_POLL_SECONDS_CONTEXT_KEY: Final = "cdk-cleanrooms-ml:longWaitPollSecon
 
 QUERY_INTERVAL: Final = Duration.seconds(10)
 TOTAL_TIMEOUT: Final = Duration.hours(1)
-HANDLER_TIMEOUT: Final = Duration.minutes(2)
+HANDLER_TIMEOUT: Final = Duration.minutes(5)
+"""Every handler function's timeout: one API call with all its retries (at most
+``aws_client.worst_call_seconds()``, 129 s) ends well inside it; a test checks."""
 
 _ASSET_EXCLUDE: Final = ["__pycache__", "*.pyc", ".mypy_cache", ".pytest_cache"]
 
@@ -290,7 +292,7 @@ class TrainedModelProvider(Construct):
             runtime=lambda_.Runtime.PYTHON_3_14,
             architecture=lambda_.Architecture.ARM_64,
             memory_size=256,
-            timeout=Duration.minutes(2),
+            timeout=HANDLER_TIMEOUT,
             role=role,
             log_group=self.log_group,
             environment=environment or None,
@@ -305,6 +307,19 @@ class TrainedModelProvider(Construct):
         poll.add_retry(
             errors=["States.ALL"], interval=Duration.seconds(30), max_attempts=5, backoff_rate=2
         )
+        # When polling keeps failing (a bug, a Lambda timeout), the same function signals
+        # the WaitCondition FAILURE with the error, so a stack never waits out its timeout.
+        give_up = tasks.LambdaInvoke(
+            self,
+            "GiveUp",
+            lambda_function=poller,
+            payload_response_only=True,
+            retry_on_service_exceptions=True,
+        )
+        give_up.add_retry(
+            errors=["States.ALL"], interval=Duration.seconds(30), max_attempts=3, backoff_rate=2
+        )
+        poll.add_catch(give_up.next(sfn.Fail(self, "PollingFailed")), result_path="$.failure")
         wait = sfn.Wait(self, "WaitBeforeNextPoll", time=sfn.WaitTime.seconds_path("$.waitSeconds"))
         done = sfn.Choice(self, "Done?")
         definition = poll.next(

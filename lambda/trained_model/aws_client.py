@@ -25,8 +25,9 @@ else:
     CleanRoomsMLClient = Any
 
 DATA_DIR: Final = Path(__file__).resolve().parent / "data"
-MAX_ATTEMPTS: Final = 4
-"""Attempts per call (botocore's standard retry mode: throttling backs off)."""
+TOTAL_ATTEMPTS: Final = 4
+"""Attempts per call, the first included (botocore's standard retry mode: throttling
+backs off). botocore's ``max_attempts`` would count the retries only."""
 CONNECT_TIMEOUT_SECONDS: Final = 5
 READ_TIMEOUT_SECONDS: Final = 20
 MAX_BACKOFF_SECONDS: Final = 20 + 5
@@ -35,7 +36,7 @@ when the service sends ``x-amz-retry-after``."""
 
 
 def worst_call_seconds(
-    attempts: int = MAX_ATTEMPTS,
+    attempts: int = TOTAL_ATTEMPTS,
     connect: float = CONNECT_TIMEOUT_SECONDS,
     read: float = READ_TIMEOUT_SECONDS,
 ) -> float:
@@ -66,7 +67,7 @@ def make_client(service: str = "cleanroomsml") -> CleanRoomsMLClient:
         _session = botocore.session.get_session()
 
     config = Config(
-        retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS},
+        retries={"mode": "standard", "total_max_attempts": TOTAL_ATTEMPTS},
         user_agent_extra="cdk-cleanrooms-ml",
         connect_timeout=CONNECT_TIMEOUT_SECONDS,
         read_timeout=READ_TIMEOUT_SECONDS,

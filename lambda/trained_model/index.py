@@ -3,8 +3,8 @@
 The CDK Provider framework calls ``on_event`` once per CloudFormation event and
 then ``is_complete`` every 10 seconds until it returns ``IsComplete: True`` or
 raises. ``long_wait_poll`` is a step of the long path's waiter (a Step Functions
-state machine) for waits over an hour, and ``long_wait_give_up`` its last word
-when a step keeps failing. This module makes the clients (once per container),
+state machine) for waits over an hour, and its last word when a step keeps
+failing. This module makes the clients (once per container),
 finds the resource kind by ``ResourceType`` and dispatches to ``engine``; every
 failure leaves as one bounded, redacted message.
 """
@@ -135,14 +135,15 @@ def is_complete(event: dict[str, Any], context: object) -> dict[str, Any]:
 
 
 def long_wait_poll(event: dict[str, Any], context: object) -> dict[str, Any]:
-    """One step of the long path's waiter state machine (input: its state)."""
+    """One step of the long path's waiter state machine (input: its state).
+
+    With ``failure`` in the state (the state machine caught a poll that kept
+    failing) it is the waiter's last step: it signals FAILURE with the reason.
+    """
+    if event.get("failure"):
+        return _run("long_wait_give_up", {}, lambda _: long_wait.give_up(event, clock()))
     kind = KINDS[str(event.get("resourceType", contract.RESOURCE_TYPE))]
     return _run("long_wait_poll", {}, lambda _: long_wait.poll(kind, _get_client(), event, clock()))
 
 
-def long_wait_give_up(event: dict[str, Any], context: object) -> dict[str, Any]:
-    """The waiter's last step when polling kept failing: signal FAILURE with the reason."""
-    return _run("long_wait_give_up", {}, lambda _: long_wait.give_up(event, clock()))
-
-
-__all__ = ["is_complete", "long_wait_give_up", "long_wait_poll", "on_event"]
+__all__ = ["is_complete", "long_wait_poll", "on_event"]
