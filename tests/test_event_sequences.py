@@ -23,12 +23,79 @@ import pytest
 from cfn import CREATE_FAILED_MARKER, CloudFormation, Framework, Response, Waiters, waiters
 
 import contract
+import engine
 import index
 from aws_client import make_client
 from cleanroomsml_emulator import Emulator, EmulatorServer, Timings, start_server
+from cleanroomsml_emulator.state import CHANNEL, JOB, MODEL
 from helpers import handler_properties
 
 EPOCH = 1_800_000_000.0
+M = "0f3d2a1b-1234-4cde-8f00-0123456789ab"
+PREFIX = f"arn:aws:cleanrooms-ml:us-east-1:000000000000:membership/{M}"
+ASSOCIATION = f"{PREFIX}/configured-model-algorithm-association/a"
+ROLE = "arn:aws:iam::000000000000:role/cleanrooms-ml-channel"
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What differs between the resource kinds in these rows."""
+
+    name: str
+    emulated: str
+    """The emulator's kind (``state.MODEL`` ...)."""
+    props: Callable[[World, str], dict[str, Any]]
+    """Configuration A or B: B replaces A (another hyperparameter, query, instance type)."""
+    after_destroy: dict[str, str]
+    """What DESTROY leaves of a resource by its status: a finished job stays ACTIVE."""
+    list_operation: str
+    paths: tuple[str, ...] = ("short",)
+
+
+def _model_props(w: World, config: str) -> dict[str, Any]:
+    return handler_properties(
+        **{contract.HYPERPARAMETERS: {"epochs": "10" if config == "A" else "20"}}
+    )
+
+
+def _channel_props(w: World, config: str) -> dict[str, Any]:
+    return {
+        contract.MEMBERSHIP_IDENTIFIER: M,
+        contract.NAME_PREFIX: "Test-Channel-1A2B3C4D",
+        contract.CONFIGURED_MODEL_ALGORITHM_ASSOCIATION_ARN: ASSOCIATION,
+        contract.QUERY_STRING: f"SELECT * FROM t WHERE v = '{config}'",
+        contract.ROLE_ARN: ROLE,
+        contract.RETENTION_IN_DAYS: "7",
+    }
+
+
+def _job_props(w: World, config: str) -> dict[str, Any]:
+    model, channel = w.inputs
+    return {
+        contract.MEMBERSHIP_IDENTIFIER: M,
+        contract.NAME_PREFIX: "Test-Inference-5E6F7A8B",
+        contract.TRAINED_MODEL_ARN: model,
+        contract.ML_INPUT_CHANNEL_ARN: channel,
+        contract.INSTANCE_TYPE: "ml.m5.xlarge" if config == "A" else "ml.m5.2xlarge",
+        contract.OUTPUT_ACCOUNT_ID: "000000000000",
+    }
+
+
+GONE = {"ACTIVE": "INACTIVE", "CREATE_FAILED": "INACTIVE"}
+KINDS = {
+    kind.name: kind
+    for kind in (
+        Kind("trained-model", MODEL, _model_props, GONE, "ListTrainedModels", ("short", "long")),
+        Kind("ml-input-channel", CHANNEL, _channel_props, GONE, "ListMLInputChannels"),
+        Kind(
+            "inference-job",
+            JOB,
+            _job_props,
+            {"ACTIVE": "ACTIVE", "CREATE_FAILED": "CREATE_FAILED"},  # nothing to stop
+            "ListTrainedModelInferenceJobs",
+        ),
+    )
+}
 
 
 @dataclass
@@ -38,24 +105,26 @@ class World:
     cfn: CloudFormation
     emulator: Emulator
     waiters: Waiters
+    kind: Kind
     name: str
     policy: str
     path: str
+    inputs: tuple[str, str] = ("", "")
+    """An inference job's trained model and ML input channel (ACTIVE)."""
 
     def props(self, config: str = "A", tags: dict[str, str] | None = None) -> dict[str, Any]:
-        """Configuration A or B (B replaces A: another hyperparameter, another name)."""
-        fields: dict[str, Any] = {
-            contract.HYPERPARAMETERS: {"epochs": "10" if config == "A" else "20"},
-            contract.REMOVAL_POLICY: self.policy,
-            contract.TAGS: tags,
-        }
+        """Configuration A or B (B replaces A), with this world's name, policy and path."""
+        props = self.kind.props(self, config)
+        props[contract.REMOVAL_POLICY] = self.policy
+        if tags:
+            props[contract.TAGS] = tags
         if self.name == "fixed":
-            fields[contract.NAME_PREFIX] = None
-            fields[contract.NAME] = f"model-{config.lower()}"
+            props.pop(contract.NAME_PREFIX)
+            props[contract.NAME] = f"{self.kind.name}-{config.lower()}"
         if self.path == "long":
-            fields[contract.COMPLETION_TIMEOUT_SECONDS] = "7200"
-            fields[contract.WAIT_HANDLE_URL] = self.waiters.url(config)
-        return handler_properties(**fields)
+            props[contract.COMPLETION_TIMEOUT_SECONDS] = "7200"
+            props[contract.WAIT_HANDLE_URL] = self.waiters.url(config)
+        return props
 
     @property
     def destroy(self) -> bool:
@@ -69,21 +138,64 @@ class World:
         signals = self.waiters.signals(self.waiters.url(config))
         return bool(signals) and signals[-1]["Status"] == "SUCCESS"
 
+    def resources(self) -> list[dict[str, Any]]:
+        return self.emulator.snapshot(self.kind.emulated)
+
     def trainings(self) -> int:
-        """Trainings started, ever."""
-        return len(self.emulator.snapshot())
+        """Resources created (trainings, queries, jobs started), ever."""
+        return len(self.resources())
+
+    def fail_next(self, message: str) -> None:
+        self.emulator.fail_next_creation(self.kind.emulated, message)
 
     def status(self, physical_id: str) -> str:
         arn = physical_id.split("#")[0]
-        (model,) = [m for m in self.emulator.snapshot() if m["trainedModelArn"] == arn]
-        return str(model["status"])
+        (found,) = [m for m in self.resources() if m["arn"] == arn]
+        return str(found["status"])
 
     def statuses(self) -> list[str]:
-        return sorted(m["status"] for m in self.emulator.snapshot())
+        return sorted(m["status"] for m in self.resources())
+
+    def destroyed(self, status: str) -> str:
+        """What the status of a resource deleted under this world's policy is now."""
+        return self.kind.after_destroy[status] if self.destroy else status
 
     def settle(self) -> None:
         """Let deletions and cancellations finish."""
         self.emulator.clock.advance(60)
+
+
+def _inputs(emulator: Emulator) -> tuple[str, str]:
+    """An ACTIVE trained model and ML input channel, for inference jobs (A16)."""
+    model = emulator.call(
+        "CreateTrainedModel",
+        {
+            "membershipIdentifier": M,
+            "name": "input-model",
+            "configuredModelAlgorithmAssociationArn": ASSOCIATION,
+            "resourceConfig": {"instanceType": "ml.m5.xlarge", "volumeSizeInGB": 10},
+            "dataChannels": [
+                {"mlInputChannelArn": f"{PREFIX}/ml-input-channel/x", "channelName": "t"}
+            ],
+        },
+    )["trainedModelArn"]
+    channel = emulator.call(
+        "CreateMLInputChannel",
+        {
+            "membershipIdentifier": M,
+            "name": "input-channel",
+            "configuredModelAlgorithmAssociations": [ASSOCIATION],
+            "inputChannel": {
+                "dataSource": {
+                    "protectedQueryInputParameters": {"sqlParameters": {"queryString": "q"}}
+                },
+                "roleArn": ROLE,
+            },
+            "retentionInDays": 1,
+        },
+    )["mlInputChannelArn"]
+    emulator.clock.advance(3600)
+    return str(model), str(channel)
 
 
 @pytest.fixture(scope="module")
@@ -100,19 +212,20 @@ def cloud() -> Iterator[tuple[EmulatorServer, Any, Waiters]]:
 
 @pytest.fixture(
     params=[
-        (name, policy, path)
-        for path in ("short", "long")
+        (kind, name, policy, path)
+        for kind in KINDS.values()
+        for path in kind.paths
         for name in ("generated", "fixed")
         for policy in ("retain", "destroy")
     ],
-    ids=lambda p: "-".join(p),
+    ids=lambda p: "-".join((p[0].name, *p[1:])),
 )
 def world(
     request: pytest.FixtureRequest,
     monkeypatch: pytest.MonkeyPatch,
     cloud: tuple[EmulatorServer, Any, Waiters],
 ) -> World:
-    name, policy, path = request.param
+    kind, name, policy, path = request.param
     server, client, handles = cloud
     emulator = Emulator(
         timings=Timings(pending_seconds=5, training_seconds=60, transition_seconds=5)
@@ -127,8 +240,17 @@ def world(
     monkeypatch.setattr(index, "clock", lambda: EPOCH + emulator.clock.now())
     monkeypatch.setattr(index, "sleep", advance)
     monkeypatch.setattr(index, "_starter", lambda: handles.start)
-    cfn = CloudFormation(Framework(advance=advance))
-    return World(cfn, emulator, handles, name, policy, path)
+    engine.RESOLVED.clear()
+    cfn = CloudFormation(Framework(advance=advance), resource_type=_TYPES[kind.name])
+    inputs = _inputs(emulator) if kind.emulated == JOB else ("", "")
+    return World(cfn, emulator, handles, kind, name, policy, path, inputs)
+
+
+_TYPES = {
+    "trained-model": contract.RESOURCE_TYPE,
+    "ml-input-channel": contract.ML_INPUT_CHANNEL_RESOURCE_TYPE,
+    "inference-job": contract.INFERENCE_JOB_RESOURCE_TYPE,
+}
 
 
 ROWS: dict[str, Callable[[World], None]] = {}
@@ -148,14 +270,14 @@ def _(w: World) -> None:
     assert w.deployed(a, "A"), a.reason
     assert a.physical_id.startswith("arn:aws:cleanrooms-ml:")
     assert a.data["Status"] in ("ACTIVE", "CREATE_IN_PROGRESS", "CREATE_PENDING")
-    assert "VersionIdentifier" not in a.data  # a base model has no version
+    assert "VersionIdentifier" not in a.data  # a base model has no version, nor the others
     assert w.trainings() == 1
     assert w.status(a.physical_id) == "ACTIVE"
 
 
 @row("2a first deploy, on_event itself fails")
 def _(w: World) -> None:
-    w.emulator.inject_fault("ListTrainedModels", "AccessDeniedException", count=1)
+    w.emulator.inject_fault(w.kind.list_operation, "AccessDeniedException", count=1)
     a = w.cfn.create(w.props("A"))  # Create(new) -> FAILED with the marker id
     assert a.status == "FAILED"
     assert a.physical_id == CREATE_FAILED_MARKER
@@ -169,7 +291,7 @@ def _(w: World) -> None:
 
 @row("2b first deploy, the training fails")
 def _(w: World) -> None:
-    w.emulator.fail_next_training("AlgorithmError: loss is NaN")
+    w.fail_next("AlgorithmError: loss is NaN")
     a = w.cfn.create(w.props("A"))  # on_event returned A, then FAILED carrying A
     assert not w.deployed(a, "A")
     reason = a.reason if w.path == "short" else w.waiters.signals(w.waiters.url("A"))[-1]["Reason"]
@@ -178,7 +300,7 @@ def _(w: World) -> None:
     w.cfn.delete(w.props("A"), physical_id=a.physical_id)  # rollback: Delete(A)
     w.settle()
     (status,) = w.statuses()
-    assert status == ("INACTIVE" if w.destroy else "CREATE_FAILED")
+    assert status == w.destroyed("CREATE_FAILED")
     assert w.trainings() == 1
 
 
@@ -188,12 +310,12 @@ def _(w: World) -> None:
     assert w.deployed(a, "A"), a.reason
     assert w.cfn.delete(w.props("A"), physical_id=a.physical_id).ok  # rollback: Delete(A)
     w.settle()
-    assert w.status(a.physical_id) == ("INACTIVE" if w.destroy else "ACTIVE")
+    assert w.status(a.physical_id) == w.destroyed("ACTIVE")
     # cdk deploy again: the rolled-back stack is deleted and created under its name
     w.cfn.recreate_stack()
     again = w.cfn.create(w.props("A"))
     assert w.deployed(again, "A"), again.reason
-    if not w.destroy:  # the model the first attempt kept is adopted: no second training
+    if w.status(a.physical_id) == "ACTIVE":  # kept: adopted, no second training
         assert again.physical_id == a.physical_id
         assert w.trainings() == 1
     else:
@@ -208,7 +330,7 @@ def _(w: World) -> None:
     updated = w.cfn.update(tagged, old=w.props("A"), physical_id=a.physical_id)
     assert updated.ok, updated.reason
     assert updated.physical_id == a.physical_id  # Update(new, old, A) -> returns A
-    (model,) = w.emulator.snapshot()
+    (model,) = w.resources()
     assert model["tags"]["team"] == "ml"
     assert w.trainings() == 1
 
@@ -228,7 +350,7 @@ def _(w: World) -> None:
     cleanup = w.cfn.delete(w.props("A"), physical_id=a.physical_id)  # Delete(A, props=old)
     assert cleanup.ok, cleanup.reason
     w.settle()
-    assert w.status(a.physical_id) == ("INACTIVE" if w.destroy else "ACTIVE")
+    assert w.status(a.physical_id) == w.destroyed("ACTIVE")
     assert w.status(b.physical_id) == "ACTIVE"
     assert w.trainings() == 2
 
@@ -245,13 +367,13 @@ def _(w: World) -> None:
     assert w.cfn.delete(w.props("B"), physical_id=b.physical_id).ok
     w.settle()
     assert w.status(a.physical_id) == "ACTIVE"  # never touched
-    assert w.status(b.physical_id) == ("INACTIVE" if w.destroy else "ACTIVE")
+    assert w.status(b.physical_id) == w.destroyed("ACTIVE")
 
 
 def _row_7(w: World, rollback_id: str) -> None:
     a = w.cfn.create(w.props("A"))
     assert w.deployed(a, "A"), a.reason
-    w.emulator.fail_next_training("AlgorithmError: out of memory")
+    w.fail_next("AlgorithmError: out of memory")
     b = w.cfn.update(w.props("B"), old=w.props("A"), physical_id=a.physical_id)
     assert not w.deployed(b, "B")  # this resource fails: the framework's FAILED carries B
     assert b.physical_id != a.physical_id
@@ -264,9 +386,9 @@ def _row_7(w: World, rollback_id: str) -> None:
     if rollback_id == "B":  # cleanup of the replacement CloudFormation knows
         assert w.cfn.delete(w.props("B"), physical_id=b.physical_id).ok
     w.settle()
-    failed = [m for m in w.emulator.snapshot() if m["status"] != "ACTIVE"]
-    (model,) = failed  # B: deleted under DESTROY (when CloudFormation asked), else kept
-    expected = "INACTIVE" if w.destroy and rollback_id == "B" else "CREATE_FAILED"
+    (model,) = [m for m in w.resources() if m["arn"] != a.physical_id.split("#")[0]]
+    # B: deleted under DESTROY (when CloudFormation asked), else kept
+    expected = w.destroyed("CREATE_FAILED") if rollback_id == "B" else "CREATE_FAILED"
     assert model["status"] == expected
     assert w.status(a.physical_id) == "ACTIVE"
 
@@ -290,7 +412,7 @@ def _(w: World) -> None:
     back = w.cfn.update(w.props("A"), old=tagged, physical_id=a.physical_id)
     assert back.ok, back.reason
     assert back.physical_id == a.physical_id  # Update(props=old, old=new, A) -> returns A
-    (model,) = w.emulator.snapshot()
+    (model,) = w.resources()
     assert "team" not in model["tags"]
     assert w.trainings() == 1
 
@@ -301,7 +423,7 @@ def _(w: World) -> None:
     assert w.deployed(a, "A"), a.reason
     assert w.cfn.delete(w.props("A"), physical_id=a.physical_id).ok  # Delete(A)
     w.settle()
-    assert w.status(a.physical_id) == ("INACTIVE" if w.destroy else "ACTIVE")
+    assert w.status(a.physical_id) == w.destroyed("ACTIVE")
 
 
 @row("10 any event delivered twice")
@@ -325,9 +447,206 @@ def _(w: World) -> None:
     for _ in range(2):
         assert w.cfn.delete(w.props("B"), physical_id=b1.physical_id, request_id="delete-1").ok
     w.settle()
-    assert w.status(b1.physical_id) == ("INACTIVE" if w.destroy else "ACTIVE")
+    assert w.status(b1.physical_id) == w.destroyed("ACTIVE")
 
 
 @pytest.mark.parametrize("number", list(ROWS))
 def test_row(number: str, world: World) -> None:
     ROWS[number](world)
+
+
+# --- the ML configuration: one per membership, no name, no tags, no status ------------
+# Its replacement is a move to another membership (B); an in-place change is a new
+# output location or role (A2). "Created" counts the memberships configured.
+
+M2 = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"
+
+
+@dataclass
+class ConfigWorld:
+    cfn: CloudFormation
+    emulator: Emulator
+    policy: str
+
+    def props(self, config: str = "A") -> dict[str, Any]:
+        return {
+            contract.MEMBERSHIP_IDENTIFIER: M2 if config == "B" else M,
+            contract.OUTPUT_S3_URI: f"s3://bucket/{config.lower()}/",
+            contract.ROLE_ARN: "arn:aws:iam::000000000000:role/cleanrooms-ml-config",
+            contract.REMOVAL_POLICY: self.policy,
+        }
+
+    @property
+    def destroy(self) -> bool:
+        return self.policy == "destroy"
+
+    def held(self) -> dict[str, str]:
+        """Each membership's output location, as the service holds it."""
+        return {
+            membership: held["defaultOutputLocation"]["destination"]["s3Destination"]["s3Uri"]
+            for membership, held in self.emulator.configurations().items()
+        }
+
+    def puts(self) -> int:
+        return self.emulator.calls.count("PutMLConfiguration")
+
+
+@pytest.fixture(params=["retain", "destroy"])
+def config_world(
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+    cloud: tuple[EmulatorServer, Any, Waiters],
+) -> ConfigWorld:
+    server, client, _ = cloud
+    emulator = Emulator()
+    server.emulator = emulator
+    monkeypatch.setattr(index, "_client", client)
+    monkeypatch.setattr(index, "clock", lambda: EPOCH + emulator.clock.now())
+    monkeypatch.setattr(index, "sleep", emulator.clock.advance)
+    framework = Framework(advance=emulator.clock.advance)
+    cfn = CloudFormation(framework, resource_type=contract.ML_CONFIGURATION_RESOURCE_TYPE)
+    return ConfigWorld(cfn, emulator, request.param)
+
+
+CONFIG_ROWS: dict[str, Callable[[ConfigWorld], None]] = {}
+
+
+def config_row(number: str) -> Callable[[Callable[[ConfigWorld], None]], Any]:
+    def register(test: Callable[[ConfigWorld], None]) -> Callable[[ConfigWorld], None]:
+        CONFIG_ROWS[number] = test
+        return test
+
+    return register
+
+
+@config_row("1 first deploy, succeeds")
+def _(w: ConfigWorld) -> None:
+    a = w.cfn.create(w.props("A"))
+    assert a.ok, a.reason
+    assert a.physical_id == f"ml-configuration:{M}"
+    assert a.data == {"MembershipIdentifier": M}
+    assert w.held() == {M: "s3://bucket/a/"}
+
+
+@config_row("2a first deploy, on_event itself fails")
+def _(w: ConfigWorld) -> None:
+    w.emulator.inject_fault("GetMLConfiguration", "AccessDeniedException")
+    a = w.cfn.create(w.props("A"))
+    assert a.status == "FAILED"
+    assert a.physical_id == CREATE_FAILED_MARKER
+    assert w.cfn.delete(w.props("A"), physical_id=a.physical_id).ok
+    assert w.held() == {}
+
+
+@config_row("2b first deploy, the put fails")
+def _(w: ConfigWorld) -> None:
+    w.emulator.inject_fault("PutMLConfiguration", "AccessDeniedException")
+    a = w.cfn.create(w.props("A"))
+    assert a.status == "FAILED"
+    assert "AccessDeniedException" in a.reason
+    assert w.cfn.delete(w.props("A"), physical_id=a.physical_id).ok  # nothing to delete
+    assert w.held() == {}
+
+
+@config_row("3 first deploy, a later resource fails")
+def _(w: ConfigWorld) -> None:
+    a = w.cfn.create(w.props("A"))
+    assert w.cfn.delete(w.props("A"), physical_id=a.physical_id).ok
+    assert w.held() == ({} if w.destroy else {M: "s3://bucket/a/"})
+    w.cfn.recreate_stack()
+    again = w.cfn.create(w.props("A"))
+    assert again.ok, again.reason
+    assert w.puts() == (2 if w.destroy else 1)  # the kept one is adopted, as it is
+
+
+@config_row("4 in-place update (another output location)")
+def _(w: ConfigWorld) -> None:
+    a = w.cfn.create(w.props("A"))
+    changed = dict(w.props("A"), **{contract.OUTPUT_S3_URI: "s3://bucket/a2/"})
+    updated = w.cfn.update(changed, old=w.props("A"), physical_id=a.physical_id)
+    assert updated.ok, updated.reason
+    assert updated.physical_id == a.physical_id
+    assert w.held() == {M: "s3://bucket/a2/"}
+
+
+@config_row("5 replacing update (another membership), all succeeds")
+def _(w: ConfigWorld) -> None:
+    a = w.cfn.create(w.props("A"))
+    b = w.cfn.update(w.props("B"), old=w.props("A"), physical_id=a.physical_id)
+    assert b.ok, b.reason
+    assert b.physical_id == f"ml-configuration:{M2}"
+    assert w.cfn.delete(w.props("A"), physical_id=a.physical_id).ok  # cleanup: Delete(A)
+    expected = {M2: "s3://bucket/b/"} if w.destroy else {M: "s3://bucket/a/", M2: "s3://bucket/b/"}
+    assert w.held() == expected
+
+
+@config_row("6 replacing update succeeds, a later resource fails")
+def _(w: ConfigWorld) -> None:
+    a = w.cfn.create(w.props("A"))
+    b = w.cfn.update(w.props("B"), old=w.props("A"), physical_id=a.physical_id)
+    back = w.cfn.update(w.props("A"), old=w.props("B"), physical_id=b.physical_id)
+    assert back.ok, back.reason
+    assert back.physical_id == a.physical_id
+    assert w.puts() == 2  # A was not put again
+    assert w.cfn.delete(w.props("B"), physical_id=b.physical_id).ok
+    expected = {M: "s3://bucket/a/"} if w.destroy else {M: "s3://bucket/a/", M2: "s3://bucket/b/"}
+    assert w.held() == expected
+
+
+def _row_7_config(w: ConfigWorld, rollback_id: str) -> None:
+    a = w.cfn.create(w.props("A"))
+    w.emulator.inject_fault("PutMLConfiguration", "AccessDeniedException")
+    b = w.cfn.update(w.props("B"), old=w.props("A"), physical_id=a.physical_id)
+    assert b.status == "FAILED"
+    current = b.physical_id if rollback_id == "B" else a.physical_id
+    back = w.cfn.update(w.props("A"), old=w.props("B"), physical_id=current)
+    assert back.ok, back.reason
+    assert back.physical_id == a.physical_id
+    if rollback_id == "B":
+        assert w.cfn.delete(w.props("B"), physical_id=b.physical_id).ok
+    assert w.held() == {M: "s3://bucket/a/"}
+
+
+@config_row("7 replacing update, this resource fails; rollback names B")
+def _(w: ConfigWorld) -> None:
+    _row_7_config(w, "B")
+
+
+@config_row("7 replacing update, this resource fails; rollback names A")
+def _(w: ConfigWorld) -> None:
+    _row_7_config(w, "A")
+
+
+@config_row("8 rollback of an in-place update")
+def _(w: ConfigWorld) -> None:
+    a = w.cfn.create(w.props("A"))
+    changed = dict(w.props("A"), **{contract.OUTPUT_S3_URI: "s3://bucket/a2/"})
+    assert w.cfn.update(changed, old=w.props("A"), physical_id=a.physical_id).ok
+    back = w.cfn.update(w.props("A"), old=changed, physical_id=a.physical_id)
+    assert back.ok, back.reason
+    assert back.physical_id == a.physical_id
+    assert w.held() == {M: "s3://bucket/a/"}
+
+
+@config_row("9 stack delete")
+def _(w: ConfigWorld) -> None:
+    a = w.cfn.create(w.props("A"))
+    assert w.cfn.delete(w.props("A"), physical_id=a.physical_id).ok
+    assert w.held() == ({} if w.destroy else {M: "s3://bucket/a/"})
+
+
+@config_row("10 any event delivered twice")
+def _(w: ConfigWorld) -> None:
+    first = w.cfn.create(w.props("A"), request_id="c-1")
+    second = w.cfn.create(w.props("A"), request_id="c-1")
+    assert first.ok, first.reason
+    assert second.ok, second.reason
+    assert first.physical_id == second.physical_id
+    for _ in range(2):
+        assert w.cfn.delete(w.props("A"), physical_id=first.physical_id, request_id="d-1").ok
+    assert w.held() == ({} if w.destroy else {M: "s3://bucket/a/"})
+
+
+@pytest.mark.parametrize("number", list(CONFIG_ROWS))
+def test_ml_configuration_row(number: str, config_world: ConfigWorld) -> None:
+    CONFIG_ROWS[number](config_world)

@@ -1,6 +1,6 @@
-"""The contract between the ``TrainedModel`` construct and its handler.
+"""The contract between the constructs and their handler.
 
-This is the one module that names the custom resource's property keys. The
+This is the one module that names the custom resources' types and property keys. The
 handler asset ships it as ``contract.py``; the construct package imports the very
 same file (``cdk_cleanrooms_ml/_contract.py`` is a link to it), so the two sides
 cannot drift apart.
@@ -66,13 +66,47 @@ ATTR_TRAINED_MODEL_NAME: Final = "TrainedModelName"
 ATTR_STATUS: Final = "Status"
 
 BASE_VERSION: Final = "NULL"
-"""What ``VersionIdentifier`` holds for a base version, which has no version id.
+"""What release 0.1.0 reported as a base model's ``VersionIdentifier``.
 
-The API documents the base version's identifier as "NULL" and returns none; an
-empty string cannot be a CloudFormation output, so the attribute holds this
-literal. The handler reads it (or an empty string) in an incremental training
-channel as "no version given": the service then uses the latest version.
+The API documents the base version's identifier as "NULL"; no API accepts it as a
+version. The handler reads it (or an empty string) wherever a version may appear
+as "no version": the service then uses the latest version.
 """
+
+# --- Custom::CleanRoomsMLInputChannel --------------------------------------------------
+ML_INPUT_CHANNEL_RESOURCE_TYPE: Final = "Custom::CleanRoomsMLInputChannel"
+QUERY_STRING: Final = "QueryString"
+"""The SQL of the protected query that fills the channel (or ANALYSIS_TEMPLATE_ARN)."""
+ANALYSIS_TEMPLATE_ARN: Final = "AnalysisTemplateArn"
+PARAMETERS: Final = "Parameters"
+"""The analysis template's parameters (a map)."""
+WORKER_TYPE: Final = "WorkerType"
+WORKER_COUNT: Final = "WorkerCount"
+SPARK_PROPERTIES: Final = "SparkProperties"
+RESULT_FORMAT: Final = "ResultFormat"
+RETENTION_IN_DAYS: Final = "RetentionInDays"
+ROLE_ARN: Final = "RoleArn"
+COMPUTE_PAYER_ACCOUNT_ID: Final = "ComputePayerAccountId"
+SYNTHETIC_DATA_PAYER_ACCOUNT_ID: Final = "SyntheticDataPayerAccountId"
+ATTR_ML_INPUT_CHANNEL_ARN: Final = "MlInputChannelArn"
+ATTR_NAME: Final = "Name"
+
+# --- Custom::CleanRoomsMLTrainedModelInferenceJob -------------------------------------
+INFERENCE_JOB_RESOURCE_TYPE: Final = "Custom::CleanRoomsMLTrainedModelInferenceJob"
+TRAINED_MODEL_ARN: Final = "TrainedModelArn"
+TRAINED_MODEL_VERSION_IDENTIFIER: Final = "TrainedModelVersionIdentifier"
+ML_INPUT_CHANNEL_ARN: Final = "MlInputChannelArn"
+OUTPUT_ACCOUNT_ID: Final = "OutputAccountId"
+ACCEPT: Final = "Accept"
+MAX_PAYLOAD_IN_MB: Final = "MaxPayloadInMB"
+ML_MODEL_INFERENCE_PAYER_ACCOUNT_ID: Final = "MlModelInferencePayerAccountId"
+ATTR_TRAINED_MODEL_INFERENCE_JOB_ARN: Final = "TrainedModelInferenceJobArn"
+
+# --- Custom::CleanRoomsMLConfiguration --------------------------------------------------
+ML_CONFIGURATION_RESOURCE_TYPE: Final = "Custom::CleanRoomsMLConfiguration"
+OUTPUT_S3_URI: Final = "OutputS3Uri"
+"""``defaultOutputLocation.destination.s3Destination.s3Uri``; with ROLE_ARN its role."""
+ATTR_MEMBERSHIP_IDENTIFIER: Final = "MembershipIdentifier"
 
 # --- limits shared by both sides ----------------------------------------------
 SHORT_PATH_MAX_SECONDS: Final = 3600

@@ -161,3 +161,103 @@ def trained_model_document(props: Mapping[str, Any]) -> dict[str, Any]:
         if value is not None:
             document[field] = value
     return document
+
+
+def _optional(document: dict[str, Any], field: str, value: Any) -> None:
+    if value is not None and value != {}:
+        document[field] = value
+
+
+# --- ML input channels (release 0.2.0) -------------------------------------------------
+
+
+def ml_input_channel_document(props: Mapping[str, Any]) -> dict[str, Any]:
+    """The identity document of a ``Custom::CleanRoomsMLInputChannel`` (frozen)."""
+    query = text(props, contract.QUERY_STRING)
+    template = text(props, contract.ANALYSIS_TEMPLATE_ARN)
+    if (query is None) == (template is None):
+        raise PropertyError(
+            f"exactly one of {contract.QUERY_STRING} and {contract.ANALYSIS_TEMPLATE_ARN} "
+            "is required"
+        )
+    sql: dict[str, Any] = {"queryString": query} if query is not None else {}
+    if template is not None:
+        sql["analysisTemplateArn"] = template
+        _optional(sql, "parameters", string_map(props, contract.PARAMETERS) or None)
+    worker: dict[str, Any] = {}
+    _optional(worker, "type", text(props, contract.WORKER_TYPE))
+    _optional(worker, "number", whole(props, contract.WORKER_COUNT))
+    spark = string_map(props, contract.SPARK_PROPERTIES)
+    if spark:
+        worker["properties"] = {"spark": spark}
+    parameters: dict[str, Any] = {"sqlParameters": sql}
+    if worker:
+        parameters["computeConfiguration"] = {"worker": worker}
+    _optional(parameters, "resultFormat", text(props, contract.RESULT_FORMAT))
+    retention = whole(props, contract.RETENTION_IN_DAYS)
+    if retention is None:
+        raise PropertyError(f"property {contract.RETENTION_IN_DAYS} is required")
+    document: dict[str, Any] = {
+        "membershipIdentifier": text(props, contract.MEMBERSHIP_IDENTIFIER, required=True),
+        "configuredModelAlgorithmAssociations": [
+            text(props, contract.CONFIGURED_MODEL_ALGORITHM_ASSOCIATION_ARN, required=True)
+        ],
+        "inputChannel": {
+            "dataSource": {"protectedQueryInputParameters": parameters},
+            "roleArn": text(props, contract.ROLE_ARN, required=True),
+        },
+        "retentionInDays": retention,
+    }
+    _optional(document, "description", text(props, contract.DESCRIPTION))
+    _optional(document, "kmsKeyArn", text(props, contract.KMS_KEY_ARN))
+    payer: dict[str, Any] = {}
+    _optional(payer, "computePayerAccountId", text(props, contract.COMPUTE_PAYER_ACCOUNT_ID))
+    _optional(
+        payer, "syntheticDataPayerAccountId", text(props, contract.SYNTHETIC_DATA_PAYER_ACCOUNT_ID)
+    )
+    _optional(document, "payerConfiguration", payer)
+    return document
+
+
+# --- trained model inference jobs (release 0.2.0) --------------------------------------
+
+
+def inference_job_document(props: Mapping[str, Any]) -> dict[str, Any]:
+    """The identity document of a ``Custom::CleanRoomsMLTrainedModelInferenceJob`` (frozen)."""
+    resource_config: dict[str, Any] = {
+        "instanceType": text(props, contract.INSTANCE_TYPE, required=True)
+    }
+    _optional(resource_config, "instanceCount", whole(props, contract.INSTANCE_COUNT))
+    output: dict[str, Any] = {
+        "members": [{"accountId": text(props, contract.OUTPUT_ACCOUNT_ID, required=True)}]
+    }
+    _optional(output, "accept", text(props, contract.ACCEPT))
+    document: dict[str, Any] = {
+        "membershipIdentifier": text(props, contract.MEMBERSHIP_IDENTIFIER, required=True),
+        "trainedModelArn": text(props, contract.TRAINED_MODEL_ARN, required=True),
+        "resourceConfig": resource_config,
+        "outputConfiguration": output,
+        "dataSource": {
+            "mlInputChannelArn": text(props, contract.ML_INPUT_CHANNEL_ARN, required=True)
+        },
+    }
+    version = text(props, contract.TRAINED_MODEL_VERSION_IDENTIFIER)
+    if version and version != contract.BASE_VERSION:
+        document["trainedModelVersionIdentifier"] = version
+    _optional(
+        document,
+        "configuredModelAlgorithmAssociationArn",
+        text(props, contract.CONFIGURED_MODEL_ALGORITHM_ASSOCIATION_ARN),
+    )
+    _optional(document, "description", text(props, contract.DESCRIPTION))
+    payload = whole(props, contract.MAX_PAYLOAD_IN_MB)
+    if payload is not None:
+        document["containerExecutionParameters"] = {"maxPayloadInMB": payload}
+    _optional(document, "environment", string_map(props, contract.ENVIRONMENT) or None)
+    _optional(document, "kmsKeyArn", text(props, contract.KMS_KEY_ARN))
+    _optional(
+        document,
+        "mlModelInferencePayerAccountId",
+        text(props, contract.ML_MODEL_INFERENCE_PAYER_ACCOUNT_ID),
+    )
+    return document

@@ -20,7 +20,10 @@ import attributes
 import contract
 import engine
 import faults
+import inference_jobs
 import long_wait
+import ml_configurations
+import ml_input_channels
 import trained_models
 from aws_client import make_client
 from jsonlog import log, secrets
@@ -28,9 +31,25 @@ from jsonlog import log, secrets
 if TYPE_CHECKING:
     from mypy_boto3_cleanroomsml import CleanRoomsMLClient
 
-KINDS: Final[dict[str, engine.Kind]] = {trained_models.KIND.resource_type: trained_models.KIND}
+KINDS: Final[dict[str, engine.Kind]] = {
+    kind.resource_type: kind
+    for kind in (
+        trained_models.KIND,
+        ml_input_channels.KIND,
+        inference_jobs.KIND,
+        ml_configurations.KIND,
+    )
+}
 """Every resource kind the handler serves, by ``ResourceType``."""
-SECRETS: Final = {trained_models.KIND.resource_type: trained_models.secret_values}
+LIFECYCLES: Final[dict[str, tuple[engine.Table, engine.Table]]] = {
+    ml_configurations.KIND.resource_type: (ml_configurations.REQUESTS, ml_configurations.POLLS)
+}
+"""Kinds with requests and polls of their own; the others follow ``engine``'s tables."""
+SECRETS: Final = {
+    trained_models.KIND.resource_type: trained_models.secret_values,
+    ml_input_channels.KIND.resource_type: ml_input_channels.secret_values,
+    inference_jobs.KIND.resource_type: inference_jobs.secret_values,
+}
 BUDGET_MARGIN_SECONDS: Final = 10.0
 
 clock: Callable[[], float] = time.time
@@ -120,8 +139,11 @@ def on_event(event: dict[str, Any], context: object) -> dict[str, Any]:
     """Provider framework ``onEvent`` handler."""
     if event.get("ResourceType") == contract.ATTRIBUTES_RESOURCE_TYPE:
         return attributes.echo(engine.Event.from_dict(event), clock())
+    requests, _ = LIFECYCLES.get(str(event.get("ResourceType")), (engine.REQUESTS, engine.POLLS))
     return _run(
-        "on_event", event, lambda hidden: engine.on_event(_call(event, hidden, context, False))
+        "on_event",
+        event,
+        lambda hidden: engine.on_event(_call(event, hidden, context, False), requests),
     )
 
 
@@ -129,8 +151,11 @@ def is_complete(event: dict[str, Any], context: object) -> dict[str, Any]:
     """Provider framework ``isComplete`` handler (it also starts the long path's waiter)."""
     if event.get("ResourceType") == contract.ATTRIBUTES_RESOURCE_TYPE:
         return {"IsComplete": True}
+    _, polls = LIFECYCLES.get(str(event.get("ResourceType")), (engine.REQUESTS, engine.POLLS))
     return _run(
-        "is_complete", event, lambda hidden: engine.is_complete(_call(event, hidden, context, True))
+        "is_complete",
+        event,
+        lambda hidden: engine.is_complete(_call(event, hidden, context, True), polls),
     )
 
 

@@ -8,15 +8,14 @@ the name and tags.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
 import contract
 import faults
 import identity
+import kinds
 import ownership
 from engine import CREATE_FAILED, GONE, IN_PROGRESS, READY, Desired, Observed, Step, Summary
-from identity import PropertyError
 from ownership import Pending, Ref
 
 if TYPE_CHECKING:
@@ -25,14 +24,7 @@ else:
     CleanRoomsMLClient = Any
 
 ARN: Final = ownership.arn_pattern("trained-model")
-CHANGING: Final = frozenset(
-    {"CANCEL_PENDING", "CANCEL_IN_PROGRESS", "DELETE_PENDING", "DELETE_IN_PROGRESS"}
-)
 DELETE_FAILURES: Final = frozenset({"DELETE_FAILED", "CANCEL_FAILED"})
-
-
-def _epoch(value: object) -> float | None:
-    return value.timestamp() if isinstance(value, datetime) else None
 
 
 def secret_values(props: Mapping[str, Any]) -> tuple[str, ...]:
@@ -46,49 +38,12 @@ def secret_values(props: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 def parse(props: Mapping[str, Any]) -> Desired:
-    document = identity.trained_model_document(props)
-    fixed_name = identity.text(props, contract.NAME)
-    name_prefix = identity.text(props, contract.NAME_PREFIX)
-    if (fixed_name is None) == (name_prefix is None):
-        raise PropertyError(
-            f"exactly one of {contract.NAME} and {contract.NAME_PREFIX} is required"
-        )
-    policy = identity.text(props, contract.REMOVAL_POLICY) or contract.REMOVAL_POLICY_RETAIN
-    if policy not in (contract.REMOVAL_POLICY_RETAIN, contract.REMOVAL_POLICY_DESTROY):
-        raise PropertyError(f"property {contract.REMOVAL_POLICY} must be retain or destroy")
-    timeout = identity.whole(props, contract.COMPLETION_TIMEOUT_SECONDS)
-    if timeout is None:
-        timeout = contract.DEFAULT_COMPLETION_TIMEOUT_SECONDS
-    if not 1 <= timeout <= contract.MAX_COMPLETION_TIMEOUT_SECONDS:
-        raise PropertyError(
-            f"property {contract.COMPLETION_TIMEOUT_SECONDS} must be 1-"
-            f"{contract.MAX_COMPLETION_TIMEOUT_SECONDS}, got {timeout}"
-        )
-    wait = props.get(contract.WAIT_FOR_COMPLETION)
-    if wait is not None and str(wait).lower() not in ("true", "false"):
-        raise PropertyError(f"property {contract.WAIT_FOR_COMPLETION} must be true or false")
-    return Desired(
-        membership=str(document["membershipIdentifier"]),
-        identity=identity.digest(document),
-        request=document,
-        fixed_name=fixed_name,
-        name_prefix=name_prefix,
-        tags=identity.string_map(props, contract.TAGS),
-        destroy=policy == contract.REMOVAL_POLICY_DESTROY,
-        wait_for_completion=wait is None or str(wait).lower() == "true",
-        completion_timeout_seconds=timeout,
-        wait_handle_url=identity.text(props, contract.WAIT_HANDLE_URL),
-        secrets=secret_values(props),
-    )
+    return kinds.desired(props, identity.trained_model_document(props), secret_values(props))
 
 
 def create_request(desired: Desired, name: str, tags: Mapping[str, str]) -> dict[str, Any]:
     """The full ``create_trained_model`` arguments."""
-    request = dict(desired.request)
-    request["name"] = name
-    if tags:
-        request["tags"] = dict(tags)
-    return request
+    return kinds.request(desired, name, tags)
 
 
 def _key(ref: Ref) -> dict[str, Any]:
@@ -96,13 +51,6 @@ def _key(ref: Ref) -> dict[str, Any]:
     if ref.version:
         kwargs["versionIdentifier"] = ref.version
     return kwargs
-
-
-def _details(model: Mapping[str, Any]) -> str:
-    details = model.get("statusDetails") or {}
-    text = ": ".join(str(p) for p in (details.get("statusCode"), details.get("message")) if p)
-    text = text or "no details given by the service"
-    return faults.redact(text, _response_secrets(model))
 
 
 def _response_secrets(model: Mapping[str, Any]) -> list[str]:
@@ -142,29 +90,16 @@ class TrainedModels:
         }
         if ref.version:
             data[contract.ATTR_VERSION_IDENTIFIER] = ref.version
-        return Observed(
-            ref=ref,
-            name=str(model.get("name", "")),
-            status=str(model.get("status", "")),
-            tags=dict(model.get("tags") or {}),
-            updated=_epoch(model.get("updateTime")),
-            created=_epoch(model.get("createTime")) or 0.0,
-            details=_details(model),
-            data=data,
-        )
+        return kinds.observed(ref, model, _response_secrets(model), data)
 
     def summaries(self, client: CleanRoomsMLClient, membership: str) -> Iterator[Summary]:
         paginator = client.get_paginator("list_trained_models")
         for page in paginator.paginate(membershipIdentifier=membership):
             for item in page.get("trainedModels", []):
-                yield Summary(
-                    ref=ownership.make_ref(
-                        ARN, str(item["trainedModelArn"]), item.get("versionIdentifier")
-                    ),
-                    name=str(item.get("name", "")),
-                    status=str(item.get("status", "")),
-                    created=_epoch(item.get("createTime")) or 0.0,
+                ref = ownership.make_ref(
+                    ARN, str(item["trainedModelArn"]), item.get("versionIdentifier")
                 )
+                yield kinds.summary(ref, item)
 
     def delete_step(self, client: CleanRoomsMLClient, observed: Observed, first: bool) -> str:
         """One step towards deletion: cancel a training, delete an output, or wait.
@@ -192,21 +127,16 @@ class TrainedModels:
                 if once and faults.is_transient(error):
                     return Step.DEFERRED
                 if once and faults.is_conflict(error):
-                    raise _delete_failed(observed) from error  # the service will not retry it now
+                    raise kinds.delete_failed(
+                        self.noun, observed
+                    ) from error  # the service will not retry it now
                 raise
             return Step.WAIT
         if status in DELETE_FAILURES:
-            raise _delete_failed(observed)
+            raise kinds.delete_failed(self.noun, observed)
         # INACTIVE: gone. CREATE_FAILED (after the first step): its output was deleted
         # or there was none. CANCEL_*/DELETE_* in progress: wait.
         return Step.DONE if status in GONE or status == CREATE_FAILED else Step.WAIT
-
-
-def _delete_failed(observed: Observed) -> faults.HandlerError:
-    return faults.HandlerError(
-        f"deleting trained model {observed.ref.arn} failed ({observed.status}): "
-        f"{observed.details} - delete the stack again to retry"
-    )
 
 
 KIND: Final = TrainedModels()

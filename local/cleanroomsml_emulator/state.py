@@ -59,8 +59,15 @@ class Timings:
     transition_seconds: float = 1.0
 
 
+MODEL: Final = "trained-model"
+CHANNEL: Final = "ml-input-channel"
+JOB: Final = "trained-model-inference-job"
+
+
 @dataclass
 class _Model:
+    """A trained model version, an ML input channel or an inference job (``kind``)."""
+
     arn: str
     version: str | None
     membership: str
@@ -71,6 +78,7 @@ class _Model:
     created_time: datetime
     timeline: list[tuple[float, str]]
     failure: dict[str, str] | None = None
+    kind: str = MODEL
 
     def status(self, now: float) -> str:
         current = self.timeline[0][1]
@@ -107,8 +115,9 @@ class Emulator:
     _models: list[_Model] = field(default_factory=list)
     _tags: dict[str, dict[str, str]] = field(default_factory=dict)
     _faults: dict[str, list[_Fault]] = field(default_factory=dict)
-    _fail_next_trainings: list[dict[str, str]] = field(default_factory=list)
+    _fail_next_creations: dict[str, list[dict[str, str]]] = field(default_factory=dict)
     _fail_next_deletes: list[dict[str, str]] = field(default_factory=list)
+    _configurations: dict[str, dict[str, Any]] = field(default_factory=dict)
     calls: list[str] = field(default_factory=list)
     history: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     """Every call with its parameters, faults included (for tests)."""
@@ -123,10 +132,14 @@ class Emulator:
 
     def fail_next_training(self, message: str = "AlgorithmError: training failed") -> None:
         """The next model created ends in CREATE_FAILED with this status message."""
+        self.fail_next_creation(MODEL, message)
+
+    def fail_next_creation(self, kind: str, message: str) -> None:
+        """The next ``kind`` (``MODEL``, ``CHANNEL``, ``JOB``) created ends in CREATE_FAILED."""
         with self._lock:
             code, _, text = message.partition(": ")
-            self._fail_next_trainings.append(
-                {"statusCode": code if text else "TrainingFailed", "message": text or message}
+            self._fail_next_creations.setdefault(kind, []).append(
+                {"statusCode": code if text else "CreateFailed", "message": text or message}
             )
 
     def fail_next_delete(self, message: str = "artifacts could not be deleted") -> None:
@@ -134,8 +147,8 @@ class Emulator:
         with self._lock:
             self._fail_next_deletes.append({"statusCode": "DeleteFailed", "message": message})
 
-    def snapshot(self) -> list[dict[str, Any]]:
-        """Every model version with its current status (for tests and the CLI)."""
+    def snapshot(self, kind: str = MODEL) -> list[dict[str, Any]]:
+        """Every model version (channel, job) with its current status (tests and the CLI)."""
         with self._lock:
             now = self.clock.now()
             return [
@@ -147,9 +160,17 @@ class Emulator:
                     "status": m.status(now),
                     "tags": dict(self._tags.get(m.arn, {})),
                     "hyperparameters": dict(m.request.get("hyperparameters", {})),
+                    # the ARN's own field for the other kinds
+                    "arn": m.arn,
                 }
                 for m in self._models
+                if m.kind == kind
             ]
+
+    def configurations(self) -> dict[str, dict[str, Any]]:
+        """Every membership's ML configuration (for tests)."""
+        with self._lock:
+            return copy.deepcopy(self._configurations)
 
     # --- dispatch ---------------------------------------------------------------
     def call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -233,10 +254,12 @@ class Emulator:
         return out
 
     @staticmethod
-    def _page(items: list[dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]:
+    def _page(
+        items: list[dict[str, Any]], params: dict[str, Any], key: str = "trainedModels"
+    ) -> dict[str, Any]:
         size = int(params.get("maxResults") or DEFAULT_PAGE_SIZE)
         start = int(params.get("nextToken") or 0)
-        page: dict[str, Any] = {"trainedModels": items[start : start + size]}
+        page: dict[str, Any] = {key: items[start : start + size]}
         if start + size < len(items):
             page["nextToken"] = str(start + size)
         return page
@@ -245,7 +268,7 @@ class Emulator:
     def _op_CreateTrainedModel(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
         now = self._now()
         membership = params["membershipIdentifier"]
-        live = [m for m in self._models if m.membership == membership]
+        live = [m for m in self._models if m.membership == membership and m.kind == MODEL]
         if any(m.name == params["name"] and m.status(now) != "INACTIVE" for m in live):
             # A1: names are unique among a membership's models that are not INACTIVE
             raise EmulatorError(
@@ -272,7 +295,7 @@ class Emulator:
             f"arn:aws:cleanrooms-ml:{REGION}:{ACCOUNT}:membership/{membership}"
             f"/trained-model/{uuid.uuid4()}"
         )
-        failure = self._fail_next_trainings.pop(0) if self._fail_next_trainings else None
+        failure = self._next_failure(MODEL)
         t = self.timings
         request = copy.deepcopy(params)
         request.pop("tags", None)
@@ -314,7 +337,7 @@ class Emulator:
         items = [
             self._describe(m, full=False)
             for m in self._models
-            if m.membership == params["membershipIdentifier"]
+            if m.membership == params["membershipIdentifier"] and m.kind == MODEL
         ]
         return self._page(items, params)
 
@@ -387,3 +410,224 @@ class Emulator:
 
     def _op_ListTagsForResource(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
         return {"tags": dict(self._tagged(params["resourceArn"]))}
+
+    # --- ML input channels (A12, A13) and inference jobs (A14-A16) ---------------------
+    def _next_failure(self, kind: str) -> dict[str, str] | None:
+        queue = self._fail_next_creations.get(kind) or []
+        return queue.pop(0) if queue else None
+
+    def _start(
+        self, kind: str, params: dict[str, Any], seconds: float, arn_field: str
+    ) -> dict[str, Any]:
+        """A new channel or job, its name unique among the membership's live ones (A12)."""
+        now = self._now()
+        membership = params["membershipIdentifier"]
+        live = [
+            m
+            for m in self._models
+            if m.kind == kind and m.membership == membership and m.status(now) != "INACTIVE"
+        ]
+        if any(m.name == params["name"] for m in live):
+            raise EmulatorError("ConflictException", f"{kind} {params['name']!r} already exists")
+        tags = params.get("tags") or {}
+        if len(tags) > MAX_TAGS:
+            raise EmulatorError("ValidationException", f"{len(tags)} tags; at most {MAX_TAGS}")
+        prefix = f"arn:aws:cleanrooms-ml:{REGION}:{ACCOUNT}:membership/{membership}"
+        arn = f"{prefix}/{kind}/{uuid.uuid4()}"
+        failure = self._next_failure(kind)
+        request = copy.deepcopy(params)
+        request.pop("tags", None)
+        t = self.timings
+        self._models.append(
+            _Model(
+                arn=arn,
+                version=None,
+                membership=membership,
+                collaboration=str(uuid.uuid5(uuid.NAMESPACE_URL, membership)),
+                name=params["name"],
+                request=request,
+                created_at=now,
+                created_time=datetime.now(UTC),
+                timeline=[
+                    (now, "CREATE_PENDING"),
+                    (now + t.pending_seconds, "CREATE_IN_PROGRESS"),
+                    (now + t.pending_seconds + seconds, "CREATE_FAILED" if failure else "ACTIVE"),
+                ],
+                failure=failure,
+                kind=kind,
+            )
+        )
+        self._tags[arn] = dict(tags)
+        return {arn_field: arn}
+
+    def _common(self, model: _Model, arn_field: str) -> dict[str, Any]:
+        now = self._now()
+        changed = model.created_time.timestamp() + (model.changed_at(now) - model.created_at) / max(
+            self.clock.scale, 1e-9
+        )
+        out: dict[str, Any] = {
+            "createTime": model.created_time,
+            "updateTime": datetime.fromtimestamp(changed, UTC),
+            arn_field: model.arn,
+            "name": model.name,
+            "membershipIdentifier": model.membership,
+            "collaborationIdentifier": model.collaboration,
+            "status": model.status(now),
+        }
+        for key in ("description", "mlModelInferencePayerAccountId"):
+            if key in model.request:
+                out[key] = model.request[key]
+        return out
+
+    def _failed(self, model: _Model, out: dict[str, Any]) -> dict[str, Any]:
+        if out["status"].endswith("FAILED") and model.failure:
+            out["statusDetails"] = dict(model.failure)
+        out["tags"] = dict(self._tags.get(model.arn, {}))
+        return out
+
+    def _of(self, kind: str, membership: str, arn: str) -> _Model:
+        found = [m for m in self._models if m.kind == kind and m.arn == arn]
+        if not found or found[0].membership != membership:
+            raise EmulatorError("ResourceNotFoundException", f"{kind} {arn} not found")
+        return found[0]
+
+    def _op_CreateMLInputChannel(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        # the protected query takes as long as a training here (A13)
+        return self._start(CHANNEL, params, self.timings.training_seconds, "mlInputChannelArn")
+
+    def _channel(self, model: _Model, *, full: bool) -> dict[str, Any]:
+        out = self._common(model, "mlInputChannelArn")
+        out["configuredModelAlgorithmAssociations"] = list(
+            model.request["configuredModelAlgorithmAssociations"]
+        )
+        if "payerConfiguration" in model.request:
+            out["payerConfiguration"] = copy.deepcopy(model.request["payerConfiguration"])
+        if not full:
+            return out
+        out["retentionInDays"] = model.request["retentionInDays"]
+        out["inputChannel"] = copy.deepcopy(model.request["inputChannel"])
+        if "kmsKeyArn" in model.request:
+            out["kmsKeyArn"] = model.request["kmsKeyArn"]
+        if out["status"] == "ACTIVE":
+            out["numberOfRecords"] = 1000
+        return self._failed(model, out)
+
+    def _op_GetMLInputChannel(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        model = self._of(CHANNEL, params["membershipIdentifier"], params["mlInputChannelArn"])
+        return self._channel(model, full=True)
+
+    def _op_ListMLInputChannels(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        items = [
+            self._channel(m, full=False)
+            for m in self._models
+            if m.kind == CHANNEL and m.membership == params["membershipIdentifier"]
+        ]
+        return self._page(items, params, "mlInputChannelsList")
+
+    def _op_DeleteMLInputChannelData(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        model = self._of(CHANNEL, params["membershipIdentifier"], params["mlInputChannelArn"])
+        now = self._now()
+        status = model.status(now)
+        if status == "INACTIVE":
+            raise EmulatorError("ResourceNotFoundException", "the channel has no data left")
+        if status not in ("ACTIVE", "CREATE_FAILED", "DELETE_FAILED"):
+            # A13: data can be deleted once the channel's query has ended
+            raise EmulatorError(
+                "ConflictException", f"cannot delete the data of a {status} channel"
+            )
+        failure = self._fail_next_deletes.pop(0) if self._fail_next_deletes else None
+        if failure:
+            model.failure = failure
+        end = "DELETE_FAILED" if failure else "INACTIVE"
+        model.replan(now, self._phases(now, "DELETE_PENDING", "DELETE_IN_PROGRESS", end))
+        return {}
+
+    def _op_StartTrainedModelInferenceJob(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        membership = params["membershipIdentifier"]
+        now = self._now()
+        model = self._find(
+            membership, params["trainedModelArn"], params.get("trainedModelVersionIdentifier")
+        )
+        channel = self._of(CHANNEL, membership, params["dataSource"]["mlInputChannelArn"])
+        for what, found in (("trained model", model), ("ML input channel", channel)):
+            if found.status(now) != "ACTIVE":  # A16
+                raise EmulatorError(
+                    "ValidationException", f"{what} {found.arn} is {found.status(now)}, not ACTIVE"
+                )
+        return self._start(
+            JOB, params, self.timings.training_seconds, "trainedModelInferenceJobArn"
+        )
+
+    def _job(self, model: _Model, *, full: bool) -> dict[str, Any]:
+        out = self._common(model, "trainedModelInferenceJobArn")
+        for key in ("trainedModelArn", "trainedModelVersionIdentifier", "outputConfiguration"):
+            if key in model.request:
+                out[key] = copy.deepcopy(model.request[key])
+        if "configuredModelAlgorithmAssociationArn" in model.request:
+            out["configuredModelAlgorithmAssociationArn"] = model.request[
+                "configuredModelAlgorithmAssociationArn"
+            ]
+        if not full:
+            return out
+        del out["collaborationIdentifier"]  # the summary has it, GetTrainedModelInferenceJob not
+        for key in (
+            "resourceConfig",
+            "dataSource",
+            "containerExecutionParameters",
+            "environment",
+            "kmsKeyArn",
+        ):
+            if key in model.request:
+                out[key] = copy.deepcopy(model.request[key])
+        return self._failed(model, out)
+
+    def _op_GetTrainedModelInferenceJob(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        arn = params["trainedModelInferenceJobArn"]
+        return self._job(self._of(JOB, params["membershipIdentifier"], arn), full=True)
+
+    def _op_ListTrainedModelInferenceJobs(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        items = [
+            self._job(m, full=False)
+            for m in self._models
+            if m.kind == JOB and m.membership == params["membershipIdentifier"]
+        ]
+        return self._page(items, params, "trainedModelInferenceJobs")
+
+    def _op_CancelTrainedModelInferenceJob(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        arn = params["trainedModelInferenceJobArn"]
+        model = self._of(JOB, params["membershipIdentifier"], arn)
+        now = self._now()
+        status = model.status(now)
+        if status not in TRAINING:  # A15: only a running job can be cancelled
+            raise EmulatorError("ConflictException", f"cannot cancel a job that is {status}")
+        model.replan(now, self._phases(now, "CANCEL_PENDING", "CANCEL_IN_PROGRESS", "INACTIVE"))
+        return {}
+
+    # --- ML configurations (A17) --------------------------------------------------------
+    def _op_PutMLConfiguration(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        membership = params["membershipIdentifier"]
+        now = datetime.now(UTC)
+        held = self._configurations.get(membership)
+        self._configurations[membership] = {
+            "defaultOutputLocation": copy.deepcopy(params["defaultOutputLocation"]),
+            "createTime": held["createTime"] if held else now,
+            "updateTime": now,
+        }
+        return {}
+
+    def _op_GetMLConfiguration(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        membership = params["membershipIdentifier"]
+        held = self._configurations.get(membership)
+        if held is None:
+            raise EmulatorError(
+                "ResourceNotFoundException", f"no ML configuration for {membership}"
+            )
+        return {"membershipIdentifier": membership, **copy.deepcopy(held)}
+
+    def _op_DeleteMLConfiguration(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        membership = params["membershipIdentifier"]
+        if self._configurations.pop(membership, None) is None:
+            raise EmulatorError(
+                "ResourceNotFoundException", f"no ML configuration for {membership}"
+            )
+        return {}

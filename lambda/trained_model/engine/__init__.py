@@ -87,24 +87,30 @@ POLLS: Final[dict[str, Callable[[Call], dict[str, Any]]]] = {
 """What ``is_complete`` does, by the action ``on_event`` chose."""
 
 
-def on_event(call: Call) -> dict[str, Any]:
-    """The Provider framework's ``onEvent``: decide, and say what the polls do."""
+Table = dict[str, Callable[[Call], dict[str, Any]]]
+
+
+def on_event(call: Call, requests: Table = REQUESTS) -> dict[str, Any]:
+    """The Provider framework's ``onEvent``: decide, and say what the polls do.
+
+    ``requests``: a kind with requests of its own (the ML configuration) passes them.
+    """
     event = call.event
     log(
         "on-event",
         physicalResourceId=event.physical_id if event.request_type != "Create" else None,
         **event.fields(),
     )
-    handler = REQUESTS.get(event.request_type)
+    handler = requests.get(event.request_type)
     if handler is None:
         raise HandlerError(f"unknown request type {event.request_type!r}")
     return handler(call)
 
 
-def is_complete(call: Call) -> dict[str, Any]:
+def is_complete(call: Call, polls: Table = POLLS) -> dict[str, Any]:
     """The Provider framework's ``isComplete``: one look (and the step it allows)."""
     action = str(call.event.extra.get(ACTION_KEY, NONE))
-    poll = POLLS.get(action)
+    poll = polls.get(action)
     if poll is None:
         raise HandlerError(f"unknown action {action!r}")
     try:
@@ -161,6 +167,7 @@ __all__ = [
     "Observed",
     "Step",
     "Summary",
+    "Table",
     "WaiterStarter",
     "is_complete",
     "on_event",

@@ -105,6 +105,9 @@ class Observed:
     created: float = 0.0
     data: Mapping[str, str] = field(default_factory=dict)
     """The attributes to report (``Fn::GetAtt``)."""
+    document: Mapping[str, Any] = field(default_factory=dict)
+    """What the service holds, for a kind that knows its own by its content (it has no
+    tags): the ML configuration."""
 
     @property
     def tag(self) -> ownership.Tag | None:

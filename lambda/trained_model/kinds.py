@@ -1,0 +1,111 @@
+"""What the kinds of resource share: settings every resource has, and reading answers.
+
+Every kind's properties carry the same handler settings (name or name prefix,
+tags, removal policy, waiting); every kind's describe answer has a name, a status,
+tags, times and status details.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+import contract
+import faults
+import identity
+from engine import Desired, Observed, Summary
+from identity import PropertyError
+from ownership import Ref
+
+
+def desired(
+    props: Mapping[str, Any], document: Mapping[str, Any], secrets: tuple[str, ...]
+) -> Desired:
+    """``Desired`` from the identity ``document`` and the handler settings in ``props``."""
+    fixed_name = identity.text(props, contract.NAME)
+    name_prefix = identity.text(props, contract.NAME_PREFIX)
+    if (fixed_name is None) == (name_prefix is None):
+        raise PropertyError(
+            f"exactly one of {contract.NAME} and {contract.NAME_PREFIX} is required"
+        )
+    policy = identity.text(props, contract.REMOVAL_POLICY) or contract.REMOVAL_POLICY_RETAIN
+    if policy not in (contract.REMOVAL_POLICY_RETAIN, contract.REMOVAL_POLICY_DESTROY):
+        raise PropertyError(f"property {contract.REMOVAL_POLICY} must be retain or destroy")
+    timeout = identity.whole(props, contract.COMPLETION_TIMEOUT_SECONDS)
+    if timeout is None:
+        timeout = contract.DEFAULT_COMPLETION_TIMEOUT_SECONDS
+    if not 1 <= timeout <= contract.MAX_COMPLETION_TIMEOUT_SECONDS:
+        raise PropertyError(
+            f"property {contract.COMPLETION_TIMEOUT_SECONDS} must be 1-"
+            f"{contract.MAX_COMPLETION_TIMEOUT_SECONDS}, got {timeout}"
+        )
+    wait = props.get(contract.WAIT_FOR_COMPLETION)
+    if wait is not None and str(wait).lower() not in ("true", "false"):
+        raise PropertyError(f"property {contract.WAIT_FOR_COMPLETION} must be true or false")
+    return Desired(
+        membership=str(document["membershipIdentifier"]),
+        identity=identity.digest(document),
+        request=document,
+        fixed_name=fixed_name,
+        name_prefix=name_prefix,
+        tags=identity.string_map(props, contract.TAGS),
+        destroy=policy == contract.REMOVAL_POLICY_DESTROY,
+        wait_for_completion=wait is None or str(wait).lower() == "true",
+        completion_timeout_seconds=timeout,
+        wait_handle_url=identity.text(props, contract.WAIT_HANDLE_URL),
+        secrets=secrets,
+    )
+
+
+def request(desired: Desired, name: str, tags: Mapping[str, str]) -> dict[str, Any]:
+    """A create call's full arguments: the identity document, the name and the tags."""
+    arguments = dict(desired.request)
+    arguments["name"] = name
+    if tags:
+        arguments["tags"] = dict(tags)
+    return arguments
+
+
+def epoch(value: object) -> float | None:
+    return value.timestamp() if isinstance(value, datetime) else None
+
+
+def details(answer: Mapping[str, Any], hidden: Iterable[str]) -> str:
+    """The service's status details, redacted of the secret values it holds."""
+    found = answer.get("statusDetails") or {}
+    text = ": ".join(str(p) for p in (found.get("statusCode"), found.get("message")) if p)
+    return faults.redact(text or "no details given by the service", hidden)
+
+
+def observed(
+    ref: Ref, answer: Mapping[str, Any], hidden: Iterable[str], data: Mapping[str, str]
+) -> Observed:
+    """An ``Observed`` from a describe call's answer."""
+    return Observed(
+        ref=ref,
+        name=str(answer.get("name", "")),
+        status=str(answer.get("status", "")),
+        tags=dict(answer.get("tags") or {}),
+        updated=epoch(answer.get("updateTime")),
+        created=epoch(answer.get("createTime")) or 0.0,
+        details=details(answer, hidden),
+        data=dict(data),
+    )
+
+
+def summary(ref: Ref, item: Mapping[str, Any]) -> Summary:
+    """A ``Summary`` from one entry of a list call."""
+    return Summary(
+        ref=ref,
+        name=str(item.get("name", "")),
+        status=str(item.get("status", "")),
+        created=epoch(item.get("createTime")) or 0.0,
+    )
+
+
+def delete_failed(noun: str, observed: Observed) -> faults.HandlerError:
+    return faults.HandlerError(
+        f"deleting {noun} {observed.ref.arn} failed ({observed.status}): "
+        f"{observed.details} - delete the stack again to retry"
+    )

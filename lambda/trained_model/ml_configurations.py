@@ -1,0 +1,242 @@
+"""The ML configuration: ``Custom::CleanRoomsMLConfiguration``, one per membership.
+
+``PutMLConfiguration`` sets a membership's default output location and the role
+Clean Rooms ML assumes for it; there is one per membership, with no name, no tags
+and no status. So this kind has its own requests (on the engine's entry points,
+its ``Call`` and its rules for transient failures):
+
+- Create: a configuration the membership already has is adopted when it is the
+  one asked for (a retried create, a rolled-back first deploy that kept it) and
+  refused otherwise; else the poll puts it (nothing is put before the Provider
+  framework's waiter runs).
+- Update: the same membership is updated in place by the poll (a rollback puts the
+  old configuration back); another membership is a replacement, as a create there.
+- Delete: only under DESTROY, and only while the membership still has the
+  configuration this resource put (anything else was changed outside
+  CloudFormation and is left alone).
+
+The physical id is ``ml-configuration:<membership id>``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Final
+
+import contract
+import faults
+import identity
+import kinds
+from engine import (
+    ACTION_KEY,
+    CREATE,
+    NONE,
+    READY,
+    STARTED_AT_KEY,
+    Call,
+    Desired,
+    Observed,
+    Step,
+    Summary,
+)
+from engine.shared import describe
+from faults import HandlerError
+from identity import PropertyError
+from jsonlog import log
+from ownership import UUID, Pending, Ref
+
+if TYPE_CHECKING:
+    from mypy_boto3_cleanroomsml import CleanRoomsMLClient
+else:
+    CleanRoomsMLClient = Any
+
+PREFIX: Final = "ml-configuration:"
+_ID: Final = re.compile(PREFIX + r"(?P<membership>" + UUID.pattern + ")")
+
+
+def ref_of(membership: str) -> Ref:
+    return Ref(arn=f"{PREFIX}{membership}", version=None, membership=membership)
+
+
+def document(props: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``put_ml_configuration`` arguments."""
+    return {
+        "membershipIdentifier": identity.text(props, contract.MEMBERSHIP_IDENTIFIER, required=True),
+        "defaultOutputLocation": {
+            "destination": {
+                "s3Destination": {
+                    "s3Uri": identity.text(props, contract.OUTPUT_S3_URI, required=True)
+                }
+            },
+            "roleArn": identity.text(props, contract.ROLE_ARN, required=True),
+        },
+    }
+
+
+def parse(props: Mapping[str, Any]) -> Desired:
+    request = document(props)
+    policy = identity.text(props, contract.REMOVAL_POLICY) or contract.REMOVAL_POLICY_RETAIN
+    if policy not in (contract.REMOVAL_POLICY_RETAIN, contract.REMOVAL_POLICY_DESTROY):
+        raise PropertyError(f"property {contract.REMOVAL_POLICY} must be retain or destroy")
+    membership = str(request["membershipIdentifier"])
+    return Desired(
+        membership=membership,
+        identity=identity.digest({"membershipIdentifier": membership}),
+        request=request,
+        destroy=policy == contract.REMOVAL_POLICY_DESTROY,
+    )
+
+
+def _location(held: Mapping[str, Any]) -> str:
+    location = held.get("defaultOutputLocation") or {}
+    uri = ((location.get("destination") or {}).get("s3Destination") or {}).get("s3Uri")
+    return f"output {uri}, role {location.get('roleArn')}"
+
+
+class MLConfigurations:
+    """The narrow interface (``engine.Kind``) for a membership's ML configuration."""
+
+    resource_type = contract.ML_CONFIGURATION_RESOURCE_TYPE
+    noun = "ML configuration"
+
+    def parse_physical_id(self, physical_id: str | None) -> Ref | Pending | None:
+        match = _ID.fullmatch(physical_id or "")
+        return ref_of(match.group("membership")) if match else None
+
+    def parse(self, props: Mapping[str, Any]) -> Desired:
+        return parse(props)
+
+    def create(
+        self, client: CleanRoomsMLClient, desired: Desired, name: str, tags: Mapping[str, str]
+    ) -> Ref:
+        client.put_ml_configuration(**desired.request)
+        return ref_of(desired.membership)
+
+    def describe(self, client: CleanRoomsMLClient, ref: Ref) -> Observed:
+        held: Mapping[str, Any] = client.get_ml_configuration(membershipIdentifier=ref.membership)
+        return Observed(
+            ref=ref,
+            name="",
+            status=READY,
+            tags={},
+            updated=kinds.epoch(held.get("updateTime")),
+            details="",
+            data={contract.ATTR_MEMBERSHIP_IDENTIFIER: ref.membership},
+            document={
+                "membershipIdentifier": ref.membership,
+                "defaultOutputLocation": held.get("defaultOutputLocation") or {},
+            },
+        )
+
+    def summaries(self, client: CleanRoomsMLClient, membership: str) -> Iterator[Summary]:
+        return iter(())  # one per membership, found by describe
+
+    def delete_step(self, client: CleanRoomsMLClient, observed: Observed, first: bool) -> str:
+        client.delete_ml_configuration(membershipIdentifier=observed.ref.membership)
+        return Step.DONE
+
+
+KIND: Final = MLConfigurations()
+
+
+def _answer(ref: Ref, action: str, now: float) -> dict[str, Any]:
+    return {
+        "PhysicalResourceId": ref.physical_id,
+        ACTION_KEY: action,
+        STARTED_AT_KEY: now,
+        "Data": {contract.ATTR_MEMBERSHIP_IDENTIFIER: ref.membership},
+    }
+
+
+def _put_or_adopt(call: Call, desired: Desired) -> dict[str, Any]:
+    """A membership's configuration: adopt the one asked for, refuse another, or put."""
+    ref = ref_of(desired.membership)
+    held = describe(call, ref)
+    if held is None:
+        log("create-requested", physicalResourceId=ref.physical_id, **call.event.fields())
+        return _answer(ref, CREATE, call.now)
+    if held.document == desired.request:
+        log("adopted", reason="the configuration asked for", **call.event.fields())
+        return _answer(ref, NONE, call.now)
+    raise HandlerError(
+        f"membership {desired.membership} already has an ML configuration ("
+        f"{_location(held.document)}) that this resource did not make; a membership has "
+        "one: import it with MLConfiguration.from_membership_identifier, or remove it "
+        "(aws cleanrooms-ml delete-ml-configuration --membership-identifier "
+        f"{desired.membership}) and deploy again"
+    )
+
+
+def on_create(call: Call) -> dict[str, Any]:
+    return _put_or_adopt(call, parse(call.event.properties))
+
+
+def on_update(call: Call) -> dict[str, Any]:
+    desired = parse(call.event.properties)
+    current = KIND.parse_physical_id(call.event.physical_id)
+    if current is None:
+        raise HandlerError(
+            f"cannot update {call.event.physical_id!r}: it is not an ML configuration "
+            "this handler made"
+        )
+    if current.membership == desired.membership:
+        # in place (a rollback puts the old configuration back): the poll puts it
+        return _answer(ref_of(desired.membership), CREATE, call.now)
+    return _put_or_adopt(call, desired)  # another membership: a replacement
+
+
+def on_delete(call: Call) -> dict[str, Any]:
+    event = call.event
+    result = {"PhysicalResourceId": event.physical_id, ACTION_KEY: NONE, STARTED_AT_KEY: call.now}
+    ref = KIND.parse_physical_id(event.physical_id)
+    try:
+        desired: Desired | None = parse(event.properties)
+    except PropertyError:
+        desired = None  # unreadable properties: never delete on a guess
+    if not isinstance(ref, Ref) or desired is None or not desired.destroy:
+        log("retained", reason="removal policy retain or not ours", **event.fields())
+        return result
+    held = describe(call, ref)
+    if held is None or held.document != dict(desired.request, membershipIdentifier=ref.membership):
+        log("delete-skipped", reason="gone, or changed outside CloudFormation", **event.fields())
+        return result
+    try:
+        call.api(KIND.delete_step, call.client, held, True)
+    except Exception as error:
+        if faults.is_not_found(error):
+            return result
+        raise call.fail(error, "deleting the ML configuration of membership", ref.membership) from (
+            error
+        )
+    log("deleted", physicalResourceId=ref.physical_id, **event.fields())
+    return result
+
+
+def poll_put(call: Call) -> dict[str, Any]:
+    desired = parse(call.event.properties)
+    try:
+        ref = call.api(KIND.create, call.client, desired, "", {})
+    except faults.NotYet:
+        raise
+    except Exception as error:
+        raise call.fail(
+            error, "putting the ML configuration of membership", desired.membership
+        ) from error
+    log("created", physicalResourceId=ref.physical_id, **call.event.fields())
+    return {
+        "IsComplete": True,
+        "PhysicalResourceId": ref.physical_id,
+        "Data": {contract.ATTR_MEMBERSHIP_IDENTIFIER: ref.membership},
+    }
+
+
+REQUESTS: Final[dict[str, Callable[[Call], dict[str, Any]]]] = {
+    "Create": on_create,
+    "Update": on_update,
+    "Delete": on_delete,
+}
+POLLS: Final[dict[str, Callable[[Call], dict[str, Any]]]] = {
+    CREATE: poll_put,
+    NONE: lambda call: {"IsComplete": True},
+}
