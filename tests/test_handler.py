@@ -279,9 +279,7 @@ def test_a_model_of_release_0_1_0_is_recognised_as_ours(stubbed: StubbedClient) 
     stubbed.get_model(
         model_description(name=generated(), tags={contract.RESERVED_TAG_KEY: v1_tag()})
     )
-    tag = ownership.parse_tag(v1_tag())
-    assert tag is not None
-    stubbed.tag({contract.RESERVED_TAG_KEY: ownership.retag(tag, STACK_ID, LOGICAL_ID)})
+    # its v1 tag stays: release 0.1.0 (back after an upgrade's rollback) still owns it
     assert on_event(stubbed, event("Create", request_id=REQUEST_ID))["PhysicalResourceId"] == (
         MODEL_ARN
     )
@@ -385,7 +383,8 @@ def test_a_conflict_on_create_with_nothing_of_ours_fails_with_the_reason(
     }
     stubbed.list_models([])
     stubbed.error("create_trained_model", "ConflictException", 409, "name taken")
-    stubbed.list_models([])
+    stubbed.list_models([])  # not a concurrent poll of this request
+    stubbed.list_models([])  # nor anything else that holds the name now
     with pytest.raises(
         HandlerError, match=r"creating trained model 'fixed' failed \(Conflict.*name taken"
     ):
@@ -558,13 +557,12 @@ def test_a_tags_only_change_is_applied_in_place(stubbed: StubbedClient) -> None:
     assert result[ACTION_KEY] == engine.REFRESH
 
 
-def test_an_update_of_a_release_0_1_0_model_rewrites_its_tag_as_v2(stubbed: StubbedClient) -> None:
+def test_an_update_of_a_release_0_1_0_model_keeps_its_tag(stubbed: StubbedClient) -> None:
+    """A v1 tag is read, never rewritten: release 0.1.0's handler, back after a rolled-back
+    upgrade, still knows the model as its own."""
     stubbed.get_model(
         model_description(status="ACTIVE", tags={contract.RESERVED_TAG_KEY: v1_tag()})
     )
-    tag = ownership.parse_tag(v1_tag())
-    assert tag is not None
-    stubbed.tag({contract.RESERVED_TAG_KEY: ownership.retag(tag, STACK_ID, LOGICAL_ID)})
     assert on_event(stubbed, _update(handler_properties()))["PhysicalResourceId"] == MODEL_ARN
 
 
@@ -627,7 +625,7 @@ def test_a_rollback_goes_back_to_the_model_that_has_the_configuration(
     result = on_event(stubbed, raw)
     assert result["PhysicalResourceId"] == MODEL_ARN
     stubbed.get_model(a_model)
-    assert is_complete(stubbed, then_poll(raw, result))["PhysicalResourceId"] == MODEL_ARN
+    assert is_complete(stubbed, then_poll(raw, result))["IsComplete"] is True
 
 
 def test_a_fixed_name_that_needs_a_new_model_in_its_membership_is_refused(
@@ -956,7 +954,8 @@ def _create(s: StubbedClient, fault: str | Exception) -> str:
     s.list_models([])
     _fault(s, "create_trained_model", fault)
     if fault == "ConflictException":
-        s.list_models([])
+        s.list_models([])  # not a concurrent poll of this request
+        s.list_models([])  # nor a holder of the name: the service's own reason
     return DONE if is_complete(s, poll)["IsComplete"] else NOT_YET
 
 
@@ -1148,3 +1147,17 @@ def test_a_huge_service_message_is_bounded_keeping_the_status_code_and_arn(
     assert MODEL_ARN in message
     assert "(CREATE_FAILED): AlgorithmError: xxx" in message
     assert " [...] " in message
+
+
+def test_not_found_right_after_create_is_not_yet(stubbed: StubbedClient) -> None:
+    """A read right after the write may not see it yet: look again, do not fail."""
+    poll = then_poll(
+        event("Create", request_id=REQUEST_ID),
+        {"PhysicalResourceId": pending_id(), ACTION_KEY: engine.CREATE, STARTED_AT_KEY: NOW},
+    )
+    stubbed.list_models([])
+    stubbed.create_model(arn=MODEL_ARN)
+    stubbed.error("get_trained_model", "ResourceNotFoundException", 404)
+    assert is_complete(stubbed, poll) == {"IsComplete": False}
+    stubbed.get_model(model_description(name=generated(), tags=OWNED))  # no second create
+    assert is_complete(stubbed, poll) == {"IsComplete": False}

@@ -7,7 +7,7 @@ cannot drift apart.
 
 CloudFormation hands every scalar property to a custom resource as a string:
 numbers arrive as ``"50"`` and booleans as ``"true"``. The handler converts them
-back in one place (``properties.parse_properties``).
+back in one place (``identity``, read by each kind's ``parse``).
 
 Units are converted at the edge, in the construct: sizes are whole GiB and
 durations whole seconds.

@@ -1,13 +1,16 @@
 """The long path: waiting up to 12 hours with a WaitCondition.
 
 A custom resource cannot wait longer than an hour, so for a longer
-``completion_timeout`` the custom resource returns once the model exists, and
-``on_event`` starts the stack's waiter (a Step Functions state machine: poll,
-wait, poll ...). Each poll calls ``get_trained_model``; when the model is ACTIVE
-the waiter signals the WaitCondition handle SUCCESS with the model's attributes
-as data; when training fails, FAILURE with the service's ``statusDetails``;
-when the deadline (a minute before the WaitCondition's own timeout) passes,
-FAILURE naming the model, its last status and the elapsed time.
+``completion_timeout`` the custom resource returns once the model exists: the
+``is_complete`` poll that sees it first starts the stack's waiter (a Step Functions
+state machine: poll, wait, poll ...). Each poll describes the resource; when it is
+ACTIVE the waiter signals the WaitCondition handle SUCCESS with the ARN as data;
+when it fails, FAILURE with the service's ``statusDetails``; when the deadline (a
+minute before the WaitCondition's own timeout) passes, FAILURE naming it, its last
+status and the elapsed time. A transient failure to look is "not yet"; any other is
+a FAILURE signal, and when the poll itself keeps failing (a bug, a Lambda timeout)
+the state machine's catch hands the state to ``give_up``, which signals FAILURE:
+the WaitCondition is always told.
 
 The handle URL is a credential: it is never logged. It travels in the waiter's
 execution input (Step Functions execution history, readable with

@@ -14,11 +14,12 @@ Every resource the handler creates carries the tag ``contract.RESERVED_TAG_KEY``
   tag's 256 characters).
 
 Release 0.1.0 wrote ``v1.<owner>.<request>.<config>`` with the owner a digest of the
-stack *id*; such tags are still read (and rewritten as v2 by the next in-place update).
+stack *id*; such tags are still read and never rewritten, so that release 0.1.0's
+handler, back after a rolled-back upgrade, still knows its models.
 
 Physical ids: ``<arn>`` or ``<arn>#<version>`` for a resource that exists, and
 ``pending:<membership>:<request>:<name>`` for one the poll is to create (a creation is
-never started before the Provider framework's waiter runs; see ``engine.py``).
+never started before the Provider framework's waiter runs; see ``engine``).
 """
 
 from __future__ import annotations
@@ -85,12 +86,6 @@ def make_tag(stack_id: str, logical_id: str, request_id: str, identity: str) -> 
     )
     who = f"{stack_name(stack_id)}/{logical_id}"
     return f"{head}.{who}"[:TAG_VALUE_MAX]
-
-
-def retag(tag: Tag, stack_id: str, logical_id: str) -> str:
-    """A v1 tag rewritten as v2, keeping its request and identity."""
-    head = ".".join((TAG_V2, owner(stack_id, logical_id), tag.request, tag.identity))
-    return f"{head}.{stack_name(stack_id)}/{logical_id}"[:TAG_VALUE_MAX]
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,8 @@ place. Resource-specific calls sit behind the narrow ``Kind`` interface.
   ready), ``refresh`` (report attributes), ``delete`` (until gone).
 
 Transient failures (``faults.is_transient``) are tried again in ``on_event`` while
-its time budget lasts and are "not yet" in ``is_complete``.
+its time budget lasts and are "not yet" in ``is_complete``; a Delete's one-time step
+that meets one is handed to the next poll instead (``Step.DEFERRED``).
 """
 
 from __future__ import annotations

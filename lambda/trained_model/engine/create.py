@@ -14,6 +14,7 @@ from engine.shared import (
     create_later,
     describe,
     name_for,
+    named,
     require_waiter,
     resolve_pending,
     survey_names,
@@ -47,9 +48,10 @@ def poll_create(call: Call) -> dict[str, Any]:
     if observed is None:
         ref = create_for(call, desired, pending)
         observed = describe(call, ref)
-        if observed is None:
-            raise HandlerError(f"the new {call.kind.noun} {ref.arn} cannot be found")
-    return wait_for(call, desired, observed)
+        if observed is None:  # not readable yet right after its creation: look again
+            return {"IsComplete": False}
+    # the answer carries the resource's own physical id in place of the pending one
+    return wait_for(call, desired, observed, observed.ref.physical_id)
 
 
 def create_for(call: Call, desired: Desired, pending: Pending) -> Ref:
@@ -67,6 +69,10 @@ def create_for(call: Call, desired: Desired, pending: Pending) -> Ref:
             found = resolve_pending(call, pending)
             if found is not None:
                 return found.ref
+            # something else took the name since on_event looked: say what
+            holder = next(iter(named(call, pending.membership, lambda n: n == pending.name)), None)
+            if holder is not None:
+                raise conflict(call, desired, pending.name, holder) from error
         if faults.is_transient(error):
             raise NotYet(error) from error
         raise call.fail(error, f"creating {call.kind.noun}", repr(pending.name)) from error

@@ -53,8 +53,13 @@ def describe(call: Call, ref: Ref) -> Observed | None:
         raise call.fail(error, f"describing {call.kind.noun}", ref.arn) from error
 
 
-def named(call: Call, membership: str, wanted: Callable[[str], bool]) -> list[Observed]:
-    """Every resource of the membership whose name ``wanted`` accepts, described."""
+def named(
+    call: Call, membership: str, wanted: Callable[[str], bool], *, gone: bool = False
+) -> list[Observed]:
+    """Every resource of the membership whose name ``wanted`` accepts, described.
+
+    INACTIVE ones hold no name and are left out, unless ``gone``.
+    """
     try:
         summaries = call.api(lambda: list(call.kind.summaries(call.client, membership)))
     except NotYet:
@@ -65,12 +70,19 @@ def named(call: Call, membership: str, wanted: Callable[[str], bool]) -> list[Ob
         )
     found = []
     for summary in summaries:
-        if not wanted(summary.name) or summary.status in GONE:
+        if not wanted(summary.name) or (summary.status in GONE and not gone):
             continue
         observed = describe(call, summary.ref)
         if observed is not None:
             found.append(observed)
     return found
+
+
+def named_as(observed: Observed, desired: Desired) -> bool:
+    """Whether the resource has the name the desired resource would have."""
+    if desired.fixed_name is not None:
+        return observed.name == desired.fixed_name
+    return ownership.is_generated_from(observed.name, desired.name_prefix or "")
 
 
 def ours(observed: Observed, event: Event) -> bool:
@@ -139,15 +151,14 @@ def conflict(call: Call, desired: Desired, name: str, holder: Observed) -> Handl
 
 
 def sync_tags(call: Call, observed: Observed, desired: Desired) -> bool:
-    """Make the user tags equal the desired ones (and the reserved tag v2); True if changed."""
+    """Make the user tags equal the desired ones; True if anything changed.
+
+    The reserved tag is left as it is: a v1 tag stays v1, so that release 0.1.0's
+    handler (back after an upgrade's rollback) still knows the model as its own.
+    """
     current = observed.user_tags()
     remove = sorted(set(current) - set(desired.tags))
     put = {k: v for k, v in desired.tags.items() if current.get(k) != v}
-    tag = observed.tag
-    if tag is not None and tag.version == ownership.TAG_V1:
-        put[contract.RESERVED_TAG_KEY] = ownership.retag(
-            tag, call.event.stack_id, call.event.logical_id
-        )
     arn = observed.ref.arn
     try:
         if remove:
@@ -183,8 +194,16 @@ def require_waiter(call: Call, desired: Desired) -> None:
 
 
 def adopt(
-    call: Call, desired: Desired, observed: Observed, why: str, new_wait: bool
+    call: Call,
+    desired: Desired,
+    observed: Observed,
+    why: str,
+    new_wait: bool,
+    *,
+    physical_id: str | None = None,
 ) -> dict[str, Any]:
+    """Take ``observed`` as this resource's, under its own physical id unless the event's
+    ``physical_id`` already names it (then keeping that id avoids a replacement)."""
     sync_tags(call, observed, desired)
     log(
         "adopted",
@@ -194,7 +213,10 @@ def adopt(
         **call.event.fields(),
     )
     return answer(
-        observed.ref.physical_id, WAIT, call.now, **{WAITER_KEY: waiter_mode(desired, new_wait)}
+        physical_id or observed.ref.physical_id,
+        WAIT,
+        call.now,
+        **{WAITER_KEY: waiter_mode(desired, new_wait), TARGET_KEY: observed.ref.physical_id},
     )
 
 
@@ -212,7 +234,8 @@ def create_later(call: Call, desired: Desired, name: str, new_wait: bool) -> dic
 
 RESOLVED: dict[tuple[str, str, str], Ref] = {}
 """Pending ids resolved in this container: saves the list call on later polls.
-A pending id names one creation for good, so the entry never goes stale."""
+A pending id names one creation for good (INACTIVE or not), so an entry never goes
+stale; a container without it finds the creation by name and ownership tag."""
 
 
 def resolve_pending(call: Call, pending: Pending) -> Observed | None:
@@ -221,7 +244,8 @@ def resolve_pending(call: Call, pending: Pending) -> Observed | None:
     ref = RESOLVED.get(key)
     if ref is not None:
         return describe(call, ref)
-    for observed in named(call, pending.membership, lambda n: n == pending.name):
+    # INACTIVE ones too: a creation cancelled outside CloudFormation is still this one
+    for observed in named(call, pending.membership, lambda n: n == pending.name, gone=True):
         tag = observed.tag
         if tag is not None and ours(observed, call.event) and tag.request == pending.request:
             RESOLVED[key] = observed.ref

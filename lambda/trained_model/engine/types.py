@@ -19,7 +19,8 @@ from ownership import Pending, Ref
 ACTION_KEY: Final = "CleanRoomsMLAction"
 STARTED_AT_KEY: Final = "CleanRoomsMLStartedAt"
 TARGET_KEY: Final = "CleanRoomsMLTarget"
-"""Delete of a pending id: the physical id of the resource it resolved to."""
+"""The resource the polls look at (its own physical id), when on_event resolved it: the
+event's physical id may be a pending one, which the polls need not resolve again."""
 DEFERRED_STEP_KEY: Final = "CleanRoomsMLDeferredStep"
 """Set when the one-time step of a Delete (deleting a failed resource's output,
 retrying a failed deletion) could not be taken in on_event: the resource's

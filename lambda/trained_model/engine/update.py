@@ -12,24 +12,55 @@ from engine.shared import (
     create_later,
     has_identity,
     name_for,
+    named_as,
     ours,
     require_waiter,
     resolve,
     survey_names,
     sync_tags,
 )
-from engine.types import REFRESH, USABLE, WAITER_KEY, WAITER_START, Call, Desired, Event, Observed
+from engine.types import (
+    REFRESH,
+    TARGET_KEY,
+    USABLE,
+    WAITER_KEY,
+    WAITER_START,
+    Call,
+    Desired,
+    Event,
+    Observed,
+)
 from faults import HandlerError
 from jsonlog import log
 
 
 def _fits(observed: Observed, desired: Desired, event: Event) -> bool:
-    """Whether the current resource can stay: ours, usable, the desired identity and name."""
+    """Whether the current resource can stay: ours, usable, the desired identity and name.
+
+    A name is an immutable create parameter: a fixed name must be the resource's, and a
+    generated one must have been generated from the same prefix (so a change between a
+    fixed and a generated name replaces, and its rollback goes back by the name).
+    """
     return (
         observed.status in USABLE
         and ours(observed, event)
         and has_identity(observed, desired)
-        and (desired.fixed_name is None or observed.name == desired.fixed_name)
+        and named_as(observed, desired)
+    )
+
+
+def _cannot_replace(call: Call, name: str, current: Observed) -> HandlerError:
+    if current.status not in USABLE:
+        return HandlerError(
+            f"{call.kind.noun} {name!r} ({current.ref.arn}) is {current.status}: "
+            f"{current.details}; it still holds its fixed name, so no new one can be made "
+            "under it: rename it (or omit the name to get a generated one), or remove that "
+            "one from the membership, and deploy again"
+        )
+    return HandlerError(
+        f"cannot replace {call.kind.noun} {name!r}: a property changed that needs a new "
+        "one, and its name is fixed; rename it (or omit the name to get a generated one) "
+        "and deploy again"
     )
 
 
@@ -50,28 +81,37 @@ def on_update(call: Call) -> dict[str, Any]:
         changed = sync_tags(call, current, desired)
         log(
             "updated" if changed else "unchanged",
-            physicalResourceId=current.ref.physical_id,
+            physicalResourceId=event.physical_id,
             status=current.status,
             **event.fields(),
         )
+        # the physical id stays as it is (a pending one too): another id would be a
+        # replacement, whose cleanup would delete this very resource
         return answer(
-            current.ref.physical_id,
+            str(event.physical_id),
             REFRESH,
             call.now,
-            **{WAITER_KEY: WAITER_START if desired.wait_handle_url and new_wait else None},
+            **{
+                WAITER_KEY: WAITER_START if desired.wait_handle_url and new_wait else None,
+                TARGET_KEY: current.ref.physical_id,
+            },
         )
     name = name_for(desired, event)
     found = survey_names(call, desired, name)
     if found.adoptable is not None:
         # a rollback, a retried delivery, or back to a configuration a kept resource has
-        return adopt(call, desired, found.adoptable, "going back to it", new_wait)
+        same = current is not None and found.adoptable.ref == current.ref
+        return adopt(
+            call,
+            desired,
+            found.adoptable,
+            "going back to it",
+            new_wait,
+            physical_id=str(event.physical_id) if same else None,
+        )
     if found.holder is not None:
         if current is not None and found.holder.ref == current.ref:
-            raise HandlerError(
-                f"cannot replace {call.kind.noun} {name!r}: a property changed that needs a "
-                "new one, and its name is fixed; rename it (or omit the name to get a "
-                "generated one) and deploy again"
-            )
+            raise _cannot_replace(call, name, current)
         raise conflict(call, desired, name, found.holder)
     why = "the current one no longer exists"
     if current is not None:

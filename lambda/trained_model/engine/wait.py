@@ -29,16 +29,18 @@ def wait_limit(desired: Desired) -> int:
     return min(desired.completion_timeout_seconds, contract.SHORT_PATH_DEADLINE_SECONDS)
 
 
-def done(observed: Observed) -> dict[str, Any]:
-    return {
-        "IsComplete": True,
-        "PhysicalResourceId": observed.ref.physical_id,
-        "Data": dict(observed.data),
-    }
+def done(observed: Observed, physical_id: str | None = None) -> dict[str, Any]:
+    """Complete, with the attributes; ``physical_id`` replaces on_event's (a creation's)."""
+    found: dict[str, Any] = {"IsComplete": True, "Data": dict(observed.data)}
+    if physical_id is not None:
+        found["PhysicalResourceId"] = physical_id
+    return found
 
 
-def wait_for(call: Call, desired: Desired, observed: Observed) -> dict[str, Any]:
-    """Evaluate one look at a resource being created."""
+def wait_for(
+    call: Call, desired: Desired, observed: Observed, physical_id: str | None = None
+) -> dict[str, Any]:
+    """Evaluate one look at a resource being created (``physical_id``: see ``done``)."""
     event, kind = call.event, call.kind
     waiter = event.extra.get(WAITER_KEY)
     started = float(event.extra.get(STARTED_AT_KEY, call.now))
@@ -65,9 +67,9 @@ def wait_for(call: Call, desired: Desired, observed: Observed) -> dict[str, Any]
         # long path: the stack's waiter follows the resource and signals the WaitCondition
         if not _start_long_wait(call, desired, observed, started):
             return _not_yet(call, desired, observed, elapsed)
-        return done(observed)
+        return done(observed, physical_id)
     if status == READY or not desired.wait_for_completion:
-        return done(observed)
+        return done(observed, physical_id)
     return _not_yet(call, desired, observed, elapsed)
 
 
