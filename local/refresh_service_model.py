@@ -18,7 +18,7 @@ from typing import Any, Final
 import botocore.session
 
 TARGET: Final = (
-    Path(__file__).resolve().parent.parent / "lambda/trained_model/data/cleanroomsml/2023-09-06"
+    Path(__file__).resolve().parent.parent / "lambda/handler/data/cleanroomsml/2023-09-06"
 )
 
 

@@ -45,7 +45,7 @@ from refresh_service_model import shipped_models
 
 SERVICE_MODEL = (
     Path(__file__).parent.parent
-    / "lambda/trained_model/data/cleanroomsml/2023-09-06/service-2.json"
+    / "lambda/handler/data/cleanroomsml/2023-09-06/service-2.json"
 )
 
 

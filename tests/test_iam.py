@@ -14,7 +14,7 @@ from cdk_cleanrooms_ml import TrainedModel
 from cdk_cleanrooms_ml._provider import PROVIDER_ID
 from helpers import new_stack, valid_props
 
-HANDLER = Path(__file__).resolve().parent.parent / "lambda" / "trained_model"
+HANDLER = Path(__file__).resolve().parent.parent / "lambda" / "handler"
 
 
 def _called_operations() -> set[str]:

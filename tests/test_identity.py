@@ -8,7 +8,7 @@ into each model's ownership tag. Two ways a later change could replace them:
 - the handler computes another identity from the same properties;
 - the construct renders the same props into properties of another identity.
 
-Both fail here. (The rule is written down in ``lambda/trained_model/identity.py``.)
+Both fail here. (The rule is written down in ``lambda/handler/identity.py``.)
 """
 
 from __future__ import annotations

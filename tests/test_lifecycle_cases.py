@@ -162,7 +162,7 @@ def test_row_7_after_a_failed_model_keeps_the_replacement_it_goes_back_to(world:
     world.emulator.fail_next_training("AlgorithmError: boom")
     a = world.cfn.create(a_props)
     world.settle(120)
-    b_props = world.props(**SHORT, **{contract.TAGS: {"team": "ml"}})
+    b_props = dict(world.props(**SHORT), **{contract.TAGS: {"team": "ml"}})
     b = world.cfn.update(b_props, old=a_props, physical_id=a.physical_id)
     assert not b.ok
     back = world.cfn.update(a_props, old=b_props, physical_id=b.physical_id)

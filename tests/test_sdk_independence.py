@@ -51,7 +51,7 @@ def test_handler_creates_and_polls_with_an_old_botocore() -> None:
         if not k.startswith(("AWS_ENDPOINT_URL", "AWS_DATA_PATH", "PYTHON"))
     }
     env.update(
-        PYTHONPATH=str(ROOT / "lambda" / "trained_model"),
+        PYTHONPATH=str(ROOT / "lambda" / "handler"),
         AWS_ACCESS_KEY_ID="testing",
         AWS_SECRET_ACCESS_KEY="testing",
         AWS_DEFAULT_REGION="us-east-1",

@@ -1,1 +1,1 @@
-../../lambda/trained_model/contract.py
+../../lambda/handler/contract.py

@@ -80,11 +80,11 @@ def nag_text(value: Any) -> str:
 def handler_asset_path() -> Path:
     """The folder holding the handler: inside the installed package, or in the repo."""
     package = Path(__file__).resolve().parent
-    bundled = package / "_lambda" / "trained_model"
+    bundled = package / "_lambda" / "handler"
     if bundled.is_dir():
         return bundled
     # An editable install or a checkout: constructs/cdk_cleanrooms_ml -> lambda/
-    source = Path(__file__).parent.parent.parent / "lambda" / "trained_model"
+    source = Path(__file__).parent.parent.parent / "lambda" / "handler"
     if source.is_dir():
         return source.resolve()
     raise FileNotFoundError(f"handler asset not found at {bundled} or {source}")
@@ -142,7 +142,6 @@ class TrainedModelProvider(Construct):
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
-        self._granted: set[str] = set()
 
         self.role = iam.Role(
             self,
@@ -158,40 +157,10 @@ class TrainedModelProvider(Construct):
         )
         self.log_group.grant_write(self.role)
 
-        # Actions on trained models of the memberships in use (resources added per model).
-        self._model_statement = iam.PolicyStatement(
-            sid="TrainedModels",
-            actions=[
-                "cleanrooms-ml:GetTrainedModel",
-                "cleanrooms-ml:CancelTrainedModel",
-                "cleanrooms-ml:DeleteTrainedModelOutput",
-                "cleanrooms-ml:TagResource",
-                "cleanrooms-ml:UntagResource",
-            ],
-        )
-        self._create_statement = iam.PolicyStatement(
-            sid="CreateTrainedModel",
-            actions=["cleanrooms-ml:CreateTrainedModel"],
-        )
-        self._pass_membership_statement = iam.PolicyStatement(
-            sid="PassMembership",
-            actions=["cleanrooms:PassMembership"],
-        )
-        # ListTrainedModels supports no resource-level permission: "*" is the only
-        # resource it can be granted on. It is used to find a model an earlier
-        # attempt of the same create request started (adoption).
-        list_statement = iam.PolicyStatement(
-            sid="ListTrainedModels",
-            actions=["cleanrooms-ml:ListTrainedModels"],
-            resources=["*"],
-        )
-        for statement in (
-            self._model_statement,
-            self._create_statement,
-            self._pass_membership_statement,
-            list_statement,
-        ):
-            self.role.add_to_principal_policy(statement)
+        # Statements by purpose, created on first use, their resources added as
+        # constructs need them (a stack of trained models only gets their statements).
+        self._statements: dict[str, iam.PolicyStatement] = {}
+        self._granted_to: set[tuple[str, str]] = set()
 
         environment: dict[str, str] = {}
         endpoint = self.node.try_get_context(ENDPOINT_URL_CONTEXT_KEY)
@@ -203,6 +172,8 @@ class TrainedModelProvider(Construct):
         self._environment = environment
         self._long_waiter: sfn.StateMachine | None = None
         self._long_wait_statement: iam.PolicyStatement | None = None
+        self._models_arns: list[str] = []
+        """Every membership's trained model ARNs (the long path's waiter reads them)."""
         common = {
             "code": code,
             "runtime": lambda_.Runtime.PYTHON_3_14,
@@ -276,9 +247,9 @@ class TrainedModelProvider(Construct):
         self._long_wait_statement = iam.PolicyStatement(
             sid="GetTrainedModels", actions=["cleanrooms-ml:GetTrainedModel"]
         )
-        for membership_arn in self._model_statement.resources:
-            self._long_wait_statement.add_resources(membership_arn)
-        role.add_to_principal_policy(self._long_wait_statement)
+        for models in self._models_arns:
+            self._long_wait_statement.add_resources(models)
+        role.add_to_policy(self._long_wait_statement)
         environment = dict(self._environment)
         interval = self.node.try_get_context(LONG_WAIT_POLL_SECONDS_CONTEXT_KEY)
         if interval:
@@ -392,9 +363,10 @@ class TrainedModelProvider(Construct):
                 ),
                 (
                     "IAM5[Resource::*]",
-                    "cleanrooms-ml:ListTrainedModels supports no resource-level permissions; "
-                    "it is the only action on '*' and is used to find a model an earlier "
-                    "attempt of the same create request started",
+                    "the list actions (ListTrainedModels, ListMLInputChannels, "
+                    "ListTrainedModelInferenceJobs: finding what an earlier attempt of a "
+                    "request created) and the ML configuration actions support no "
+                    "resource-level permission: '*' is the only resource they take",
                 ),
                 (
                     "SF1",
@@ -418,11 +390,81 @@ class TrainedModelProvider(Construct):
         """The service token of the provider."""
         return self._service_token
 
-    def _add(self, statement: iam.PolicyStatement, resource: str) -> None:
-        key = f"{id(statement)}|{resource}"
-        if key not in self._granted:
-            self._granted.add(key)
+    def _allow(
+        self,
+        sid: str,
+        actions: list[str],
+        resource: str,
+        conditions: dict[str, Any] | None = None,
+    ) -> None:
+        """Allow the handler ``actions`` on ``resource`` (statement ``sid``, made once)."""
+        statement = self._statements.get(sid)
+        if statement is None:
+            statement = iam.PolicyStatement(sid=sid, actions=actions, conditions=conditions)
+            self._statements[sid] = statement
+            self.role.add_to_policy(statement)
+        if (sid, resource) not in self._granted_to:
+            self._granted_to.add((sid, resource))
             statement.add_resources(resource)
+
+    def _in_membership(self, membership_identifier: str, segment: str, what: str) -> str:
+        """``arn:...:cleanrooms-ml:...:membership/<id>/<segment>/*`` (acknowledged once)."""
+        arn = self._stack.format_arn(
+            service="cleanrooms-ml",
+            resource="membership",
+            resource_name=f"{membership_identifier}/{segment}/*",
+            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+        )
+        if ("ack", arn) not in self._granted_to:
+            self._granted_to.add(("ack", arn))
+            self._acknowledge(
+                f"IAM5[Resource::{nag_text(self._stack.resolve(arn))}]",
+                f"{what} ARNs are generated by the service when one is created; the grant is "
+                "scoped to those of the one membership used",
+            )
+        return arn
+
+    def _membership(self, membership_identifier: str) -> None:
+        """Every Clean Rooms ML call that names a membership needs PassMembership on it."""
+        self._allow(
+            "PassMembership",
+            ["cleanrooms:PassMembership"],
+            self._stack.format_arn(
+                service="cleanrooms",
+                resource="membership",
+                resource_name=membership_identifier,
+                arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+            ),
+        )
+
+    def _everywhere(self, sid: str, actions: list[str]) -> None:
+        """Actions that support no resource-level permission ('*' only)."""
+        self._allow(sid, actions, "*")
+
+    def _pass(self, role: iam.IRole) -> None:
+        """Pass ``role`` to Clean Rooms ML (and to nothing else)."""
+        self._allow(
+            "PassRoleToCleanRoomsML",
+            ["iam:PassRole"],
+            role.role_arn,
+            {"StringEquals": {"iam:PassedToService": "cleanrooms-ml.amazonaws.com"}},
+        )
+
+    def _key(self, encryption_key: kms.IKey | None) -> None:
+        if encryption_key is None:
+            return
+        key = ("kms", f"{encryption_key.node.path}|{Token.as_string(encryption_key.key_arn)}")
+        if key not in self._granted_to:
+            self._granted_to.add(key)
+            # ASSUMPTION: the service uses the caller's key through a grant, as
+            # SageMaker training does; see the README's IAM section.
+            encryption_key.grant(
+                self.role,
+                "kms:DescribeKey",
+                "kms:CreateGrant",
+                "kms:Decrypt",
+                "kms:GenerateDataKey",
+            )
 
     def grant_model(
         self,
@@ -431,46 +473,116 @@ class TrainedModelProvider(Construct):
         association_arn: str,
         encryption_key: kms.IKey | None,
     ) -> None:
-        """Let the handler create and manage models in one membership."""
-        stack = self._stack
-        self._add(self._create_statement, association_arn)
-        membership_key = f"membership|{membership_identifier}"
-        if membership_key in self._granted:
-            pass  # the membership's statements are there already (most models of a stack)
-        else:
-            self._granted.add(membership_key)
-            models_arn = stack.format_arn(
-                service="cleanrooms-ml",
-                resource="membership",
-                resource_name=f"{membership_identifier}/trained-model/*",
-                arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+        """Let the handler create and manage trained models in one membership."""
+        self._allow("CreateTrainedModel", ["cleanrooms-ml:CreateTrainedModel"], association_arn)
+        if ("model", membership_identifier) not in self._granted_to:
+            self._granted_to.add(("model", membership_identifier))
+            models = self._in_membership(membership_identifier, "trained-model", "trained model")
+            self._allow(
+                "TrainedModels",
+                [
+                    "cleanrooms-ml:GetTrainedModel",
+                    "cleanrooms-ml:CancelTrainedModel",
+                    "cleanrooms-ml:DeleteTrainedModelOutput",
+                    "cleanrooms-ml:TagResource",
+                    "cleanrooms-ml:UntagResource",
+                ],
+                models,
             )
-            self._acknowledge(
-                f"IAM5[Resource::{nag_text(stack.resolve(models_arn))}]",
-                "trained model ARNs are generated by the service when a model is created; "
-                "the grant is scoped to the models of the one membership used",
-            )
-            self._model_statement.add_resources(models_arn)
             if self._long_wait_statement is not None:
-                self._long_wait_statement.add_resources(models_arn)
-            self._pass_membership_statement.add_resources(
-                stack.format_arn(
-                    service="cleanrooms",
-                    resource="membership",
-                    resource_name=membership_identifier,
-                    arn_format=ArnFormat.SLASH_RESOURCE_NAME,
-                )
+                self._long_wait_statement.add_resources(models)
+            self._models_arns.append(models)
+            self._membership(membership_identifier)
+            # finds a model an earlier attempt of the same request created (adoption)
+            self._everywhere("ListTrainedModels", ["cleanrooms-ml:ListTrainedModels"])
+        self._key(encryption_key)
+
+    def grant_channel(
+        self,
+        *,
+        membership_identifier: str,
+        association_arn: str,
+        role: iam.IRole,
+        encryption_key: kms.IKey | None,
+    ) -> None:
+        """Let the handler create and manage ML input channels in one membership."""
+        self._allow(
+            "CreateMLInputChannel", ["cleanrooms-ml:CreateMLInputChannel"], association_arn
+        )
+        self._pass(role)
+        if ("channel", membership_identifier) not in self._granted_to:
+            self._granted_to.add(("channel", membership_identifier))
+            channels = self._in_membership(
+                membership_identifier, "ml-input-channel", "ML input channel"
             )
-        if encryption_key is not None:
-            key = f"kms|{encryption_key.node.path}|{Token.as_string(encryption_key.key_arn)}"
-            if key not in self._granted:
-                self._granted.add(key)
-                # ASSUMPTION: the service uses the caller's key through a grant, as
-                # SageMaker training does; see the README's IAM section.
-                encryption_key.grant(
-                    self.role,
-                    "kms:DescribeKey",
-                    "kms:CreateGrant",
-                    "kms:Decrypt",
-                    "kms:GenerateDataKey",
-                )
+            self._allow(
+                "MLInputChannels",
+                [
+                    "cleanrooms-ml:GetMLInputChannel",
+                    "cleanrooms-ml:DeleteMLInputChannelData",
+                    "cleanrooms-ml:TagResource",
+                    "cleanrooms-ml:UntagResource",
+                ],
+                channels,
+            )
+            self._membership(membership_identifier)
+            self._everywhere("ListMLInputChannels", ["cleanrooms-ml:ListMLInputChannels"])
+        self._key(encryption_key)
+
+    def grant_job(
+        self,
+        *,
+        membership_identifier: str,
+        used: list[str],
+        encryption_key: kms.IKey | None,
+    ) -> None:
+        """Let the handler start and manage inference jobs in one membership.
+
+        ``used``: the ARNs a job names (trained model, ML input channel, association),
+        which ``StartTrainedModelInferenceJob`` is authorized on.
+        """
+        associations = self._in_membership(
+            membership_identifier,
+            "configured-model-algorithm-association",
+            "configured model algorithm association",
+        )
+        for arn in (*used, associations):
+            self._allow(
+                "StartTrainedModelInferenceJob",
+                ["cleanrooms-ml:StartTrainedModelInferenceJob"],
+                arn,
+            )
+        if ("job", membership_identifier) not in self._granted_to:
+            self._granted_to.add(("job", membership_identifier))
+            jobs = self._in_membership(
+                membership_identifier, "trained-model-inference-job", "inference job"
+            )
+            self._allow(
+                "TrainedModelInferenceJobs",
+                [
+                    "cleanrooms-ml:GetTrainedModelInferenceJob",
+                    "cleanrooms-ml:CancelTrainedModelInferenceJob",
+                    "cleanrooms-ml:TagResource",
+                    "cleanrooms-ml:UntagResource",
+                ],
+                jobs,
+            )
+            self._membership(membership_identifier)
+            self._everywhere(
+                "ListTrainedModelInferenceJobs", ["cleanrooms-ml:ListTrainedModelInferenceJobs"]
+            )
+        self._key(encryption_key)
+
+    def grant_configuration(self, *, membership_identifier: str, role: iam.IRole) -> None:
+        """Let the handler put, read and delete a membership's ML configuration."""
+        # the ML configuration actions support no resource-level permission
+        self._everywhere(
+            "MLConfiguration",
+            [
+                "cleanrooms-ml:PutMLConfiguration",
+                "cleanrooms-ml:GetMLConfiguration",
+                "cleanrooms-ml:DeleteMLConfiguration",
+            ],
+        )
+        self._pass(role)
+        self._membership(membership_identifier)

@@ -16,7 +16,7 @@ from botocore.model import OperationModel, ServiceModel, Shape
 
 SERVICE_MODEL_PATH: Final = (
     Path(__file__).resolve().parents[2]
-    / "lambda/trained_model/data/cleanroomsml/2023-09-06/service-2.json"
+    / "lambda/handler/data/cleanroomsml/2023-09-06/service-2.json"
 )
 
 
