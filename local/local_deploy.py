@@ -235,6 +235,9 @@ def cdk(cloud: LocalCloud, *args: str, check: bool = True) -> subprocess.Complet
         *args,
         "--no-notices",
         "--no-version-reporting",
+        # a cloud's own assembly directory: parallel runs never share cdk.out
+        "--output",
+        str(cloud.workdir / "cdk.out"),
     ]
     process = subprocess.Popen(
         command,

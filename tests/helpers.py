@@ -10,12 +10,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 
-from aws_cdk import App, CfnElement, Environment, Size, Stack
+from aws_cdk import App, CfnElement, Duration, Environment, Size, Stack
 from aws_cdk.assertions import Template
 from botocore.stub import ANY, Stubber
 
 import contract
-from cdk_cleanrooms_ml import DataChannel, InstanceType, TrainedModel
+from cdk_cleanrooms_ml import (
+    DataChannel,
+    InstanceType,
+    MLInputChannel,
+    MLInputChannelDataSource,
+    TrainedModel,
+)
 from constructs import IConstruct
 
 if TYPE_CHECKING:
@@ -49,6 +55,32 @@ def valid_props(**overrides: Any) -> dict[str, Any]:
         "instance_type": InstanceType.ML_M5_XLARGE,
         "volume_size": Size.gibibytes(50),
         "data_channels": [DataChannel(ml_input_channel_arn=CHANNEL_ARN, channel_name="train")],
+    }
+    props.update(overrides)
+    return props
+
+
+def channel_props(**overrides: Any) -> dict[str, Any]:
+    """The smallest valid set of ``MLInputChannel`` props, with overrides."""
+    props: dict[str, Any] = {
+        "membership_identifier": MEMBERSHIP,
+        "configured_model_algorithm_association": ASSOCIATION_ARN,
+        "data_source": MLInputChannelDataSource.sql("SELECT a, b FROM t"),
+        "retention": Duration.days(7),
+    }
+    props.update(overrides)
+    return props
+
+
+def job_props(stack: Stack, **overrides: Any) -> dict[str, Any]:
+    """The smallest valid set of ``TrainedModelInferenceJob`` props (imported model and
+    channel in ``stack``), with overrides."""
+    props: dict[str, Any] = {
+        "membership_identifier": MEMBERSHIP,
+        "trained_model": TrainedModel.from_trained_model_arn(stack, "ImportedModel", MODEL_ARN),
+        "data_source": MLInputChannel.from_ml_input_channel_arn(stack, "Imported", CHANNEL_ARN),
+        "instance_type": InstanceType.ML_M5_XLARGE,
+        "output_account_id": ACCOUNT,
     }
     props.update(overrides)
     return props
@@ -95,14 +127,38 @@ def logical_id(construct: IConstruct) -> str:
     return value
 
 
-def synthesized_properties(model: TrainedModel) -> dict[str, Any]:
-    """The model's properties as CloudFormation delivers them (no ServiceToken)."""
-    stack = Stack.of(model)
+def synthesized_properties(construct: Any) -> dict[str, Any]:
+    """A construct's resource properties as CloudFormation delivers them (no ServiceToken)."""
+    stack = Stack.of(construct)
+    resource = getattr(construct, "custom_resource", None) or construct.resource
     template = Template.from_stack(stack).to_json()
-    props = copy.deepcopy(template["Resources"][logical_id(model.custom_resource)]["Properties"])
+    props = copy.deepcopy(template["Resources"][logical_id(resource)]["Properties"])
     props.pop("ServiceToken")
     stringified: dict[str, Any] = cfn_stringify(props)
     return stringified
+
+
+def api_accepts(operation: str, request: Mapping[str, Any]) -> None:
+    """botocore's validator and the emulator's stricter one (patterns, ranges) accept it."""
+    from botocore.validate import ParamValidator
+
+    from cleanroomsml_emulator.shapes import service_model, validate
+
+    model = botocore_model()
+    shape = model.operation_model(operation).input_shape
+    assert shape is not None
+    report = ParamValidator().validate(dict(request), shape)
+    assert not report.has_errors(), report.generate_report()
+    strict = service_model().operation_model(operation).input_shape
+    assert strict is not None
+    problems = validate(strict, dict(request))
+    assert not problems, problems
+
+
+def botocore_model() -> Any:
+    import botocore.session
+
+    return botocore.session.get_session().get_service_model("cleanroomsml")
 
 
 def handler_properties(**fields: Any) -> dict[str, Any]:

@@ -44,8 +44,7 @@ from identity import PropertyError
 from refresh_service_model import shipped_models
 
 SERVICE_MODEL = (
-    Path(__file__).parent.parent
-    / "lambda/handler/data/cleanroomsml/2023-09-06/service-2.json"
+    Path(__file__).parent.parent / "lambda/handler/data/cleanroomsml/2023-09-06/service-2.json"
 )
 
 

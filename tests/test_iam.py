@@ -7,23 +7,41 @@ from pathlib import Path
 from typing import Any
 
 import botocore.session
+import pytest
 from aws_cdk import Stack
+from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template
 
-from cdk_cleanrooms_ml import TrainedModel
+from cdk_cleanrooms_ml import (
+    MLConfiguration,
+    MLInputChannel,
+    TrainedModel,
+    TrainedModelInferenceJob,
+)
 from cdk_cleanrooms_ml._provider import PROVIDER_ID
-from helpers import new_stack, valid_props
+from helpers import MEMBERSHIP, channel_props, job_props, new_stack, valid_props
 
 HANDLER = Path(__file__).resolve().parent.parent / "lambda" / "handler"
 
 
-def _called_operations() -> set[str]:
-    """Operation names the handler reaches: ``<...>client.<method>`` (called or passed
-    on to be called) and ``get_paginator("<method>")``."""
+KIND_MODULES = {
+    "TrainedModel": "trained_models.py",
+    "MLInputChannel": "ml_input_channels.py",
+    "TrainedModelInferenceJob": "inference_jobs.py",
+    "MLConfiguration": "ml_configurations.py",
+}
+# the engine tags what it creates (engine/shared.py); an ML configuration has no tags
+TAGGING = {"TagResource", "UntagResource"}
+
+
+def _called_operations(*paths: Path) -> set[str]:
+    """Operation names the code in ``paths`` (default: the whole handler) reaches:
+    ``<...>client.<method>`` (called or passed on to be called) and
+    ``get_paginator("<method>")``."""
     model = botocore.session.get_session().get_service_model("cleanroomsml")
     by_method = {botocore.xform_name(name): name for name in model.operation_names}
     found: set[str] = set()
-    for path in HANDLER.rglob("*.py"):
+    for path in paths or tuple(HANDLER.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Attribute) and node.attr in by_method:
                 target = node.value
@@ -39,6 +57,27 @@ def _called_operations() -> set[str]:
             ):
                 found.add(by_method[str(node.args[0].value)])
     return found
+
+
+def _kind_operations(kind: str) -> set[str]:
+    own = _called_operations(HANDLER / KIND_MODULES[kind])
+    return own if kind == "MLConfiguration" else own | TAGGING
+
+
+def _build(stack: Stack, kind: str) -> None:
+    if kind == "TrainedModel":
+        TrainedModel(stack, "Model", **valid_props())
+    elif kind == "MLInputChannel":
+        MLInputChannel(stack, "Channel", **channel_props())
+    elif kind == "TrainedModelInferenceJob":
+        TrainedModelInferenceJob(stack, "Job", **job_props(stack))
+    else:
+        MLConfiguration(
+            stack,
+            "Configuration",
+            membership_identifier=MEMBERSHIP,
+            output_bucket=s3.Bucket.from_bucket_name(stack, "Out", "results"),
+        )
 
 
 def _handler_actions(stack: Stack) -> dict[str, list[Any]]:
@@ -65,29 +104,88 @@ def test_the_code_calls_the_operations_we_expect() -> None:
         "ListTrainedModels",
         "CancelTrainedModel",
         "DeleteTrainedModelOutput",
+        "CreateMLInputChannel",
+        "GetMLInputChannel",
+        "ListMLInputChannels",
+        "DeleteMLInputChannelData",
+        "StartTrainedModelInferenceJob",
+        "GetTrainedModelInferenceJob",
+        "ListTrainedModelInferenceJobs",
+        "CancelTrainedModelInferenceJob",
+        "PutMLConfiguration",
+        "GetMLConfiguration",
+        "DeleteMLConfiguration",
         "TagResource",
         "UntagResource",
     }
+    # every operation belongs to exactly one kind's module, or is the engine's tagging
+    kinds = [_kind_operations(kind) - TAGGING for kind in KIND_MODULES]
+    assert sum(len(ops) for ops in kinds) == len(_called_operations() - TAGGING)
 
 
-def test_handler_role_allows_only_what_the_code_calls() -> None:
+# what every handler role needs besides Clean Rooms ML actions, per kind
+EXTRA = {
+    "TrainedModel": {"cleanrooms:PassMembership"},
+    "MLInputChannel": {"cleanrooms:PassMembership", "iam:PassRole"},
+    "TrainedModelInferenceJob": {"cleanrooms:PassMembership"},
+    "MLConfiguration": {"cleanrooms:PassMembership", "iam:PassRole"},
+}
+LOGS = {"logs:CreateLogStream", "logs:PutLogEvents"}
+
+
+@pytest.mark.parametrize("kind", list(KIND_MODULES))
+def test_handler_role_allows_only_what_the_kind_calls(kind: str) -> None:
     stack = new_stack()
-    TrainedModel(stack, "Model", **valid_props())
+    _build(stack, kind)
+    actions = _handler_actions(stack)
+    cleanrooms_ml = {a.split(":", 1)[1] for a in actions if a.startswith("cleanrooms-ml:")}
+    assert cleanrooms_ml == _kind_operations(kind)
+    assert set(actions) - {f"cleanrooms-ml:{op}" for op in cleanrooms_ml} == EXTRA[kind] | LOGS
+
+
+def test_a_stack_of_every_kind_allows_exactly_what_the_handler_calls() -> None:
+    stack = new_stack()
+    for kind in KIND_MODULES:
+        _build(stack, kind)
     actions = _handler_actions(stack)
     cleanrooms_ml = {a.split(":", 1)[1] for a in actions if a.startswith("cleanrooms-ml:")}
     assert cleanrooms_ml == _called_operations()
-    assert set(actions) - {f"cleanrooms-ml:{op}" for op in cleanrooms_ml} == {
-        "cleanrooms:PassMembership",
-        "logs:CreateLogStream",
-        "logs:PutLogEvents",
-    }
 
 
-def test_only_list_trained_models_has_a_star_resource() -> None:
+def test_only_actions_without_resource_level_permissions_have_a_star_resource() -> None:
     stack = new_stack()
-    TrainedModel(stack, "Model", **valid_props())
+    for kind in KIND_MODULES:
+        _build(stack, kind)
     starred = sorted(a for a, resources in _handler_actions(stack).items() if "*" in resources)
-    assert starred == ["cleanrooms-ml:ListTrainedModels"]
+    assert starred == [
+        "cleanrooms-ml:DeleteMLConfiguration",
+        "cleanrooms-ml:GetMLConfiguration",
+        "cleanrooms-ml:ListMLInputChannels",
+        "cleanrooms-ml:ListTrainedModelInferenceJobs",
+        "cleanrooms-ml:ListTrainedModels",
+        "cleanrooms-ml:PutMLConfiguration",
+    ]
+    # and each of those has '*' as its only resource
+    for action in starred:
+        assert _handler_actions(stack)[action] == ["*"]
+
+
+def test_pass_role_is_only_to_clean_rooms_ml() -> None:
+    stack = new_stack()
+    for kind in KIND_MODULES:
+        _build(stack, kind)
+    policies = Template.from_stack(stack).find_resources("AWS::IAM::Policy")
+    passes = [
+        statement
+        for resource_id, policy in policies.items()
+        if resource_id.startswith(f"{PROVIDER_ID}Role")
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if statement["Action"] == "iam:PassRole"
+    ]
+    assert len(passes) == 1
+    assert passes[0]["Condition"] == {
+        "StringEquals": {"iam:PassedToService": "cleanrooms-ml.amazonaws.com"}
+    }
 
 
 def _role_actions(stack: Stack, role_prefix: str) -> set[str]:

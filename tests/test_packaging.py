@@ -97,9 +97,6 @@ def test_wheel_ships_the_package_the_handler_and_a_real_contract_file(tmp_path: 
         contract_text = archive.read("cdk_cleanrooms_ml/_contract.py").decode()
     assert "cdk_cleanrooms_ml/py.typed" in names
     assert "cdk_cleanrooms_ml/_lambda/handler/index.py" in names
-    assert (
-        "cdk_cleanrooms_ml/_lambda/handler/data/cleanroomsml/2023-09-06/service-2.json"
-        in names
-    )
+    assert "cdk_cleanrooms_ml/_lambda/handler/data/cleanroomsml/2023-09-06/service-2.json" in names
     assert not [n for n in names if n.startswith("constructs/") or "__pycache__" in n]
     assert contract_text == Path(contract.__file__).read_text()

@@ -27,6 +27,24 @@ def _channels(count: int, name: str = "c") -> list[DataChannel]:
     ]
 
 
+class _Foreign:
+    """An ITrainedModel of the user's own making, whose ARN is wrong."""
+
+    def __init__(self, arn: str) -> None:
+        self.node = new_stack().node
+        self.trained_model_arn = arn
+        self.version_identifier = None
+
+    def grant(self, grantee: Any, *actions: str) -> Any:
+        raise NotImplementedError
+
+    def grant_read(self, grantee: Any) -> Any:
+        raise NotImplementedError
+
+    def grant_start_inference(self, grantee: Any) -> Any:
+        raise NotImplementedError
+
+
 def _base(channel_name: str = "base", version: str | None = None) -> IncrementalTrainingDataChannel:
     stack = new_stack()
     return IncrementalTrainingDataChannel(
@@ -232,9 +250,7 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         {
             "incremental_training_data_channels": [
                 IncrementalTrainingDataChannel(
-                    trained_model=TrainedModel.from_trained_model_arn(
-                        new_stack(), "X", f"{PREFIX}/ml-input-channel/x"
-                    ),
+                    trained_model=_Foreign(f"{PREFIX}/ml-input-channel/x"),
                     channel_name="b",
                 )
             ]

@@ -1,15 +1,29 @@
-"""cdk-cleanrooms-ml: a typed AWS CDK v2 construct for AWS Clean Rooms ML trained models.
+"""cdk-cleanrooms-ml: typed AWS CDK v2 constructs for the AWS Clean Rooms ML pipeline.
 
-``TrainedModel`` renders a ``Custom::CleanRoomsMLTrainedModel`` resource whose
-handler calls Clean Rooms ML ``CreateTrainedModel``, waits for training, and
-reports ``trained_model_arn`` and ``version_identifier``.
+- ``MLConfiguration``: a membership's default output location and role;
+- ``MLInputChannel``: a protected query's result, the data of training and inference;
+- ``TrainedModel``: a model trained with ``CreateTrainedModel`` (waits for training);
+- ``TrainedModelInferenceJob``: a trained model run over an ML input channel.
+
+Each renders a ``Custom::CleanRoomsML*`` resource; one handler per stack serves them
+all, with the same lifecycle (rollback-safe replacement, adoption, waits, cleanup).
 """
 
 from __future__ import annotations
 
 from ._provider import ENDPOINT_URL_CONTEXT_KEY
-from .errors import TrainedModelValidationError
+from .errors import TrainedModelValidationError, ValidationError
+from .inference_job import TrainedModelInferenceJob, TrainedModelInferenceJobBase
 from .instance_type import InstanceType
+from .ml_configuration import IMLConfiguration, MLConfiguration
+from .ml_input_channel import (
+    IMLInputChannel,
+    MLInputChannel,
+    MLInputChannelBase,
+    MLInputChannelDataSource,
+    ResultFormat,
+    WorkerComputeType,
+)
 from .trained_model import ITrainedModel, TrainedModel, TrainedModelBase
 from .types import (
     DataChannel,
@@ -21,12 +35,23 @@ from .types import (
 __all__ = [
     "ENDPOINT_URL_CONTEXT_KEY",
     "DataChannel",
+    "IMLConfiguration",
+    "IMLInputChannel",
     "ITrainedModel",
     "IncrementalTrainingDataChannel",
     "InstanceType",
+    "MLConfiguration",
+    "MLInputChannel",
+    "MLInputChannelBase",
+    "MLInputChannelDataSource",
+    "ResultFormat",
     "S3DataDistributionType",
     "TrainedModel",
     "TrainedModelBase",
+    "TrainedModelInferenceJob",
+    "TrainedModelInferenceJobBase",
     "TrainedModelValidationError",
     "TrainingInputMode",
+    "ValidationError",
+    "WorkerComputeType",
 ]

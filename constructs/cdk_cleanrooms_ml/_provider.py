@@ -14,7 +14,6 @@ from typing import Any, Final, cast
 
 import jsii
 from aws_cdk import (
-    Acknowledgment,
     ArnFormat,
     CfnElement,
     Duration,
@@ -22,7 +21,6 @@ from aws_cdk import (
     Stack,
     TagManager,
     Token,
-    Validations,
 )
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -35,6 +33,7 @@ from aws_cdk import custom_resources as cr
 from constructs import Construct, IValidation
 
 from . import _contract as contract
+from ._nag import acknowledge
 from ._validation import tag_failures
 
 PROVIDER_ID: Final = "CleanRoomsMLTrainedModelProvider"
@@ -113,17 +112,17 @@ class _TagsValidation:
         return failures
 
 
-_PROVIDERS: weakref.WeakKeyDictionary[Stack, TrainedModelProvider] = weakref.WeakKeyDictionary()
+_PROVIDERS: weakref.WeakKeyDictionary[Stack, CleanRoomsMLProvider] = weakref.WeakKeyDictionary()
 """Providers by stack: saves a construct-tree lookup (a jsii round trip) per model."""
-_BY_SCOPE: weakref.WeakKeyDictionary[Construct, TrainedModelProvider] = weakref.WeakKeyDictionary()
+_BY_SCOPE: weakref.WeakKeyDictionary[Construct, CleanRoomsMLProvider] = weakref.WeakKeyDictionary()
 """Providers by the scope models are added to: saves ``Stack.of`` per model."""
 
 
-class TrainedModelProvider(Construct):
+class CleanRoomsMLProvider(Construct):
     """The per-stack custom resource provider for ``TrainedModel`` (internal)."""
 
     @classmethod
-    def of(cls, scope: Construct) -> TrainedModelProvider:
+    def of(cls, scope: Construct) -> CleanRoomsMLProvider:
         """The provider of ``scope``'s stack, created on first use."""
         cached = _BY_SCOPE.get(scope)
         if cached is not None:
@@ -133,7 +132,7 @@ class TrainedModelProvider(Construct):
         if provider is None:
             existing = stack.node.try_find_child(PROVIDER_ID)
             provider = (
-                existing if isinstance(existing, TrainedModelProvider) else cls(stack, PROVIDER_ID)
+                existing if isinstance(existing, CleanRoomsMLProvider) else cls(stack, PROVIDER_ID)
             )
             _PROVIDERS[stack] = provider
         _BY_SCOPE[scope] = provider
@@ -334,12 +333,7 @@ class TrainedModelProvider(Construct):
         self._acknowledge_all([(finding, reason)])
 
     def _acknowledge_all(self, findings: list[tuple[str, str]]) -> None:
-        Validations.of(self).acknowledge(
-            *(
-                Acknowledgment(id=f"AwsSolutions::AwsSolutions-{finding}", reason=reason)
-                for finding, reason in findings
-            )
-        )
+        acknowledge(self, findings)
 
     def _acknowledge_framework_findings(self) -> None:
         framework = self.provider.node
@@ -506,9 +500,7 @@ class TrainedModelProvider(Construct):
         encryption_key: kms.IKey | None,
     ) -> None:
         """Let the handler create and manage ML input channels in one membership."""
-        self._allow(
-            "CreateMLInputChannel", ["cleanrooms-ml:CreateMLInputChannel"], association_arn
-        )
+        self._allow("CreateMLInputChannel", ["cleanrooms-ml:CreateMLInputChannel"], association_arn)
         self._pass(role)
         if ("channel", membership_identifier) not in self._granted_to:
             self._granted_to.add(("channel", membership_identifier))
@@ -529,28 +521,23 @@ class TrainedModelProvider(Construct):
             self._everywhere("ListMLInputChannels", ["cleanrooms-ml:ListMLInputChannels"])
         self._key(encryption_key)
 
-    def grant_job(
-        self,
-        *,
-        membership_identifier: str,
-        used: list[str],
-        encryption_key: kms.IKey | None,
-    ) -> None:
+    def grant_job(self, *, membership_identifier: str, encryption_key: kms.IKey | None) -> None:
         """Let the handler start and manage inference jobs in one membership.
 
-        ``used``: the ARNs a job names (trained model, ML input channel, association),
-        which ``StartTrainedModelInferenceJob`` is authorized on.
+        ``StartTrainedModelInferenceJob`` is authorized on the trained model, the ML
+        input channel and the association a job names: granted on those of the job's
+        membership (the job's own model and channel may be resources of this stack,
+        which the handler's policy cannot name without a dependency cycle).
         """
-        associations = self._in_membership(
-            membership_identifier,
-            "configured-model-algorithm-association",
-            "configured model algorithm association",
-        )
-        for arn in (*used, associations):
+        for segment, what in (
+            ("trained-model", "trained model"),
+            ("ml-input-channel", "ML input channel"),
+            ("configured-model-algorithm-association", "configured model algorithm association"),
+        ):
             self._allow(
                 "StartTrainedModelInferenceJob",
                 ["cleanrooms-ml:StartTrainedModelInferenceJob"],
-                arn,
+                self._in_membership(membership_identifier, segment, what),
             )
         if ("job", membership_identifier) not in self._granted_to:
             self._granted_to.add(("job", membership_identifier))

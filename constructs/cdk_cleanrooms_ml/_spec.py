@@ -47,3 +47,5 @@ class ModelSpec:
     removal_policy: str = "retain"
     wait_for_completion: bool = True
     completion_timeout_in_seconds: float = 3600
+    association_prop: str = "configured_model_algorithm_association_arn"
+    """The prop the association was given as (for messages)."""

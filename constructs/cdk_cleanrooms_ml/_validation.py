@@ -14,9 +14,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from aws_cdk import Token
-
 from . import _contract as contract
+from ._props import show, unresolved
 from ._spec import ModelSpec
 from .instance_type import is_well_formed_instance_type
 
@@ -85,30 +84,7 @@ class Rule:
     check: Check
 
 
-_TOKEN_MARKERS: Final = ("${Token[", "#{Token[")
-_NUMBER_TOKEN_LIMIT: Final = -1e280  # CDK encodes number tokens as huge negative doubles
-
-
-def _unresolved(value: object) -> bool:
-    """``Token.is_unresolved`` without a jsii round trip for plain Python values."""
-    if isinstance(value, str):
-        return any(marker in value for marker in _TOKEN_MARKERS)
-    if isinstance(value, bool):
-        return False
-    if isinstance(value, int | float):
-        return value < _NUMBER_TOKEN_LIMIT and Token.is_unresolved(value)
-    if isinstance(value, dict | list | tuple) or value is None:
-        return False
-    return Token.is_unresolved(value)
-
-
-def show(value: object, limit: int = 100) -> str:
-    """A value as it appears in an error message; long ones keep their head and tail."""
-    text = repr(value)
-    if len(text) > limit:
-        half = (limit - 3) // 2
-        text = f"{text[:half]}...{text[-half:]}"
-    return text
+_unresolved = unresolved
 
 
 def _length(value: str) -> int:
@@ -134,7 +110,7 @@ def _check_pattern(prop: str, value: str, pattern: re.Pattern[str], what: str) -
         yield f"{prop}: {show(value)} is not {what}"
 
 
-def _check_arn(
+def check_arn(
     prop: str, value: str | None, pattern: re.Pattern[str], what: str, shape: str
 ) -> Iterator[str]:
     if value is None or _unresolved(value):
@@ -146,7 +122,7 @@ def _check_arn(
         )
 
 
-def _check_whole_in_range(
+def check_whole_in_range(
     prop: str, value: float | None, bounds: tuple[int, int], unit: str
 ) -> Iterator[str]:
     if value is None or _unresolved(value):
@@ -158,33 +134,68 @@ def _check_whole_in_range(
         yield f"{prop}: {_num(value)} {unit} is out of range; allowed {low}-{high} {unit}"
 
 
-def _membership(spec: ModelSpec) -> Iterator[str]:
-    value = spec.membership_identifier
-    if not _unresolved(value) and not UUID_PATTERN.fullmatch(value):
+def check_membership(prop: str, value: str | None) -> Iterator[str]:
+    if value is not None and not _unresolved(value) and not UUID_PATTERN.fullmatch(value):
         yield (
-            f"membership_identifier: {show(value)} is not a membership id; "
+            f"{prop}: {show(value)} is not a membership id; "
             "allowed: a lowercase UUID such as 0f3d2a1b-1234-4cde-8f00-0123456789ab"
         )
 
 
-def _name(spec: ModelSpec) -> Iterator[str]:
-    value = spec.trained_model_name
+def check_name(prop: str, value: str | None) -> Iterator[str]:
+    """A ``NameString`` of the service model, matched as the service (Java) does."""
     if value is None or _unresolved(value):
         return
     units = utf16(value)
     if not 1 <= len(units) <= NAME_MAX_LENGTH:
-        yield f"trained_model_name: {show(value)} has {len(units)} characters; allowed 1-63"
+        yield f"{prop}: {show(value)} has {len(units)} characters; allowed 1-63"
     elif not NAME_PATTERN.fullmatch(units):
         yield (
-            f"trained_model_name: {show(value)} is not allowed; a name must not be blank and "
+            f"{prop}: {show(value)} is not allowed; a name must not be blank and "
             "may hold printable characters (no emoji or other supplementary characters) "
             "and tabs only"
         )
 
 
+def check_description(prop: str, value: str | None) -> Iterator[str]:
+    if value is None or _unresolved(value):
+        return
+    units = utf16(value)
+    if len(units) > DESCRIPTION_MAX:
+        yield f"{prop}: {show(value)} has {len(units)} characters; allowed 0-255"
+    elif not DESCRIPTION_PATTERN.fullmatch(units):
+        yield (
+            f"{prop}: {show(value)} is not allowed; allowed: printable characters "
+            "(no emoji or other supplementary characters), tabs and line breaks"
+        )
+
+
+def check_account(prop: str, value: str | None) -> Iterator[str]:
+    if value is not None and not _unresolved(value) and not ACCOUNT_ID_PATTERN.fullmatch(value):
+        yield f"{prop}: {show(value)} is not an account id; allowed: 12 digits"
+
+
+def check_kms_key(prop: str, value: str | None) -> Iterator[str]:
+    yield from check_arn(
+        prop,
+        value,
+        KMS_KEY_ARN_PATTERN,
+        "a KMS key ARN",
+        "arn:<partition>:kms:<region>:<account>:key/<key-id>",
+    )
+
+
+def _membership(spec: ModelSpec) -> Iterator[str]:
+    yield from check_membership("membership_identifier", spec.membership_identifier)
+
+
+def _name(spec: ModelSpec) -> Iterator[str]:
+    yield from check_name("trained_model_name", spec.trained_model_name)
+
+
 def _association(spec: ModelSpec) -> Iterator[str]:
-    yield from _check_arn(
-        "configured_model_algorithm_association_arn",
+    yield from check_arn(
+        spec.association_prop,
         spec.configured_model_algorithm_association_arn,
         ASSOCIATION_ARN_PATTERN,
         "a configured model algorithm association ARN",
@@ -204,18 +215,22 @@ def _jsii_reserved(prop: str, key: str) -> Iterator[str]:
         )
 
 
-def _string_map(
+def check_string_map(
     prop: str,
     entries: Mapping[str, str],
     key_max: int,
     value_max: int,
     key_pattern: re.Pattern[str] | None,
     single_line: bool = False,
+    *,
+    max_entries: int = MAX_MAP_ENTRIES,
+    value_min: int = 1,
 ) -> Iterator[str]:
+    """A map's size, keys and values (values are never shown: they may be secrets)."""
     if _unresolved(entries):
         return
-    if len(entries) > MAX_MAP_ENTRIES:
-        yield f"{prop}: {len(entries)} entries; allowed at most {MAX_MAP_ENTRIES}"
+    if len(entries) > max_entries:
+        yield f"{prop}: {len(entries)} entries; allowed at most {max_entries}"
     for key, value in entries.items():
         if _unresolved(key):
             continue
@@ -231,14 +246,17 @@ def _string_map(
         # Values are never shown: they may be secrets.
         if not isinstance(value, str):
             yield f"{prop}[{key!r}]: value of type {type(value).__name__}; allowed: a string"
-        elif not 1 <= _length(value) <= value_max:
-            yield f"{prop}[{key!r}]: value has {_length(value)} characters; allowed 1-{value_max}"
+        elif not value_min <= _length(value) <= value_max:
+            yield (
+                f"{prop}[{key!r}]: value has {_length(value)} characters; "
+                f"allowed {value_min}-{value_max}"
+            )
         elif single_line and _JAVA_LINE_TERMINATORS.search(value):
             yield f"{prop}[{key!r}]: value has a line break; allowed: a single line"
 
 
 def _hyperparameters(spec: ModelSpec) -> Iterator[str]:
-    yield from _string_map(
+    yield from check_string_map(
         "hyperparameters",
         spec.hyperparameters,
         HYPERPARAMETER_KEY_MAX,
@@ -249,7 +267,7 @@ def _hyperparameters(spec: ModelSpec) -> Iterator[str]:
 
 
 def _environment(spec: ModelSpec) -> Iterator[str]:
-    yield from _string_map(
+    yield from check_string_map(
         "environment",
         spec.environment,
         ENVIRONMENT_KEY_MAX,
@@ -268,19 +286,19 @@ def _instance_type(spec: ModelSpec) -> Iterator[str]:
 
 
 def _instance_count(spec: ModelSpec) -> Iterator[str]:
-    yield from _check_whole_in_range(
+    yield from check_whole_in_range(
         "instance_count", spec.instance_count, INSTANCE_COUNT_RANGE, "instances"
     )
 
 
 def _volume_size(spec: ModelSpec) -> Iterator[str]:
-    yield from _check_whole_in_range(
+    yield from check_whole_in_range(
         "volume_size", spec.volume_size_in_gb, VOLUME_SIZE_RANGE_GIB, "GiB"
     )
 
 
 def _max_runtime(spec: ModelSpec) -> Iterator[str]:
-    yield from _check_whole_in_range(
+    yield from check_whole_in_range(
         "max_runtime", spec.max_runtime_in_seconds, MAX_RUNTIME_RANGE_SECONDS, "seconds"
     )
 
@@ -291,7 +309,7 @@ def _data_channels(spec: ModelSpec) -> Iterator[str]:
     if not low <= count <= high:
         yield f"data_channels: {count} channels; allowed {low}-{high}"
     for index, channel in enumerate(spec.data_channels):
-        yield from _check_arn(
+        yield from check_arn(
             f"data_channels[{index}].ml_input_channel_arn",
             channel.ml_input_channel_arn,
             ML_INPUT_CHANNEL_ARN_PATTERN,
@@ -309,7 +327,7 @@ def _incremental_channels(spec: ModelSpec) -> Iterator[str]:
         )
     for index, channel in enumerate(spec.incremental_training_data_channels):
         prop = f"incremental_training_data_channels[{index}]"
-        yield from _check_arn(
+        yield from check_arn(
             f"{prop}.trained_model",
             channel.trained_model_arn,
             TRAINED_MODEL_ARN_PATTERN,
@@ -357,36 +375,17 @@ def _channel_names(spec: ModelSpec) -> Iterator[str]:
 
 
 def _description(spec: ModelSpec) -> Iterator[str]:
-    value = spec.description
-    if value is None or _unresolved(value):
-        return
-    units = utf16(value)
-    if len(units) > DESCRIPTION_MAX:
-        yield f"description: {show(value)} has {len(units)} characters; allowed 0-255"
-    elif not DESCRIPTION_PATTERN.fullmatch(units):
-        yield (
-            f"description: {show(value)} is not allowed; allowed: printable characters "
-            "(no emoji or other supplementary characters), tabs and line breaks"
-        )
+    yield from check_description("description", spec.description)
 
 
 def _kms_key(spec: ModelSpec) -> Iterator[str]:
-    yield from _check_arn(
-        "encryption_key",
-        spec.kms_key_arn,
-        KMS_KEY_ARN_PATTERN,
-        "a KMS key ARN",
-        "arn:<partition>:kms:<region>:<account>:key/<key-id>",
-    )
+    yield from check_kms_key("encryption_key", spec.kms_key_arn)
 
 
 def _payer_account(spec: ModelSpec) -> Iterator[str]:
-    value = spec.ml_model_training_payer_account_id
-    if value is not None and not _unresolved(value) and not ACCOUNT_ID_PATTERN.fullmatch(value):
-        yield (
-            f"ml_model_training_payer_account_id: {show(value)} is not an account id; "
-            "allowed: 12 digits"
-        )
+    yield from check_account(
+        "ml_model_training_payer_account_id", spec.ml_model_training_payer_account_id
+    )
 
 
 def tag_failures(prop: str, tags: Mapping[str, str]) -> list[str]:
@@ -456,6 +455,15 @@ RULES: Final[tuple[Rule, ...]] = (
 """Every rule, in the order of the props table."""
 
 
-def validate(spec: ModelSpec) -> list[str]:
-    """Every problem with ``spec``, or an empty list when it is valid."""
-    return [failure for rule in RULES for failure in rule.check(spec)]
+def unskipped(failures: Iterable[str], skip: frozenset[str]) -> list[str]:
+    """``failures`` except those of a prop (the text before its first ``.``, ``[`` or
+    ``:``) in ``skip``: a prop whose type was wrong has been reported already."""
+    return [f for f in failures if re.split(r"[.\[:]", f, maxsplit=1)[0] not in skip]
+
+
+def validate(spec: ModelSpec, skip: frozenset[str] = frozenset()) -> list[str]:
+    """Every problem with ``spec``, or an empty list when it is valid.
+
+    ``skip``: props whose type was wrong (already reported): their rules do not run.
+    """
+    return [failure for rule in RULES if rule.prop not in skip for failure in rule.check(spec)]

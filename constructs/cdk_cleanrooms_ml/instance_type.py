@@ -1,8 +1,11 @@
-"""Training instance types for Clean Rooms ML (an open set).
+"""Instance types for Clean Rooms ML training and inference (an open set).
 
-The constants are the 133 values of the ``InstanceType`` enum in the Clean Rooms ML
-service model (``cleanroomsml`` 2023-09-06, botocore 1.44.5); a test keeps them in
-step with it. For a type added after this release, use ``InstanceType.of("ml.x.y")``.
+The constants are the 133 values of the ``InstanceType`` enum (training) and the
+ones only ``InferenceInstanceType`` has (inference) in the Clean Rooms ML service
+model (``cleanroomsml`` 2023-09-06, botocore 1.44.5); a test keeps them in step
+with it. For a type added after this release, use ``InstanceType.of("ml.x.y")``:
+it is sent as it is, and the construct warns (with the closest known types) at
+synth, in case it is a misspelling.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ _INSTANCE_TYPE_PATTERN: Final = re.compile(r"^ml\.[a-z0-9-]+\.[a-z0-9-]+$")
 
 
 class InstanceType:
-    """An ML compute instance type for training, such as ``ml.m5.xlarge``.
+    """An ML compute instance type for training or inference, such as ``ml.m5.xlarge``.
 
     Use a constant (``InstanceType.ML_M5_XLARGE``) or, for a type this release
     does not list yet, ``InstanceType.of("ml.m5.xlarge")``.
@@ -289,6 +292,27 @@ class InstanceType:
 
     __slots__ = ("_name",)
 
+    ML_R6I_16XLARGE: ClassVar[InstanceType]
+    """``ml.r6i.16xlarge`` (inference only)"""
+    ML_R6I_8XLARGE: ClassVar[InstanceType]
+    """``ml.r6i.8xlarge`` (inference only)"""
+    ML_R6I_LARGE: ClassVar[InstanceType]
+    """``ml.r6i.large`` (inference only)"""
+    ML_C6I_LARGE: ClassVar[InstanceType]
+    """``ml.c6i.large`` (inference only)"""
+    ML_R6I_32XLARGE: ClassVar[InstanceType]
+    """``ml.r6i.32xlarge`` (inference only)"""
+    ML_R6I_XLARGE: ClassVar[InstanceType]
+    """``ml.r6i.xlarge`` (inference only)"""
+    ML_R6I_12XLARGE: ClassVar[InstanceType]
+    """``ml.r6i.12xlarge`` (inference only)"""
+    ML_R6I_24XLARGE: ClassVar[InstanceType]
+    """``ml.r6i.24xlarge`` (inference only)"""
+    ML_R6I_2XLARGE: ClassVar[InstanceType]
+    """``ml.r6i.2xlarge`` (inference only)"""
+    ML_R6I_4XLARGE: ClassVar[InstanceType]
+    """``ml.r6i.4xlarge`` (inference only)"""
+
     def __init__(self, name: str) -> None:
         self._name = name
 
@@ -469,3 +493,115 @@ def is_well_formed_instance_type(name: str) -> bool:
 def known_instance_types() -> tuple[str, ...]:
     """The instance types this release knows from the service model."""
     return _KNOWN
+
+
+_INFERENCE: Final[tuple[str, ...]] = (
+    "ml.r7i.48xlarge",
+    "ml.r6i.16xlarge",
+    "ml.m6i.xlarge",
+    "ml.m5.4xlarge",
+    "ml.p2.xlarge",
+    "ml.m4.16xlarge",
+    "ml.r7i.16xlarge",
+    "ml.m7i.xlarge",
+    "ml.m6i.12xlarge",
+    "ml.r7i.8xlarge",
+    "ml.r7i.large",
+    "ml.m7i.12xlarge",
+    "ml.m6i.24xlarge",
+    "ml.m7i.24xlarge",
+    "ml.r6i.8xlarge",
+    "ml.r6i.large",
+    "ml.g5.2xlarge",
+    "ml.m5.large",
+    "ml.m7i.48xlarge",
+    "ml.m6i.16xlarge",
+    "ml.p2.16xlarge",
+    "ml.g5.4xlarge",
+    "ml.m7i.16xlarge",
+    "ml.c4.2xlarge",
+    "ml.c5.2xlarge",
+    "ml.c6i.32xlarge",
+    "ml.c4.4xlarge",
+    "ml.g5.8xlarge",
+    "ml.c6i.xlarge",
+    "ml.c5.4xlarge",
+    "ml.g4dn.xlarge",
+    "ml.c7i.xlarge",
+    "ml.c6i.12xlarge",
+    "ml.g4dn.12xlarge",
+    "ml.c7i.12xlarge",
+    "ml.c6i.24xlarge",
+    "ml.g4dn.2xlarge",
+    "ml.c7i.24xlarge",
+    "ml.c7i.2xlarge",
+    "ml.c4.8xlarge",
+    "ml.c6i.2xlarge",
+    "ml.g4dn.4xlarge",
+    "ml.c7i.48xlarge",
+    "ml.c7i.4xlarge",
+    "ml.c6i.16xlarge",
+    "ml.c5.9xlarge",
+    "ml.g4dn.16xlarge",
+    "ml.c7i.16xlarge",
+    "ml.c6i.4xlarge",
+    "ml.c5.xlarge",
+    "ml.c4.xlarge",
+    "ml.g4dn.8xlarge",
+    "ml.c7i.8xlarge",
+    "ml.c7i.large",
+    "ml.g5.xlarge",
+    "ml.c6i.8xlarge",
+    "ml.c6i.large",
+    "ml.g5.12xlarge",
+    "ml.g5.24xlarge",
+    "ml.m7i.2xlarge",
+    "ml.c5.18xlarge",
+    "ml.g5.48xlarge",
+    "ml.m6i.2xlarge",
+    "ml.g5.16xlarge",
+    "ml.m7i.4xlarge",
+    "ml.r6i.32xlarge",
+    "ml.m6i.4xlarge",
+    "ml.m5.xlarge",
+    "ml.m4.10xlarge",
+    "ml.r6i.xlarge",
+    "ml.m5.12xlarge",
+    "ml.m4.xlarge",
+    "ml.r7i.2xlarge",
+    "ml.r7i.xlarge",
+    "ml.r6i.12xlarge",
+    "ml.m5.24xlarge",
+    "ml.r7i.12xlarge",
+    "ml.m7i.8xlarge",
+    "ml.m7i.large",
+    "ml.r6i.24xlarge",
+    "ml.r6i.2xlarge",
+    "ml.m4.2xlarge",
+    "ml.r7i.24xlarge",
+    "ml.r7i.4xlarge",
+    "ml.m6i.8xlarge",
+    "ml.m6i.large",
+    "ml.m5.2xlarge",
+    "ml.p2.8xlarge",
+    "ml.r6i.4xlarge",
+    "ml.m6i.32xlarge",
+    "ml.m4.4xlarge",
+    "ml.p3.16xlarge",
+    "ml.p3.2xlarge",
+    "ml.p3.8xlarge",
+)
+"""Every inference instance type the service model lists (``InferenceInstanceType``), in its
+order; ``InstanceType.of`` names the others."""
+
+
+def known_inference_instance_types() -> tuple[str, ...]:
+    """The inference instance types this release knows from the service model."""
+    return _INFERENCE
+
+
+for _value in _INFERENCE:
+    if _value not in _KNOWN:
+        setattr(
+            InstanceType, _value.upper().replace(".", "_").replace("-", "_"), InstanceType(_value)
+        )

@@ -1,40 +1,46 @@
-"""The ``TrainedModel`` construct, its interface and import methods."""
+"""The ``TrainedModel`` construct, its interface, grants and import methods."""
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from typing import Protocol, runtime_checkable
+from typing import Any, Final, Protocol, runtime_checkable
 
 import jsii
 from aws_cdk import (
+    Annotations,
     CfnWaitCondition,
     CfnWaitConditionHandle,
     CustomResource,
     Duration,
     ITaggable,
-    Names,
     RemovalPolicy,
     Resource,
     Size,
-    SizeRoundingBehavior,
     Stack,
     TagManager,
     TagType,
     Token,
 )
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 
 from constructs import Construct, Node
 
 from . import _contract as contract
-from ._provider import TrainedModelProvider
+from . import _refs
+from ._props import Reader, received
+from ._provider import CleanRoomsMLProvider
 from ._render import render_properties
+from ._resource import ManagedResource, name_prefix
 from ._spec import ChannelSpec, IncrementalChannelSpec, ModelSpec
-from ._validation import validate
+from ._validation import TRAINED_MODEL_ARN_PATTERN, UUID_PATTERN, check_arn, validate
 from .errors import TrainedModelValidationError
-from .instance_type import InstanceType
+from .instance_type import InstanceType, known_instance_types
+from .ml_configuration import IMLConfiguration
+from .ml_input_channel import IMLInputChannel
 from .types import (
     DataChannel,
     IncrementalTrainingDataChannel,
@@ -48,6 +54,10 @@ _NOT_IDENTITY = frozenset(
     {contract.TAGS, contract.REMOVAL_POLICY, contract.WAIT_FOR_COMPLETION, contract.WAIT_HANDLE_URL}
 )
 """Properties whose change neither replaces the model nor needs a new WaitCondition."""
+_ARN_SHAPE: Final = (
+    "arn:<partition>:cleanrooms-ml:<region>:<account>:membership/<membership-uuid>"
+    "/trained-model/<id>"
+)
 
 
 @runtime_checkable
@@ -74,6 +84,18 @@ class ITrainedModel(Protocol):
         """
         ...
 
+    def grant(self, grantee: iam.IGrantable, *actions: str) -> iam.Grant:
+        """Grant ``actions`` (``cleanrooms-ml:...``) on this model."""
+        ...
+
+    def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Grant reading the model and its versions."""
+        ...
+
+    def grant_start_inference(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Grant starting inference jobs with this model."""
+        ...
+
 
 class TrainedModelBase(Resource):
     """What every trained model, created or imported, offers (from its ARN alone)."""
@@ -87,6 +109,23 @@ class TrainedModelBase(Resource):
     def version_identifier(self) -> str | None:
         """The model's version identifier, when known (see ``ITrainedModel``)."""
         raise NotImplementedError
+
+    def grant(self, grantee: iam.IGrantable, *actions: str) -> iam.Grant:
+        """Grant ``actions`` (``cleanrooms-ml:...``) on this model only."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee, actions=list(actions), resource_arns=[self.trained_model_arn]
+        )
+
+    def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Grant ``GetTrainedModel`` and ``ListTrainedModelVersions`` on this model."""
+        return self.grant(
+            grantee, "cleanrooms-ml:GetTrainedModel", "cleanrooms-ml:ListTrainedModelVersions"
+        )
+
+    def grant_start_inference(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Grant ``StartTrainedModelInferenceJob`` with this model (a job also needs it on
+        its ML input channel: ``IMLInputChannel.grant_start_inference``)."""
+        return self.grant(grantee, "cleanrooms-ml:StartTrainedModelInferenceJob")
 
 
 class _ImportedTrainedModel(TrainedModelBase):
@@ -111,16 +150,6 @@ class _ImportedTrainedModel(TrainedModelBase):
         return self._version
 
 
-def _seconds(prop: str, value: Duration | None, failures: list[str]) -> float | None:
-    if value is None:
-        return None
-    if not isinstance(value, Duration):
-        failures.append(f"{prop}: {value!r} is not a Duration; allowed: aws_cdk.Duration")
-        return None
-    seconds: float = value.to_seconds(integral=False)
-    return seconds
-
-
 @jsii.implements(ITaggable)
 class TrainedModel(TrainedModelBase):
     """An AWS Clean Rooms ML trained model (``Custom::CleanRoomsMLTrainedModel``).
@@ -137,8 +166,11 @@ class TrainedModel(TrainedModelBase):
     :param construct_id: the construct id.
     :param membership_identifier: id (UUID) of the membership the model is
         trained in. Tokens allowed.
-    :param configured_model_algorithm_association_arn: ARN of the configured
-        model algorithm association to train with.
+    :param configured_model_algorithm_association: the configured model algorithm
+        association to train with: a ``CfnConfiguredModelAlgorithmAssociation`` (any
+        ``IConfiguredModelAlgorithmAssociationRef``) or its ARN.
+    :param configured_model_algorithm_association_arn: the same, as an ARN (the
+        0.1.0 name): give one of the two.
     :param instance_type: the training instance type.
     :param volume_size: storage volume of each instance: whole GiB, 1-8192 GiB.
     :param data_channels: 1-20 ML input channels with the training data.
@@ -179,6 +211,8 @@ class TrainedModel(TrainedModelBase):
         exists and a ``WaitCondition`` (timeout = ``completion_timeout``) waits,
         signalled by the stack's waiter state machine (the long path). Either way,
         whatever references the model's attributes is created only once it is ACTIVE.
+    :param ml_configuration: the membership's ``MLConfiguration`` (where exports, logs
+        and metrics go): the model is deployed after it. Default: none.
 
     :raises TrainedModelValidationError: once, listing every invalid prop.
     """
@@ -189,10 +223,11 @@ class TrainedModel(TrainedModelBase):
         construct_id: str,
         *,
         membership_identifier: str,
-        configured_model_algorithm_association_arn: str,
         instance_type: InstanceType,
         volume_size: Size,
         data_channels: Sequence[DataChannel],
+        configured_model_algorithm_association: Any = None,
+        configured_model_algorithm_association_arn: str | None = None,
         trained_model_name: str | None = None,
         hyperparameters: Mapping[str, str] | None = None,
         environment: Mapping[str, str] | None = None,
@@ -207,13 +242,24 @@ class TrainedModel(TrainedModelBase):
         removal_policy: RemovalPolicy | None = None,
         wait_for_completion: bool | None = None,
         completion_timeout: Duration | None = None,
+        ml_configuration: IMLConfiguration | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        failures: list[str] = []
-        spec = self._spec(
-            failures,
+        reader = Reader()
+        configuration = _refs.configuration(reader, "ml_configuration", ml_configuration)
+        association = _refs.association_arn(
+            reader,
+            "configured_model_algorithm_association",
+            configured_model_algorithm_association,
+            "configured_model_algorithm_association_arn",
+            configured_model_algorithm_association_arn,
+            required=True,
+        )
+        key = _refs.key(reader, "encryption_key", encryption_key)
+        spec = _read(
+            reader,
             membership_identifier=membership_identifier,
-            configured_model_algorithm_association_arn=configured_model_algorithm_association_arn,
+            association=association,
             instance_type=instance_type,
             volume_size=volume_size,
             data_channels=data_channels,
@@ -225,40 +271,45 @@ class TrainedModel(TrainedModelBase):
             incremental_training_data_channels=incremental_training_data_channels,
             training_input_mode=training_input_mode,
             description=description,
-            encryption_key=encryption_key,
+            kms_key_arn=key.key_arn if key is not None else None,
+            association_prop=(
+                "configured_model_algorithm_association"
+                if configured_model_algorithm_association is not None
+                else "configured_model_algorithm_association_arn"
+            ),
             ml_model_training_payer_account_id=ml_model_training_payer_account_id,
             tags=tags,
             removal_policy=removal_policy,
             wait_for_completion=wait_for_completion,
             completion_timeout=completion_timeout,
         )
-        if spec is not None:
-            failures.extend(validate(spec))
-        if failures or spec is None:
+        failed = set(reader.failed)
+        if "configured_model_algorithm_association" in failed:
+            failed.add("configured_model_algorithm_association_arn")
+        failures = reader.failures + validate(spec, frozenset(failed))
+        if failures:
             raise TrainedModelValidationError(self.node.path, failures)
         self._spec_value = spec
         self._versioned = bool(spec.incremental_training_data_channels)
         """Only incremental training makes a version; a base model has none."""
+        if spec.instance_type not in known_instance_types() and not Token.is_unresolved(
+            spec.instance_type
+        ):
+            _warn_unknown_instance_type(self, spec.instance_type)
 
         self._tags = TagManager(TagType.MAP, contract.RESOURCE_TYPE, dict(spec.tags) or None)
-
-        provider = TrainedModelProvider.of(scope)
+        provider = CleanRoomsMLProvider.of(scope)
         # Tags added later with Tags.of are checked once the app is built, by one
-        # validation per stack (on the provider) for all its models.
+        # validation per stack (on the provider) for all its resources.
         rendered_tags = provider.validate_tags_of(self, self._tags)
         provider.grant_model(
             membership_identifier=spec.membership_identifier,
             association_arn=spec.configured_model_algorithm_association_arn,
-            encryption_key=encryption_key,
+            encryption_key=key,
         )
-        name_prefix = None
-        if spec.trained_model_name is None:
-            name_prefix = Names.unique_resource_name(
-                self,
-                max_length=contract.GENERATED_NAME_PREFIX_MAX_LENGTH,
-                separator="-",
-            )
-        properties = render_properties(spec, name_prefix=name_prefix)
+        prefix = None if spec.trained_model_name is not None else name_prefix(self)
+        properties = render_properties(spec, name_prefix=prefix)
+        properties.pop(contract.REMOVAL_POLICY, None)  # the resource renders it
         self._wait_condition: CfnWaitCondition | None = None
         self._attributes: CustomResource | None = None
         long_path = (
@@ -282,13 +333,17 @@ class TrainedModel(TrainedModelBase):
             provider.long_waiter()
         properties[contract.TAGS] = rendered_tags
 
-        self._resource = CustomResource(
+        self._resource = ManagedResource(
             self,
             "Resource",
-            service_token=provider.service_token,
             resource_type=contract.RESOURCE_TYPE,
+            service_token=provider.service_token,
             properties=properties,
-            removal_policy=removal_policy or RemovalPolicy.RETAIN,
+            removal_policy=(
+                RemovalPolicy.DESTROY
+                if spec.removal_policy == contract.REMOVAL_POLICY_DESTROY
+                else RemovalPolicy.RETAIN
+            ),
         )
         if handle is not None:
             self._wait_condition = CfnWaitCondition(
@@ -310,134 +365,22 @@ class TrainedModel(TrainedModelBase):
                 service_token=provider.service_token,
                 resource_type=contract.ATTRIBUTES_RESOURCE_TYPE,
                 properties={
-                    **{key: self._resource.get_att_string(key) for key in echoed},
+                    **{key: Token.as_string(self._resource.get_att(key)) for key in echoed},
                     contract.ATTR_STATUS: "ACTIVE",
                 },
             )
             self._attributes.node.add_dependency(self._wait_condition)
-
-    @staticmethod
-    def _spec(
-        failures: list[str],
-        *,
-        membership_identifier: str,
-        configured_model_algorithm_association_arn: str,
-        instance_type: InstanceType,
-        volume_size: Size,
-        data_channels: Sequence[DataChannel],
-        trained_model_name: str | None,
-        hyperparameters: Mapping[str, str] | None,
-        environment: Mapping[str, str] | None,
-        instance_count: int | None,
-        max_runtime: Duration | None,
-        incremental_training_data_channels: Sequence[IncrementalTrainingDataChannel] | None,
-        training_input_mode: TrainingInputMode | None,
-        description: str | None,
-        encryption_key: kms.IKey | None,
-        ml_model_training_payer_account_id: str | None,
-        tags: Mapping[str, str] | None,
-        removal_policy: RemovalPolicy | None,
-        wait_for_completion: bool | None,
-        completion_timeout: Duration | None,
-    ) -> ModelSpec | None:
-        """Convert props to a ``ModelSpec`` (units at the edge); type errors go to failures."""
-        if not isinstance(instance_type, InstanceType):
-            failures.append(
-                f"instance_type: {instance_type!r} is not an InstanceType; "
-                "allowed: an InstanceType constant or InstanceType.of('ml.<family>.<size>')"
-            )
-        volume_gib: float = 0
-        if isinstance(volume_size, Size):
-            volume_gib = volume_size.to_gibibytes(rounding=SizeRoundingBehavior.NONE)
-        else:
-            failures.append(f"volume_size: {volume_size!r} is not a Size; allowed: aws_cdk.Size")
-        if training_input_mode is not None and not isinstance(
-            training_input_mode, TrainingInputMode
-        ):
-            failures.append(
-                f"training_input_mode: {training_input_mode!r} is not a TrainingInputMode; "
-                f"allowed: {', '.join(m.name for m in TrainingInputMode)}"
-            )
-        policy = removal_policy or RemovalPolicy.RETAIN
-        if policy not in (RemovalPolicy.RETAIN, RemovalPolicy.DESTROY):
-            failures.append(f"removal_policy: {policy} is not supported; allowed: RETAIN, DESTROY")
-        channels: list[ChannelSpec] = []
-        for index, channel in enumerate(data_channels or ()):
-            if not isinstance(channel, DataChannel):
-                failures.append(f"data_channels[{index}]: {channel!r} is not a DataChannel")
-                continue
-            distribution = channel.s3_data_distribution_type
-            if distribution is not None and not isinstance(distribution, S3DataDistributionType):
-                failures.append(
-                    f"data_channels[{index}].s3_data_distribution_type: {distribution!r} is not "
-                    f"an S3DataDistributionType; allowed: "
-                    f"{', '.join(m.name for m in S3DataDistributionType)}"
-                )
-                distribution = None
-            channels.append(
-                ChannelSpec(
-                    ml_input_channel_arn=channel.ml_input_channel_arn,
-                    channel_name=channel.channel_name,
-                    s3_data_distribution_type=distribution.value if distribution else None,
-                )
-            )
-        incremental: list[IncrementalChannelSpec] = []
-        for index, base in enumerate(incremental_training_data_channels or ()):
-            if not isinstance(base, IncrementalTrainingDataChannel) or not isinstance(
-                base.trained_model, ITrainedModel
-            ):
-                failures.append(
-                    f"incremental_training_data_channels[{index}]: {base!r} is not an "
-                    "IncrementalTrainingDataChannel with an ITrainedModel"
-                )
-                continue
-            version = base.version_identifier
-            if version is None:
-                version = base.trained_model.version_identifier
-            incremental.append(
-                IncrementalChannelSpec(
-                    trained_model_arn=base.trained_model.trained_model_arn,
-                    channel_name=base.channel_name,
-                    version_identifier=version,
-                )
-            )
-        timeout = _seconds("completion_timeout", completion_timeout, failures)
-        runtime = _seconds("max_runtime", max_runtime, failures)
-        if failures:
-            return None
-        return ModelSpec(
-            membership_identifier=membership_identifier,
-            configured_model_algorithm_association_arn=configured_model_algorithm_association_arn,
-            instance_type=instance_type.name,
-            volume_size_in_gb=volume_gib,
-            data_channels=tuple(channels),
-            trained_model_name=trained_model_name,
-            hyperparameters=dict(hyperparameters or {}),
-            environment=dict(environment or {}),
-            instance_count=instance_count,
-            max_runtime_in_seconds=runtime,
-            incremental_training_data_channels=tuple(incremental),
-            training_input_mode=training_input_mode.value if training_input_mode else None,
-            description=description,
-            kms_key_arn=encryption_key.key_arn if encryption_key is not None else None,
-            ml_model_training_payer_account_id=ml_model_training_payer_account_id,
-            tags=dict(tags or {}),
-            removal_policy=(
-                contract.REMOVAL_POLICY_DESTROY
-                if policy == RemovalPolicy.DESTROY
-                else contract.REMOVAL_POLICY_RETAIN
-            ),
-            wait_for_completion=True if wait_for_completion is None else wait_for_completion,
-            completion_timeout_in_seconds=(
-                contract.DEFAULT_COMPLETION_TIMEOUT_SECONDS if timeout is None else timeout
-            ),
-        )
+        if configuration is not None:
+            self._resource.node.add_dependency(configuration)
 
     @classmethod
     def from_trained_model_arn(
         cls, scope: Construct, construct_id: str, trained_model_arn: str
     ) -> ITrainedModel:
-        """Import an existing trained model by its ARN (its version is unknown)."""
+        """Import an existing trained model by its ARN (its version is unknown).
+
+        :raises TrainedModelValidationError: when ``trained_model_arn`` is not one.
+        """
         return cls.from_trained_model_attributes(
             scope, construct_id, trained_model_arn=trained_model_arn
         )
@@ -451,13 +394,38 @@ class TrainedModel(TrainedModelBase):
         trained_model_arn: str,
         version_identifier: str | None = None,
     ) -> ITrainedModel:
-        """Import an existing trained model by its ARN and, optionally, a version."""
+        """Import an existing trained model by its ARN and, optionally, a version (a UUID).
+
+        :raises TrainedModelValidationError: naming the attribute that is not valid.
+        """
+        reader = Reader()
+        arn = reader.text("trained_model_arn", trained_model_arn, required=True)
+        version = reader.text("version_identifier", version_identifier)
+        failures = reader.failures
+        failures += check_arn(
+            "trained_model_arn", arn, TRAINED_MODEL_ARN_PATTERN, "a trained model ARN", _ARN_SHAPE
+        )
+        if (
+            version is not None
+            and not Token.is_unresolved(version)
+            and not UUID_PATTERN.fullmatch(version)
+        ):
+            failures.append(
+                f"version_identifier: {received(version)} is not a version identifier; "
+                "allowed: a lowercase UUID (a base model has none: omit it)"
+            )
+        if failures:
+            raise TrainedModelValidationError(f"{scope.node.path}/{construct_id}", failures)
         return _ImportedTrainedModel(
             scope,
             construct_id,
-            trained_model_arn=trained_model_arn,
-            version_identifier=version_identifier,
+            trained_model_arn=str(arn),
+            version_identifier=version,
         )
+
+    def apply_removal_policy(self, policy: RemovalPolicy) -> None:
+        """``RETAIN`` or ``DESTROY``: CloudFormation's policy and the handler's at once."""
+        self._resource.apply_removal_policy(policy)
 
     @property
     def tags(self) -> TagManager:
@@ -504,6 +472,185 @@ class TrainedModel(TrainedModelBase):
         return self._attribute(contract.ATTR_STATUS)
 
     @property
-    def custom_resource(self) -> CustomResource:
+    def custom_resource(self) -> ManagedResource:
         """The underlying custom resource (construct id ``"Resource"``)."""
         return self._resource
+
+
+_INSTANCE_TYPE_ALLOWED: Final = "an InstanceType constant or InstanceType.of('ml.<family>.<size>')"
+
+
+def _warn_unknown_instance_type(model: Construct, name: str) -> None:
+    """A type this release does not know: allowed (new types appear), but said."""
+    closest = difflib.get_close_matches(name, known_instance_types(), n=3, cutoff=0.6)
+    hint = f"; closest known: {', '.join(closest)}" if closest else ""
+    Annotations.of(model).add_warning_v2(
+        "cdk-cleanrooms-ml:unknownInstanceType",
+        f"instance_type: {name!r} is not a training instance type this release knows"
+        f"{hint}. It is sent as it is (new types appear); check its spelling.",
+    )
+
+
+def _is_model(value: object) -> bool:
+    """``ITrainedModel``, checked without reading a construct's attributes for it."""
+    return isinstance(value, TrainedModelBase) or (
+        not hasattr(type(value), "__jsii_type__") and isinstance(value, ITrainedModel)
+    )
+
+
+def _is_channel(value: object) -> bool:
+    from .ml_input_channel import MLInputChannelBase
+
+    return isinstance(value, MLInputChannelBase) or (
+        not hasattr(type(value), "__jsii_type__") and isinstance(value, IMLInputChannel)
+    )
+
+
+def _read(
+    reader: Reader,
+    *,
+    membership_identifier: object,
+    association: str | None,
+    instance_type: object,
+    volume_size: object,
+    data_channels: object,
+    trained_model_name: object,
+    hyperparameters: object,
+    environment: object,
+    instance_count: object,
+    max_runtime: object,
+    incremental_training_data_channels: object,
+    training_input_mode: object,
+    description: object,
+    kms_key_arn: str | None,
+    association_prop: str,
+    ml_model_training_payer_account_id: object,
+    tags: object,
+    removal_policy: object,
+    wait_for_completion: object,
+    completion_timeout: object,
+) -> ModelSpec:
+    """Every prop read (type checked, units converted); failures go to ``reader``."""
+    membership = reader.text(
+        "membership_identifier",
+        membership_identifier,
+        required=True,
+        allowed="a membership id (a lowercase UUID)",
+    )
+    instance = reader.instance(
+        "instance_type", instance_type, InstanceType, required=True, allowed=_INSTANCE_TYPE_ALLOWED
+    )
+    volume = reader.size_gib("volume_size", volume_size, required=True)
+    if data_channels is None:
+        reader.fail("data_channels", "is required; allowed: a list of 1-20 DataChannel")
+    channels: list[ChannelSpec] = []
+    for index, item in enumerate(
+        reader.items("data_channels", data_channels, allowed="a list of DataChannel")
+    ):
+        prop = f"data_channels[{index}]"
+        channel = reader.instance(
+            prop, item, DataChannel, allowed="a DataChannel, e.g. DataChannel.of(channel, 'train')"
+        )
+        if channel is None:
+            continue
+        arn = _channel_arn(reader, prop, channel)
+        name = reader.text(f"{prop}.channel_name", channel.channel_name, required=True)
+        distribution = reader.choice(
+            f"{prop}.s3_data_distribution_type",
+            channel.s3_data_distribution_type,
+            S3DataDistributionType,
+        )
+        channels.append(
+            ChannelSpec(
+                ml_input_channel_arn=arn or "",
+                channel_name=name or "",
+                s3_data_distribution_type=distribution.value if distribution else None,
+            )
+        )
+    bases: list[IncrementalChannelSpec] = []
+    for index, item in enumerate(
+        reader.items(
+            "incremental_training_data_channels",
+            incremental_training_data_channels,
+            allowed="a list of IncrementalTrainingDataChannel",
+        )
+    ):
+        prop = f"incremental_training_data_channels[{index}]"
+        base = reader.instance(
+            prop, item, IncrementalTrainingDataChannel, allowed="an IncrementalTrainingDataChannel"
+        )
+        if base is None:
+            continue
+        if not _is_model(base.trained_model):
+            reader.fail(
+                f"{prop}.trained_model",
+                f"{received(base.trained_model)} is not an ITrainedModel; allowed: a "
+                "TrainedModel, or TrainedModel.from_trained_model_arn(...)",
+            )
+            continue
+        name = reader.text(f"{prop}.channel_name", base.channel_name, required=True)
+        version = reader.text(f"{prop}.version_identifier", base.version_identifier)
+        if version is None and base.version_identifier is None:
+            version = base.trained_model.version_identifier
+        bases.append(
+            IncrementalChannelSpec(
+                trained_model_arn=base.trained_model.trained_model_arn,
+                channel_name=name or "",
+                version_identifier=version,
+            )
+        )
+    mode = reader.choice("training_input_mode", training_input_mode, TrainingInputMode)
+    policy = reader.choice("removal_policy", removal_policy, RemovalPolicy) or RemovalPolicy.RETAIN
+    if policy not in (RemovalPolicy.RETAIN, RemovalPolicy.DESTROY):
+        reader.fail("removal_policy", f"{policy} is not supported; allowed: RETAIN, DESTROY")
+    timeout = reader.seconds("completion_timeout", completion_timeout, example="Duration.hours(6)")
+    return ModelSpec(
+        membership_identifier=membership or "",
+        configured_model_algorithm_association_arn=association or "",
+        association_prop=association_prop,
+        instance_type=instance.name if instance is not None else "ml.unknown.unknown",
+        volume_size_in_gb=1 if volume is None else volume,
+        data_channels=tuple(channels),
+        trained_model_name=reader.text("trained_model_name", trained_model_name),
+        hyperparameters=reader.strings("hyperparameters", hyperparameters),
+        environment=reader.strings("environment", environment),
+        instance_count=reader.whole("instance_count", instance_count, example="2"),
+        max_runtime_in_seconds=reader.seconds(
+            "max_runtime", max_runtime, example="Duration.hours(3)"
+        ),
+        incremental_training_data_channels=tuple(bases),
+        training_input_mode=mode.value if mode else None,
+        description=reader.text("description", description),
+        kms_key_arn=kms_key_arn,
+        ml_model_training_payer_account_id=reader.text(
+            "ml_model_training_payer_account_id", ml_model_training_payer_account_id
+        ),
+        tags=reader.strings("tags", tags),
+        removal_policy=(
+            contract.REMOVAL_POLICY_DESTROY
+            if policy == RemovalPolicy.DESTROY
+            else contract.REMOVAL_POLICY_RETAIN
+        ),
+        wait_for_completion=reader.flag("wait_for_completion", wait_for_completion, default=True),
+        completion_timeout_in_seconds=(
+            contract.DEFAULT_COMPLETION_TIMEOUT_SECONDS if timeout is None else timeout
+        ),
+    )
+
+
+def _channel_arn(reader: Reader, prop: str, channel: DataChannel) -> str | None:
+    """A data channel's ML input channel: ``ml_input_channel`` or ``ml_input_channel_arn``."""
+    given, arn = channel.ml_input_channel, channel.ml_input_channel_arn
+    if (given is None) == (arn is None):
+        reader.fail(prop, "give ml_input_channel (an IMLInputChannel) or ml_input_channel_arn")
+        return None
+    if given is None:
+        return reader.text(f"{prop}.ml_input_channel_arn", arn)
+    if not _is_channel(given):
+        reader.fail(
+            f"{prop}.ml_input_channel",
+            f"{received(given)} is not an IMLInputChannel; allowed: an MLInputChannel, or "
+            "MLInputChannel.from_ml_input_channel_arn(...)",
+        )
+        return None
+    return str(given.ml_input_channel_arn)

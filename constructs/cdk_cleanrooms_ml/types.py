@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from .ml_input_channel import IMLInputChannel
     from .trained_model import ITrainedModel
 
 
@@ -34,17 +35,37 @@ class TrainingInputMode(enum.Enum):
 class DataChannel:
     """An ML input channel that provides training data.
 
-    :param ml_input_channel_arn: ARN of the ML input channel
-        (``arn:aws:cleanrooms-ml:<region>:<account>:membership/<id>/ml-input-channel/<id>``).
+    Give the channel as ``ml_input_channel`` (an ``MLInputChannel`` of this app, or
+    ``MLInputChannel.from_ml_input_channel_arn(...)``) or by its ARN as
+    ``ml_input_channel_arn``; ``DataChannel.of(channel, "train")`` is the short form.
+
     :param channel_name: name the training container sees the data under;
         1-64 characters of ``A-Z a-z 0-9 . - _``, unique within the model.
+    :param ml_input_channel: the ML input channel (an ``IMLInputChannel``).
+    :param ml_input_channel_arn: or its ARN
+        (``arn:aws:cleanrooms-ml:<region>:<account>:membership/<id>/ml-input-channel/<id>``).
     :param s3_data_distribution_type: how the data is spread over instances;
         default: not sent, the service uses ``FullyReplicated``.
     """
 
-    ml_input_channel_arn: str
     channel_name: str
+    ml_input_channel: IMLInputChannel | None = None
+    ml_input_channel_arn: str | None = None
     s3_data_distribution_type: S3DataDistributionType | None = None
+
+    @classmethod
+    def of(
+        cls,
+        channel: IMLInputChannel,
+        channel_name: str,
+        s3_data_distribution_type: S3DataDistributionType | None = None,
+    ) -> DataChannel:
+        """``channel``'s data, seen by the training container as ``channel_name``."""
+        return cls(
+            ml_input_channel=channel,
+            channel_name=channel_name,
+            s3_data_distribution_type=s3_data_distribution_type,
+        )
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,0 +1,90 @@
+"""What every resource construct takes besides its API parameters: name, tags, policy, waits.
+
+Read once (``read``), checked once (``failures``), rendered once (``render``), the
+same way for trained models, ML input channels and inference jobs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from aws_cdk import RemovalPolicy, TagManager, TagType
+
+from . import _contract as contract
+from ._props import Reader, unresolved
+from ._validation import check_name, tag_failures
+
+DURATION_EXAMPLE = "Duration.minutes(30)"
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    name: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    removal_policy: RemovalPolicy = RemovalPolicy.RETAIN
+    wait_for_completion: bool = True
+    completion_timeout_seconds: float = contract.DEFAULT_COMPLETION_TIMEOUT_SECONDS
+
+
+def read(
+    reader: Reader,
+    *,
+    name_prop: str,
+    name: object,
+    tags: object,
+    removal_policy: object,
+    wait_for_completion: object,
+    completion_timeout: object,
+) -> Lifecycle:
+    policy = reader.choice("removal_policy", removal_policy, RemovalPolicy) or RemovalPolicy.RETAIN
+    if policy not in (RemovalPolicy.RETAIN, RemovalPolicy.DESTROY):
+        reader.fail(
+            "removal_policy", f"{policy} is not supported; allowed: RemovalPolicy.RETAIN, DESTROY"
+        )
+        policy = RemovalPolicy.RETAIN
+    timeout = reader.seconds("completion_timeout", completion_timeout, example=DURATION_EXAMPLE)
+    return Lifecycle(
+        name=reader.text(name_prop, name),
+        tags=reader.strings("tags", tags),
+        removal_policy=policy,
+        wait_for_completion=reader.flag("wait_for_completion", wait_for_completion, default=True),
+        completion_timeout_seconds=(
+            contract.DEFAULT_COMPLETION_TIMEOUT_SECONDS if timeout is None else timeout
+        ),
+    )
+
+
+def failures(lifecycle: Lifecycle, *, name_prop: str, max_timeout: int) -> list[str]:
+    """The value rules of the common props (their types were checked by ``read``)."""
+    found = list(check_name(name_prop, lifecycle.name))
+    found.extend(tag_failures("tags", lifecycle.tags))
+    value = lifecycle.completion_timeout_seconds
+    if not unresolved(value) and (not float(value).is_integer() or not 1 <= value <= max_timeout):
+        hours = max_timeout / 3600
+        found.append(
+            f"completion_timeout: {value:.12g} seconds is out of range; allowed 1-{max_timeout} "
+            f"whole seconds ({hours:g} hour{'s' if hours != 1 else ''})"
+        )
+    return found
+
+
+def tag_manager(resource_type: str, lifecycle: Lifecycle) -> TagManager:
+    return TagManager(TagType.MAP, resource_type, dict(lifecycle.tags) or None)
+
+
+def render(lifecycle: Lifecycle, name_prefix: str | None) -> dict[str, Any]:
+    """The handler settings' properties (defaults left out)."""
+    props: dict[str, Any] = {}
+    if lifecycle.name is not None:
+        props[contract.NAME] = lifecycle.name
+    else:
+        props[contract.NAME_PREFIX] = name_prefix
+    if not lifecycle.wait_for_completion:
+        props[contract.WAIT_FOR_COMPLETION] = False
+    if lifecycle.completion_timeout_seconds != contract.DEFAULT_COMPLETION_TIMEOUT_SECONDS:
+        value = lifecycle.completion_timeout_seconds
+        props[contract.COMPLETION_TIMEOUT_SECONDS] = (
+            int(value) if float(value).is_integer() else value
+        )
+    return props

@@ -1,0 +1,265 @@
+"""Reading keyword arguments: every Python value is either taken or named as wrong.
+
+A construct reads each of its props through a ``Reader``, which checks the value's
+type and converts it at the edge (``Size`` to GiB, ``Duration`` to seconds, enums
+to API strings, constructs to ARNs). A value of the wrong type is a failure that
+names the prop, what was received and what is allowed, with an example when the
+mistake is a common one (a string where a ``Size`` belongs: "use
+Size.gibibytes(50)"); the reader then goes on, so that one construct call reports
+every failure at once. Tokens (unresolved values) are taken as they are.
+
+No jsii round trip is made for plain Python values: the checks look at Python
+types only (a jsii object's class, or the interfaces its proxy delegates to).
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any, Final, TypeVar
+
+from aws_cdk import Duration, Size, SizeRoundingBehavior, Token
+
+E = TypeVar("E", bound=enum.Enum)
+T = TypeVar("T")
+
+_TOKEN_MARKERS: Final = ("${Token[", "#{Token[")
+_NUMBER_TOKEN_LIMIT: Final = -1e280  # CDK encodes number tokens as huge negative doubles
+
+
+def unresolved(value: object) -> bool:
+    """``Token.is_unresolved`` without a jsii round trip for plain Python values."""
+    if isinstance(value, str):
+        return any(marker in value for marker in _TOKEN_MARKERS)
+    if isinstance(value, bool) or value is None:
+        return False
+    if isinstance(value, int | float):
+        return value < _NUMBER_TOKEN_LIMIT and Token.is_unresolved(value)
+    if isinstance(value, dict | list | tuple | set | frozenset | bytes):
+        return False
+    if not hasattr(type(value), "__jsii_type__") and not hasattr(value, "_delegates"):
+        return False  # a plain Python object
+    return bool(Token.is_unresolved(value))
+
+
+def show(value: object, limit: int = 100) -> str:
+    """A value as an error message shows it: its repr, long ones cut in the middle."""
+    try:
+        text = repr(value)
+    except Exception:  # a broken __repr__ must not hide the real failure
+        text = f"<{type(value).__name__} object>"
+    if len(text) > limit:
+        half = (limit - 3) // 2
+        text = f"{text[:half]}...{text[-half:]}"
+    return text
+
+
+def received(value: object) -> str:
+    """``'2' (a str)``: the value and, for a wrong type, its type."""
+    return f"{show(value)} (a {type(value).__name__})"
+
+
+def implements(value: object, interface: type) -> bool:
+    """Whether a jsii object implements a jsii interface (``kms.IKey``, ``iam.IRole``...)."""
+    declared = getattr(type(value), "__jsii_ifaces__", None) or ()
+    if any(interface in getattr(i, "__mro__", ()) for i in declared):
+        return True
+    proxy = getattr(interface, "__jsii_proxy_class__", None)
+    proxy_class = proxy() if callable(proxy) else None
+    delegates = getattr(value, "_delegates", None) or ()
+    return proxy_class is not None and any(isinstance(d, proxy_class) for d in delegates)
+
+
+def sendable(text: str) -> bool:
+    """Whether jsii can send ``text`` to the CDK: no lone surrogate (it is UTF-8 encodable)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+class Reader:
+    """Reads one construct's props, collecting every failure."""
+
+    def __init__(self) -> None:
+        self.failures: list[str] = []
+        self.failed: set[str] = set()
+        """The props (top-level names) that had a failure."""
+
+    def fail(self, prop: str, message: str) -> None:
+        self.failures.append(f"{prop}: {message}")
+        self.failed.add(re.split(r"[.\[]", prop, maxsplit=1)[0])
+
+    def _missing(self, prop: str, value: object, required: bool, allowed: str) -> bool:
+        if value is None and required:
+            self.fail(prop, f"is required; allowed: {allowed}")
+        return value is None
+
+    def text(
+        self, prop: str, value: object, *, required: bool = False, allowed: str = "a string"
+    ) -> str | None:
+        """A string (or a token)."""
+        if self._missing(prop, value, required, allowed):
+            return None
+        if isinstance(value, str):
+            if not sendable(value):
+                self.fail(prop, f"{show(value)} holds a lone surrogate, which cannot be sent")
+                return None
+            return value
+        if unresolved(value):
+            return str(Token.as_string(value))
+        self.fail(prop, f"{received(value)} is not a string; allowed: {allowed}")
+        return None
+
+    def whole(
+        self,
+        prop: str,
+        value: object,
+        *,
+        required: bool = False,
+        allowed: str = "a whole number",
+        example: str = "",
+    ) -> float | None:
+        """An int (a number token passes); a float only when whole."""
+        if self._missing(prop, value, required, allowed):
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            hint = f", e.g. {prop}={example}" if example else ""
+            self.fail(prop, f"{received(value)} is not a number; allowed: {allowed}{hint}")
+            return None
+        if isinstance(value, float) and not math.isfinite(value):
+            self.fail(prop, f"{show(value)} is not a whole number; allowed: {allowed}")
+            return None
+        return value
+
+    def flag(self, prop: str, value: object, *, default: bool) -> bool:
+        """A bool: True or False (not "no", not 0)."""
+        if value is None:
+            return default
+        if isinstance(value, bool):
+            return value
+        self.fail(prop, f"{received(value)} is not a bool; allowed: True or False")
+        return default
+
+    def size_gib(self, prop: str, value: object, *, required: bool = False) -> float | None:
+        if self._missing(prop, value, required, "an aws_cdk.Size, e.g. Size.gibibytes(50)"):
+            return None
+        if isinstance(value, Size):
+            gib: float = value.to_gibibytes(rounding=SizeRoundingBehavior.NONE)
+            return gib
+        hint = _size_hint(value)
+        self.fail(prop, f"{received(value)} is not a Size; allowed: aws_cdk.Size, e.g. {hint}")
+        return None
+
+    def size_mib(self, prop: str, value: object) -> float | None:
+        if value is None:
+            return None
+        if isinstance(value, Size):
+            mib: float = value.to_mebibytes(rounding=SizeRoundingBehavior.NONE)
+            return mib
+        allowed = "aws_cdk.Size, e.g. Size.mebibytes(6)"
+        self.fail(prop, f"{received(value)} is not a Size; allowed: {allowed}")
+        return None
+
+    def seconds(self, prop: str, value: object, *, example: str) -> float | None:
+        if value is None:
+            return None
+        if isinstance(value, Duration):
+            seconds: float = value.to_seconds(integral=False)
+            return seconds
+        allowed = f"aws_cdk.Duration, e.g. {example}"
+        self.fail(prop, f"{received(value)} is not a Duration; allowed: {allowed}")
+        return None
+
+    def choice(
+        self, prop: str, value: object, kind: type[E], *, required: bool = False
+    ) -> E | None:
+        """A member of the enum ``kind``."""
+        allowed = ", ".join(f"{kind.__name__}.{m.name}" for m in kind)
+        if self._missing(prop, value, required, allowed):
+            return None
+        if isinstance(value, kind):
+            return value
+        hint = ""
+        if isinstance(value, str):
+            match = next((m for m in kind if value in (m.value, m.name)), None)
+            if match is not None:
+                hint = f" (use {kind.__name__}.{match.name})"
+        self.fail(prop, f"{received(value)} is not a {kind.__name__}{hint}; allowed: {allowed}")
+        return None
+
+    def instance(
+        self, prop: str, value: object, kind: type[T], *, required: bool = False, allowed: str
+    ) -> T | None:
+        if self._missing(prop, value, required, allowed):
+            return None
+        if isinstance(value, kind):
+            return value
+        self.fail(prop, f"{received(value)} is not a {kind.__name__}; allowed: {allowed}")
+        return None
+
+    def interface(
+        self,
+        prop: str,
+        value: object,
+        interface: type,
+        *,
+        required: bool = False,
+        allowed: str,
+        hint: str = "",
+    ) -> Any:
+        """A jsii object implementing ``interface`` (``kms.IKey``, ``iam.IRole``)."""
+        if self._missing(prop, value, required, allowed):
+            return None
+        if implements(value, interface):
+            return value
+        extra = f"; {hint}" if hint and isinstance(value, str) else ""
+        name = interface.__name__
+        self.fail(prop, f"{received(value)} is not an {name}; allowed: {allowed}{extra}")
+        return None
+
+    def strings(self, prop: str, value: object) -> dict[str, str]:
+        """A map of strings to strings (values may be tokens)."""
+        if value is None:
+            return {}
+        if unresolved(value):
+            allowed = "a dict of strings (its values may be tokens)"
+            self.fail(prop, f"{show(value)} is a token; allowed: {allowed}")
+            return {}
+        if not isinstance(value, Mapping):
+            allowed = "a dict of strings to strings"
+            self.fail(prop, f"{received(value)} is not a dict; allowed: {allowed}")
+            return {}
+        found: dict[str, str] = {}
+        for key, item in value.items():
+            if not isinstance(key, str) or not sendable(key):
+                self.fail(prop, f"key {received(key)} is not a string; allowed: string keys")
+                continue
+            if isinstance(item, str) and not sendable(item):
+                self.fail(prop, f"[{key!r}] holds a lone surrogate, which cannot be sent")
+            elif isinstance(item, str) or unresolved(item):
+                found[key] = item if isinstance(item, str) else str(Token.as_string(item))
+            else:
+                # values are never shown: they may be secrets
+                self.fail(prop, f"[{key!r}] is a {type(item).__name__}; allowed: a string")
+        return found
+
+    def items(self, prop: str, value: object, *, allowed: str) -> list[Any]:
+        """A list (or tuple) of items, each checked by the caller."""
+        if value is None:
+            return []
+        if isinstance(value, str | bytes | Mapping) or not isinstance(value, Sequence):
+            self.fail(prop, f"{received(value)} is not a list; allowed: {allowed}")
+            return []
+        return list(value)
+
+
+def _size_hint(value: object) -> str:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return f"Size.gibibytes({value})"
+    if isinstance(value, str) and value.strip().lower().rstrip("gib ").isdigit():
+        return f"Size.gibibytes({value.strip().lower().rstrip('gib ')})"
+    return "Size.gibibytes(50)"

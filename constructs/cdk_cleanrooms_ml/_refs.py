@@ -1,0 +1,80 @@
+"""Reading the typed references constructs take: associations, keys, roles, resources.
+
+Wherever an ARN is taken, the CDK's typed reference is accepted too: the L1
+``CfnConfiguredModelAlgorithmAssociation`` (any
+``IConfiguredModelAlgorithmAssociationRef``), an ``aws_kms.IKey``, an
+``aws_iam.IRole``. Each reader returns what the construct needs (ARN strings,
+tokens included) or records a failure that names the prop.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk.interfaces.aws_cleanroomsml import IConfiguredModelAlgorithmAssociationRef
+
+from ._props import Reader, implements, received, unresolved
+
+ASSOCIATION_ALLOWED = (
+    "a CfnConfiguredModelAlgorithmAssociation (any IConfiguredModelAlgorithmAssociationRef) "
+    "or its ARN"
+)
+KEY_ALLOWED = "an aws_kms.IKey"
+KEY_HINT = "for a key ARN use aws_kms.Key.from_key_arn(self, 'Key', '<arn>')"
+ROLE_ALLOWED = "an aws_iam.IRole"
+ROLE_HINT = "for a role ARN use aws_iam.Role.from_role_arn(self, 'Role', '<arn>')"
+
+
+def association_arn(
+    reader: Reader, prop: str, value: object, arn_prop: str, arn: object, *, required: bool
+) -> str | None:
+    """``prop`` (a reference or an ARN) or the older ``arn_prop`` (an ARN): exactly one."""
+    if value is not None and arn is not None:
+        reader.fail(prop, f"give {prop} or {arn_prop}, not both")
+        return None
+    if value is None and arn is None:
+        if required:
+            reader.fail(prop, f"is required; allowed: {ASSOCIATION_ALLOWED}")
+        return None
+    if value is None:
+        return reader.text(arn_prop, arn, allowed="a configured model algorithm association ARN")
+    if isinstance(value, str) or unresolved(value):
+        return reader.text(prop, value, allowed=ASSOCIATION_ALLOWED)
+    if implements(value, IConfiguredModelAlgorithmAssociationRef):
+        found: Any = value
+        reference = found.configured_model_algorithm_association_ref
+        return str(reference.configured_model_algorithm_association_arn)
+    reader.fail(prop, f"{received(value)} is not an association; allowed: {ASSOCIATION_ALLOWED}")
+    return None
+
+
+def key(reader: Reader, prop: str, value: object) -> kms.IKey | None:
+    found: kms.IKey | None = reader.interface(
+        prop, value, kms.IKey, allowed=KEY_ALLOWED, hint=KEY_HINT
+    )
+    return found
+
+
+def role(reader: Reader, prop: str, value: object, *, required: bool = False) -> iam.IRole | None:
+    found: iam.IRole | None = reader.interface(
+        prop, value, iam.IRole, required=required, allowed=ROLE_ALLOWED, hint=ROLE_HINT
+    )
+    return found
+
+
+def configuration(reader: Reader, prop: str, value: object) -> Any:
+    """An ``IMLConfiguration`` (a dependency: the resource is deployed after it)."""
+    from .ml_configuration import IMLConfiguration, MLConfiguration
+
+    if value is None or isinstance(value, MLConfiguration):
+        return value
+    if not hasattr(type(value), "__jsii_type__") and isinstance(value, IMLConfiguration):
+        return value
+    reader.fail(
+        prop,
+        f"{received(value)} is not an IMLConfiguration; allowed: an MLConfiguration or "
+        "MLConfiguration.from_membership_identifier(...)",
+    )
+    return None

@@ -1,0 +1,270 @@
+"""The ``MLConfiguration`` construct: a membership's default output location and role."""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any, Final, Protocol, runtime_checkable
+
+from aws_cdk import ArnFormat, RemovalPolicy, Resource, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+
+from constructs import Construct, IConstruct, Node
+
+from . import _contract as contract
+from . import _refs
+from ._nag import acknowledge
+from ._props import Reader, unresolved
+from ._provider import CleanRoomsMLProvider, nag_text
+from ._resource import ManagedResource
+from ._validation import check_membership
+from .errors import ValidationError
+
+__all__ = ["IMLConfiguration", "MLConfiguration"]
+
+METRICS_NAMESPACE: Final = "/aws/cleanroomsml/*"
+"""Where Clean Rooms ML publishes metrics and logs for a member (the AWS docs)."""
+S3_URI_MAX: Final = 1285
+
+_BY_APP: weakref.WeakKeyDictionary[IConstruct, dict[str, str]] = weakref.WeakKeyDictionary()
+"""Memberships configured in each app: membership -> construct path (one per membership)."""
+
+
+@runtime_checkable
+class IMLConfiguration(Protocol):
+    """A membership's ML configuration, made in this app or already there."""
+
+    @property
+    def node(self) -> Node:
+        """The construct tree node."""
+        ...
+
+    @property
+    def membership_identifier(self) -> str:
+        """The membership it configures."""
+        ...
+
+
+class _ExistingMLConfiguration(Resource):
+    def __init__(self, scope: Construct, construct_id: str, membership_identifier: str) -> None:
+        super().__init__(scope, construct_id)
+        self._membership = membership_identifier
+
+    @property
+    def membership_identifier(self) -> str:
+        return self._membership
+
+
+class MLConfiguration(Resource):
+    """A membership's ML configuration (``Custom::CleanRoomsMLConfiguration``).
+
+    ``PutMLConfiguration`` sets where Clean Rooms ML writes this member's results
+    (trained model exports, inference output) and the role it assumes to write them
+    and to publish the member's metrics and logs (CloudWatch namespace and log
+    groups ``/aws/cleanroomsml/*``). It is the prerequisite for inference output,
+    exports, logs and metrics: ``TrainedModel``, ``MLInputChannel`` and
+    ``TrainedModelInferenceJob`` take it as ``ml_configuration`` and are then
+    deployed after it.
+
+    A membership has one ML configuration: two in one app for the same membership
+    are an error at synth; one that the membership already has is adopted when it is
+    the same, and refused (with how to import or remove it) when it is not. Changing
+    the output or the role updates it in place; another membership replaces it.
+    ``DESTROY`` deletes it (``DeleteMLConfiguration``), unless it was changed outside
+    CloudFormation; ``RETAIN`` (the default) keeps it.
+
+    :param membership_identifier: the membership (UUID) to configure.
+    :param output_bucket: where results go. Default: none (then the configuration
+        only says which role publishes metrics and logs).
+    :param output_prefix: the key prefix in ``output_bucket``. Default: the bucket's root.
+    :param role: the role Clean Rooms ML assumes. Default: a role with exactly the
+        permissions AWS documents for it: ``s3:PutObject`` under the output location
+        (and the bucket's KMS key, if any), ``cloudwatch:PutMetricData`` in the
+        ``/aws/cleanroomsml/*`` namespaces, and writing to the ``/aws/cleanroomsml/*``
+        log groups; trusted by ``cleanrooms-ml.amazonaws.com`` for this account and
+        membership only.
+    :param removal_policy: ``RETAIN`` (default) or ``DESTROY``.
+
+    :raises ValidationError: once, listing every invalid prop.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        membership_identifier: str,
+        output_bucket: s3.IBucket | None = None,
+        output_prefix: str | None = None,
+        role: iam.IRole | None = None,
+        removal_policy: RemovalPolicy | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        reader = Reader()
+        membership = reader.text(
+            "membership_identifier", membership_identifier, required=True, allowed="a UUID"
+        )
+        bucket: s3.IBucket | None = reader.interface(
+            "output_bucket",
+            output_bucket,
+            s3.IBucket,
+            allowed="an aws_s3.IBucket",
+            hint="for a bucket name use aws_s3.Bucket.from_bucket_name(self, 'Bucket', '<name>')",
+        )
+        prefix = reader.text("output_prefix", output_prefix) or ""
+        if output_prefix is not None and output_bucket is None:
+            reader.fail("output_prefix", "needs output_bucket")
+        given_role = _refs.role(reader, "role", role)
+        policy = (
+            reader.choice("removal_policy", removal_policy, RemovalPolicy) or RemovalPolicy.RETAIN
+        )
+        if policy not in (RemovalPolicy.RETAIN, RemovalPolicy.DESTROY):
+            reader.fail("removal_policy", f"{policy} is not supported; allowed: RETAIN, DESTROY")
+        failures = reader.failures
+        if "membership_identifier" not in reader.failed:
+            failures += check_membership("membership_identifier", membership)
+        if prefix and not unresolved(prefix) and len(prefix) > S3_URI_MAX - 10:
+            failures.append(
+                f"output_prefix: {len(prefix)} characters; allowed at most {S3_URI_MAX - 10}"
+            )
+        if not failures and membership is not None and not unresolved(membership):
+            configured = _BY_APP.setdefault(self.node.root, {})
+            other = configured.get(membership)
+            if other is not None:
+                failures.append(
+                    f"membership_identifier: {membership!r} is already configured by {other}; "
+                    "a membership has one ML configuration: use that one (or "
+                    "MLConfiguration.from_membership_identifier)"
+                )
+            configured[membership] = self.node.path
+        if failures:
+            raise ValidationError("MLConfiguration", self.node.path, failures)
+        assert membership is not None
+        self._membership = membership
+        self.role = given_role or _service_role(self, membership, bucket, prefix)
+        provider = CleanRoomsMLProvider.of(scope)
+        provider.grant_configuration(membership_identifier=membership, role=self.role)
+        properties: dict[str, Any] = {
+            contract.MEMBERSHIP_IDENTIFIER: membership,
+            contract.ROLE_ARN: self.role.role_arn,
+        }
+        if bucket is not None:
+            properties[contract.OUTPUT_S3_URI] = f"s3://{bucket.bucket_name}/{prefix}"
+        self._resource = ManagedResource(
+            self,
+            "Resource",
+            resource_type=contract.ML_CONFIGURATION_RESOURCE_TYPE,
+            service_token=provider.service_token,
+            properties=properties,
+            removal_policy=policy,
+        )
+
+    @classmethod
+    def from_membership_identifier(
+        cls, scope: Construct, construct_id: str, membership_identifier: str
+    ) -> IMLConfiguration:
+        """A membership's ML configuration that exists already (made elsewhere)."""
+        reader = Reader()
+        membership = reader.text("membership_identifier", membership_identifier, required=True)
+        failures = reader.failures or list(check_membership("membership_identifier", membership))
+        if failures:
+            raise ValidationError("MLConfiguration", f"{scope.node.path}/{construct_id}", failures)
+        return _ExistingMLConfiguration(scope, construct_id, str(membership))
+
+    @property
+    def membership_identifier(self) -> str:
+        """The membership it configures."""
+        return self._membership
+
+    @property
+    def resource(self) -> ManagedResource:
+        """The underlying custom resource (construct id ``"Resource"``)."""
+        return self._resource
+
+    def apply_removal_policy(self, policy: RemovalPolicy) -> None:
+        """``RETAIN`` or ``DESTROY``: CloudFormation's policy and the handler's at once."""
+        self._resource.apply_removal_policy(policy)
+
+
+def _service_role(
+    owner: MLConfiguration, membership: str, bucket: s3.IBucket | None, prefix: str
+) -> iam.IRole:
+    """The role AWS documents for ``PutMLConfiguration``, scoped to this membership."""
+    stack = Stack.of(owner)
+    membership_arn = stack.format_arn(
+        service="cleanrooms",
+        resource="membership",
+        resource_name=membership,
+        arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+    )
+    role = iam.Role(
+        owner,
+        "ServiceRole",
+        assumed_by=iam.ServicePrincipal(
+            "cleanrooms-ml.amazonaws.com",
+            conditions={
+                "StringEquals": {"aws:SourceAccount": stack.account},
+                "ArnLike": {"aws:SourceArn": membership_arn},
+            },
+        ),
+        description="Clean Rooms ML writes this member's results, metrics and logs as this role",
+    )
+    findings = [
+        (
+            "IAM5[Resource::*]",
+            "cloudwatch:PutMetricData takes no resource; it is limited to the "
+            "/aws/cleanroomsml/* namespaces by a condition, as AWS documents",
+        )
+    ]
+    if bucket is not None:
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["s3:PutObject"],
+                resources=[bucket.arn_for_objects(f"{prefix}*")],
+                conditions={"StringEquals": {"s3:ResourceAccount": stack.account}},
+            )
+        )
+        findings.append(
+            (
+                f"IAM5[Resource::{_nag_text(stack, bucket.arn_for_objects(f'{prefix}*'))}]",
+                "Clean Rooms ML names the result objects it writes under the output location",
+            )
+        )
+        if bucket.encryption_key is not None:
+            bucket.encryption_key.grant(role, "kms:Encrypt", "kms:GenerateDataKey*")
+    role.add_to_policy(
+        iam.PolicyStatement(
+            actions=["cloudwatch:PutMetricData"],
+            resources=["*"],
+            conditions={"StringLike": {"cloudwatch:namespace": METRICS_NAMESPACE}},
+        )
+    )
+    log_groups = stack.format_arn(
+        service="logs",
+        resource="log-group",
+        resource_name=METRICS_NAMESPACE,
+        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+    )
+    role.add_to_policy(
+        iam.PolicyStatement(
+            actions=[
+                "logs:CreateLogGroup",
+                "logs:CreateLogStream",
+                "logs:DescribeLogStreams",
+                "logs:PutLogEvents",
+            ],
+            resources=[log_groups],
+        )
+    )
+    findings.append(
+        (
+            f"IAM5[Resource::{_nag_text(stack, log_groups)}]",
+            "Clean Rooms ML names its log groups under /aws/cleanroomsml/ per job",
+        )
+    )
+    acknowledge(role, findings)
+    return role
+
+
+def _nag_text(stack: Stack, value: str) -> str:
+    return nag_text(stack.resolve(value))
