@@ -22,6 +22,8 @@ from typing import Any, Final, TypeVar
 
 from aws_cdk import Duration, Size, SizeRoundingBehavior, Token
 
+from constructs import Construct
+
 E = TypeVar("E", bound=enum.Enum)
 T = TypeVar("T")
 
@@ -41,6 +43,8 @@ def unresolved(value: object) -> bool:
         return False
     if not hasattr(type(value), "__jsii_type__") and not hasattr(value, "_delegates"):
         return False  # a plain Python object
+    if isinstance(value, Construct):
+        return False  # a Stack has a resolve() method, yet it is no token
     return bool(Token.is_unresolved(value))
 
 

@@ -30,16 +30,27 @@ ROLE_HINT = "for a role ARN use aws_iam.Role.from_role_arn(self, 'Role', '<arn>'
 def association_arn(
     reader: Reader, prop: str, value: object, arn_prop: str, arn: object, *, required: bool
 ) -> str | None:
-    """``prop`` (a reference or an ARN) or the older ``arn_prop`` (an ARN): exactly one."""
-    if value is not None and arn is not None:
-        reader.fail(prop, f"give {prop} or {arn_prop}, not both")
-        return None
+    """``prop`` (a reference or an ARN) or the older ``arn_prop`` (an ARN): exactly one.
+
+    Each given value is read (so a wrong type is reported for both) before the
+    "exactly one" rule is checked."""
     if value is None and arn is None:
         if required:
             reader.fail(prop, f"is required; allowed: {ASSOCIATION_ALLOWED}")
         return None
-    if value is None:
-        return reader.text(arn_prop, arn, allowed="a configured model algorithm association ARN")
+    from_arn = (
+        None
+        if arn is None
+        else reader.text(arn_prop, arn, allowed="a configured model algorithm association ARN")
+    )
+    from_value = None if value is None else _association(reader, prop, value)
+    if value is not None and arn is not None:
+        reader.fail(prop, f"give {prop} or {arn_prop}, not both")
+        return None
+    return from_value if value is not None else from_arn
+
+
+def _association(reader: Reader, prop: str, value: object) -> str | None:
     if isinstance(value, str) or unresolved(value):
         return reader.text(prop, value, allowed=ASSOCIATION_ALLOWED)
     if implements(value, IConfiguredModelAlgorithmAssociationRef):

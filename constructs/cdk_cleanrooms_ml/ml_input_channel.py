@@ -105,8 +105,13 @@ class MLInputChannelDataSource:
     ) -> MLInputChannelDataSource:
         """An analysis template (an ``aws_cleanrooms.CfnAnalysisTemplate`` or its ARN) and
         its parameters (names ``[0-9a-zA-Z_]+``, 1-100 characters; values up to 1,000)."""
-        arn = template if isinstance(template, str) else getattr(template, "attr_arn", template)
-        return cls(analysis_template_arn=arn, parameters=dict(parameters or {}))
+        arn = template
+        if not isinstance(template, str) and isinstance(
+            getattr(type(template), "attr_arn", None), property
+        ):
+            arn = template.attr_arn  # an L1 (its ARN is checked to be a template's)
+        # checked by the construct that takes it, with every other prop
+        return cls(analysis_template_arn=arn, parameters={} if parameters is None else parameters)
 
 
 @runtime_checkable
@@ -391,9 +396,15 @@ class MLInputChannel(MLInputChannelBase):
         parameters: dict[str, str] = {}
         if source is not None:
             if (source.query_string is None) == (source.analysis_template_arn is None):
-                reader.fail("data_source", "give a query or an analysis template, not both")
-            query = reader.text("data_source", source.query_string)
-            template = reader.text("data_source", source.analysis_template_arn)
+                reader.fail(
+                    "data_source", "give exactly one of a query string or an analysis template"
+                )
+            query = reader.text("data_source.query_string", source.query_string)
+            template = reader.text(
+                "data_source.analysis_template",
+                source.analysis_template_arn,
+                allowed="an aws_cleanrooms.CfnAnalysisTemplate or its ARN",
+            )
             parameters = reader.strings("data_source.parameters", source.parameters)
         retention_seconds = reader.seconds("retention", retention, example="Duration.days(7)")
         if retention is None:
