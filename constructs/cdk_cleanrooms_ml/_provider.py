@@ -14,6 +14,7 @@ from typing import Any, Final, cast
 
 import jsii
 from aws_cdk import (
+    Annotations,
     ArnFormat,
     CfnElement,
     Duration,
@@ -91,25 +92,31 @@ def handler_asset_path() -> Path:
 
 @jsii.implements(IValidation)
 class _TagsValidation:
-    """The final tags of every model of a stack, checked once the app is built."""
+    """The final tags of every resource of a stack, checked once the app is built.
+
+    A failure is an error annotation on the resource that has the tags (the CLI
+    reports it at that path, ``[Error at /Stack/Model] tags ...``, and fails the
+    synth), not an exception out of the provider's validation (a jsii traceback
+    that names the provider).
+    """
 
     def __init__(self, stack: Stack, models: list[tuple[Construct, Any]]) -> None:
         self._stack = stack
         self._models = models
 
     def validate(self) -> list[str]:
-        # One resolve for all models (a model without tags resolves to nothing, and
+        # One resolve for all resources (one without tags resolves to nothing, and
         # is left out of the object); paths are looked up only for failures.
         rendered = self._stack.resolve({str(i): tags for i, (_, tags) in enumerate(self._models)})
-        failures: list[str] = []
         for i, (model, _) in enumerate(self._models):
             # every key counts and is checked; a value that resolved to an intrinsic
             # (a token) is not measured
             found = tag_failures(
                 "tags (including those added with Tags.of)", rendered.get(str(i)) or {}
             )
-            failures.extend(f"{model.node.path}: {failure}" for failure in found)
-        return failures
+            for failure in found:
+                Annotations.of(model).add_error(failure)
+        return []
 
 
 _PROVIDERS: weakref.WeakKeyDictionary[Stack, CleanRoomsMLProvider] = weakref.WeakKeyDictionary()

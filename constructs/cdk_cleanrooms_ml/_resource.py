@@ -15,9 +15,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-from aws_cdk import CfnResource, Names, RemovalPolicy
+import jsii
+from aws_cdk import CfnDeletionPolicy, CfnResource, Names, RemovalPolicy
 
-from constructs import Construct
+from constructs import Construct, IValidation
 
 from . import _contract as contract
 
@@ -64,6 +65,7 @@ class ManagedResource(CfnResource):
         super().__init__(scope, construct_id, type=resource_type, properties=rendered)
         self._policy = policy
         super().apply_removal_policy(removal_policy)
+        self.node.add_validation(_AgreesWithHandler(self))
 
     def apply_removal_policy(
         self,
@@ -84,6 +86,38 @@ class ManagedResource(CfnResource):
         if found != self._policy:
             self._policy = found
             self.add_property_override(contract.REMOVAL_POLICY, found)
+
+
+_CFN_POLICY: Final = {
+    contract.REMOVAL_POLICY_RETAIN: CfnDeletionPolicy.RETAIN,
+    contract.REMOVAL_POLICY_DESTROY: CfnDeletionPolicy.DELETE,
+}
+
+
+@jsii.implements(IValidation)
+class _AgreesWithHandler:
+    """``cfn_options`` set directly must say what the handler will do."""
+
+    def __init__(self, resource: ManagedResource) -> None:
+        self._resource = resource
+
+    def validate(self) -> list[str]:
+        resource = self._resource
+        want = _CFN_POLICY[resource._policy]
+        options = resource.cfn_options
+        failures = []
+        for attribute, found in (
+            ("DeletionPolicy", options.deletion_policy),
+            ("UpdateReplacePolicy", options.update_replace_policy),
+        ):
+            if found != want:
+                failures.append(
+                    f"{resource._owner}: {attribute} {found.name if found else 'unset'} "
+                    f"disagrees with the handler's removal policy ({resource._policy}); set "
+                    "the policy with apply_removal_policy(RemovalPolicy.RETAIN or DESTROY), "
+                    "which sets both"
+                )
+        return failures
 
 
 def name_prefix(scope: Construct) -> str:
