@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from ._provider import ENDPOINT_URL_CONTEXT_KEY
 from .errors import TrainedModelValidationError, ValidationError
+from .handler_logs import HandlerLogs
 from .inference_job import TrainedModelInferenceJob, TrainedModelInferenceJobBase
 from .instance_type import InstanceType
 from .ml_configuration import IMLConfiguration, MLConfiguration
@@ -35,6 +36,7 @@ from .types import (
 __all__ = [
     "ENDPOINT_URL_CONTEXT_KEY",
     "DataChannel",
+    "HandlerLogs",
     "IMLConfiguration",
     "IMLInputChannel",
     "ITrainedModel",

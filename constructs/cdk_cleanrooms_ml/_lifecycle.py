@@ -7,7 +7,7 @@ same way for trained models, ML input channels and inference jobs.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from aws_cdk import RemovalPolicy, TagManager, TagType
 
@@ -16,6 +16,10 @@ from ._props import Reader, unresolved
 from ._validation import check_name, tag_failures
 
 DURATION_EXAMPLE = "Duration.minutes(30)"
+
+
+SUPPORTED_POLICIES: Final = (RemovalPolicy.RETAIN, RemovalPolicy.DESTROY)
+"""What the handler can honour: keep the resource, or delete it."""
 
 
 @dataclass(frozen=True)
@@ -37,12 +41,10 @@ def read(
     wait_for_completion: object,
     completion_timeout: object,
 ) -> Lifecycle:
-    policy = reader.choice("removal_policy", removal_policy, RemovalPolicy) or RemovalPolicy.RETAIN
-    if policy not in (RemovalPolicy.RETAIN, RemovalPolicy.DESTROY):
-        reader.fail(
-            "removal_policy", f"{policy} is not supported; allowed: RemovalPolicy.RETAIN, DESTROY"
-        )
-        policy = RemovalPolicy.RETAIN
+    policy = (
+        reader.choice("removal_policy", removal_policy, RemovalPolicy, members=SUPPORTED_POLICIES)
+        or RemovalPolicy.RETAIN
+    )
     timeout = reader.seconds("completion_timeout", completion_timeout, example=DURATION_EXAMPLE)
     return Lifecycle(
         name=reader.text(name_prop, name),

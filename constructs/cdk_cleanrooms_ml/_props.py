@@ -179,17 +179,31 @@ class Reader:
         return None
 
     def choice(
-        self, prop: str, value: object, kind: type[E], *, required: bool = False
+        self,
+        prop: str,
+        value: object,
+        kind: type[E],
+        *,
+        required: bool = False,
+        members: Sequence[E] | None = None,
     ) -> E | None:
-        """A member of the enum ``kind``."""
-        allowed = ", ".join(f"{kind.__name__}.{m.name}" for m in kind)
+        """A member of the enum ``kind`` (of ``members``, when given)."""
+        allowed_members = list(kind) if members is None else list(members)
+        allowed = ", ".join(f"{kind.__name__}.{m.name}" for m in allowed_members)
         if self._missing(prop, value, required, allowed):
             return None
         if isinstance(value, kind):
-            return value
+            if value in allowed_members:
+                return value
+            self.fail(prop, f"{kind.__name__}.{value.name} is not supported; allowed: {allowed}")
+            return None
         hint = ""
         if isinstance(value, str):
-            match = next((m for m in kind if value in (m.value, m.name)), None)
+            wanted = value.strip().lower()
+            match = next(
+                (m for m in allowed_members if wanted in (str(m.value).lower(), m.name.lower())),
+                None,
+            )
             if match is not None:
                 hint = f" (use {kind.__name__}.{match.name})"
         self.fail(prop, f"{received(value)} is not a {kind.__name__}{hint}; allowed: {allowed}")

@@ -18,7 +18,6 @@ from aws_cdk import (
     ArnFormat,
     CfnElement,
     Duration,
-    RemovalPolicy,
     Stack,
     TagManager,
     Token,
@@ -34,6 +33,7 @@ from aws_cdk import custom_resources as cr
 from constructs import Construct, IValidation
 
 from . import _contract as contract
+from . import handler_logs
 from ._nag import acknowledge
 from ._validation import tag_failures
 
@@ -155,12 +155,14 @@ class CleanRoomsMLProvider(Construct):
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description="cdk-cleanrooms-ml TrainedModel handler",
         )
+        log_settings = handler_logs.settings(stack)
         self.log_group = logs.LogGroup(
             self,
             "Logs",
-            retention=logs.RetentionDays.ONE_YEAR,
-            removal_policy=RemovalPolicy.RETAIN,
+            retention=log_settings.retention,
+            removal_policy=log_settings.removal_policy,
         )
+        handler_logs.created(stack, self.log_group)
         self.log_group.grant_write(self.role)
 
         # Statements by purpose, created on first use, their resources added as
@@ -228,6 +230,11 @@ class CleanRoomsMLProvider(Construct):
             framework_on_event_role=framework_roles[0],
             framework_complete_and_timeout_role=framework_roles[1],
             log_group=self.log_group,
+            # The framework's functions log each whole event, properties included:
+            # FATAL keeps them out of the log group (the default today, pinned here;
+            # a test asserts it). The waiter state machine logs nothing.
+            framework_lambda_logging_level=lambda_.ApplicationLogLevel.FATAL,
+            disable_waiter_state_machine_logging=True,
         )
         self._stack = stack
         self._service_token = self.provider.service_token
