@@ -495,6 +495,25 @@ def test_a_configuration_with_its_default_role_renders_and_round_trips() -> None
     )
 
 
+def test_a_kms_encrypted_output_bucket_gets_named_key_actions_only() -> None:
+    stack = new_stack()
+    key = kms.Key(stack, "Key", enable_key_rotation=True)
+    bucket = s3.Bucket(stack, "Out", encryption=s3.BucketEncryption.KMS, encryption_key=key)
+    configuration = MLConfiguration(
+        stack, "Config", membership_identifier=MEMBERSHIP, output_bucket=bucket
+    )
+    policies = Template.from_stack(stack).find_resources("AWS::IAM::Policy")
+    role_id = logical_id(configuration.role)
+    (policy,) = [p for p in policies.values() if p["Properties"]["Roles"] == [{"Ref": role_id}]]
+    kms_actions = {
+        action
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        for action in _list(statement["Action"])
+        if action.startswith("kms:")
+    }
+    assert kms_actions == {"kms:GenerateDataKey", "kms:Decrypt"}
+
+
 def test_a_membership_has_one_configuration_in_an_app() -> None:
     app = App()
     first = Stack(app, "One", env=Environment(account=ACCOUNT, region=REGION))

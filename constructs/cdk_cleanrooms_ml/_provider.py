@@ -9,6 +9,7 @@ its own membership, association and KMS key.
 from __future__ import annotations
 
 import weakref
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final, cast
 
@@ -17,6 +18,7 @@ from aws_cdk import (
     Annotations,
     ArnFormat,
     CfnElement,
+    CfnResource,
     Duration,
     Stack,
     TagManager,
@@ -30,11 +32,11 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from aws_cdk import custom_resources as cr
 
-from constructs import Construct, IValidation
+from constructs import Construct, IConstruct, IValidation
 
 from . import _contract as contract
 from . import handler_logs
-from ._nag import acknowledge
+from ._nag import acknowledge, policy_resource
 from ._validation import tag_failures
 
 PROVIDER_ID: Final = "CleanRoomsMLTrainedModelProvider"
@@ -163,7 +165,11 @@ class CleanRoomsMLProvider(Construct):
             removal_policy=log_settings.removal_policy,
         )
         handler_logs.created(stack, self.log_group)
-        self.log_group.grant_write(self.role)
+        self.log_group.grant_write(self.role)  # makes the role's DefaultPolicy
+        self._handler_policy = policy_resource(self.role)
+        self._membership_policies: list[CfnResource] = [self._handler_policy]
+        """The policies that name a membership's resource ARNs (cdk-nag 2 suppressions)."""
+        self._membership_findings: list[tuple[str, str]] = []
 
         # Statements by purpose, created on first use, their resources added as
         # constructs need them (a stack of trained models only gets their statements).
@@ -210,7 +216,7 @@ class CleanRoomsMLProvider(Construct):
         # on the shared log group instead of the AWSLambdaBasicExecutionRole
         # managed policy. onEvent and isComplete/onTimeout need separate roles:
         # one shared role would make a dependency cycle through the waiter.
-        framework_roles = []
+        framework_roles: list[iam.Role] = []
         for role_id in ("FrameworkOnEventRole", "FrameworkWaiterRole"):
             role = iam.Role(
                 self,
@@ -220,6 +226,7 @@ class CleanRoomsMLProvider(Construct):
             )
             self.log_group.grant_write(role)
             framework_roles.append(role)
+        self.framework_roles = framework_roles
         self.provider = cr.Provider(
             self,
             "Provider",
@@ -257,6 +264,10 @@ class CleanRoomsMLProvider(Construct):
             description="cdk-cleanrooms-ml TrainedModel long-wait poller",
         )
         self.log_group.grant_write(role)
+        long_wait_policy = policy_resource(role)
+        self._membership_policies.append(long_wait_policy)
+        for finding in self._membership_findings:
+            self._acknowledge(*finding, [long_wait_policy])
         self._long_wait_statement = iam.PolicyStatement(
             sid="GetTrainedModels", actions=["cleanrooms-ml:GetTrainedModel"]
         )
@@ -330,7 +341,9 @@ class CleanRoomsMLProvider(Construct):
             f"IAM5[Resource::<{poller_id}.Arn>:*]",
             "granted by Step Functions' LambdaInvoke: lambda:InvokeFunction on the versions "
             "and aliases (ARN:*) of exactly the one poll function",
+            [policy_resource(self._long_waiter.role)],
         )
+        self._acknowledge_state_machine(self._long_waiter)
         return self._long_waiter
 
     def validate_tags_of(self, model: Construct, tags: TagManager) -> Any:
@@ -342,12 +355,17 @@ class CleanRoomsMLProvider(Construct):
         self._tagged_models.append((model, rendered))
         return rendered
 
-    def _acknowledge(self, finding: str, reason: str) -> None:
-        """Acknowledge a cdk-nag (AwsSolutions) finding on this provider, with a reason."""
-        self._acknowledge_all([(finding, reason)])
+    def _acknowledge(
+        self, finding: str, reason: str, resources: Sequence[CfnResource] = ()
+    ) -> None:
+        """Acknowledge a cdk-nag (AwsSolutions) finding on this provider, with a reason
+        (cdk-nag 3), and on the ``resources`` that carry it (cdk-nag 2)."""
+        self._acknowledge_all([(finding, reason)], resources)
 
-    def _acknowledge_all(self, findings: list[tuple[str, str]]) -> None:
-        acknowledge(self, findings)
+    def _acknowledge_all(
+        self, findings: list[tuple[str, str]], resources: Sequence[CfnResource] = ()
+    ) -> None:
+        acknowledge(self, findings, resources)
 
     def _acknowledge_framework_findings(self) -> None:
         framework = self.provider.node
@@ -357,25 +375,37 @@ class CleanRoomsMLProvider(Construct):
             framework.find_child("framework-isComplete"),
             framework.find_child("framework-onTimeout"),
         ]
+        waiter = framework.find_child("waiter-state-machine")
         # one resolve for the four ARNs ({"Fn::GetAtt": [logical id, "Arn"]})
         arns = self._stack.resolve([cast(lambda_.IFunction, f).function_arn for f in invoked])
         self._acknowledge_all(
             [
-                *(
-                    (
-                        f"IAM5[Resource::{nag_text(arn)}:*]",
-                        "granted by the CDK Provider framework: lambda:InvokeFunction on the "
-                        "versions and aliases (ARN:*) of exactly this one function",
-                    )
-                    for arn in arns
-                ),
                 (
-                    "IAM5[Resource::*]",
-                    "the list actions (ListTrainedModels, ListMLInputChannels, "
-                    "ListTrainedModelInferenceJobs: finding what an earlier attempt of a "
-                    "request created) and the ML configuration actions support no "
-                    "resource-level permission: '*' is the only resource they take",
-                ),
+                    f"IAM5[Resource::{nag_text(arn)}:*]",
+                    "granted by the CDK Provider framework: lambda:InvokeFunction on the "
+                    "versions and aliases (ARN:*) of exactly this one function",
+                )
+                for arn in arns
+            ],
+            [
+                policy_resource(self.framework_roles[0]),
+                policy_resource(self.framework_roles[1]),
+                policy_resource(waiter.node.find_child("Role")),
+            ],
+        )
+        self._acknowledge(
+            "IAM5[Resource::*]",
+            "the list actions (ListTrainedModels, ListMLInputChannels, "
+            "ListTrainedModelInferenceJobs: finding what an earlier attempt of a "
+            "request created) and the ML configuration actions support no "
+            "resource-level permission: '*' is the only resource they take",
+            [self._handler_policy],
+        )
+        self._acknowledge_state_machine(waiter)
+
+    def _acknowledge_state_machine(self, state_machine: IConstruct) -> None:
+        self._acknowledge_all(
+            [
                 (
                     "SF1",
                     "the waiters' inputs hold credentials (the Provider framework's: the "
@@ -390,7 +420,8 @@ class CleanRoomsMLProvider(Construct):
                     "X-Ray setting for its own); tracing would add X-Ray permissions on '*' "
                     "for no insight",
                 ),
-            ]
+            ],
+            [cast(CfnResource, state_machine.node.default_child)],
         )
 
     @property
@@ -425,11 +456,13 @@ class CleanRoomsMLProvider(Construct):
         )
         if ("ack", arn) not in self._granted_to:
             self._granted_to.add(("ack", arn))
-            self._acknowledge(
+            finding = (
                 f"IAM5[Resource::{nag_text(self._stack.resolve(arn))}]",
                 f"{what} ARNs are generated by the service when one is created; the grant is "
                 "scoped to those of the one membership used",
             )
+            self._membership_findings.append(finding)
+            self._acknowledge(*finding, self._membership_policies)
         return arn
 
     def _membership(self, membership_identifier: str) -> None:

@@ -13,7 +13,7 @@ from constructs import Construct, IConstruct, Node
 
 from . import _contract as contract
 from . import _refs
-from ._nag import acknowledge
+from ._nag import acknowledge, policy_resource
 from ._props import Reader, unresolved
 from ._provider import CleanRoomsMLProvider, nag_text
 from ._resource import ManagedResource
@@ -231,7 +231,9 @@ def _service_role(
             )
         )
         if bucket.encryption_key is not None:
-            bucket.encryption_key.grant(role, "kms:Encrypt", "kms:GenerateDataKey*")
+            # what S3 needs to write SSE-KMS objects as the role (Decrypt: multipart
+            # uploads); named, not GenerateDataKey*
+            bucket.encryption_key.grant(role, "kms:GenerateDataKey", "kms:Decrypt")
     role.add_to_policy(
         iam.PolicyStatement(
             actions=["cloudwatch:PutMetricData"],
@@ -262,7 +264,7 @@ def _service_role(
             "Clean Rooms ML names its log groups under /aws/cleanroomsml/ per job",
         )
     )
-    acknowledge(role, findings)
+    acknowledge(role, findings, [policy_resource(role)])
     return role
 
 

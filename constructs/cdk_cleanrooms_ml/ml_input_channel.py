@@ -27,7 +27,7 @@ from constructs import Construct, Node
 
 from . import _contract as contract
 from . import _lifecycle, _refs
-from ._nag import acknowledge
+from ._nag import acknowledge, policy_resource
 from ._props import Reader, received, show, unresolved
 from ._provider import CleanRoomsMLProvider
 from ._resource import ManagedResource, name_prefix
@@ -539,17 +539,6 @@ def _query_role(owner: Construct, membership_identifier: str) -> iam.IRole:
         assumed_by=iam.ServicePrincipal("cleanrooms-ml.amazonaws.com"),
         description="Clean Rooms ML runs the ML input channel's protected query as this role",
     )
-    acknowledge(
-        role,
-        [
-            (
-                "IAM5[Resource::*]",
-                "the permissions AWS documents for an ML input channel's query role: "
-                "StartProtectedQuery, GetSchema and GetCollaborationAnalysisTemplate take no "
-                "resource that is known before the query runs",
-            )
-        ],
-    )
     role.add_to_policy(
         iam.PolicyStatement(
             actions=[
@@ -572,5 +561,17 @@ def _query_role(owner: Construct, membership_identifier: str) -> iam.IRole:
                 )
             ],
         )
+    )
+    acknowledge(
+        role,
+        [
+            (
+                "IAM5[Resource::*]",
+                "the permissions AWS documents for an ML input channel's query role: "
+                "StartProtectedQuery, GetSchema and GetCollaborationAnalysisTemplate take no "
+                "resource that is known before the query runs",
+            )
+        ],
+        [policy_resource(role)],
     )
     return role
