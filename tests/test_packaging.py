@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.parser
 import subprocess
 import sys
 import zipfile
@@ -91,10 +92,33 @@ def test_wheel_ships_the_package_the_handler_and_a_real_contract_file(tmp_path: 
         ],
         check=True,
     )
+    import cdk_cleanrooms_ml
+
     (wheel,) = tmp_path.glob("cdk_cleanrooms_ml-*.whl")
+    assert wheel.name == f"cdk_cleanrooms_ml-{cdk_cleanrooms_ml.__version__}-py3-none-any.whl"
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
         contract_text = archive.read("cdk_cleanrooms_ml/_contract.py").decode()
+        dist_info = f"cdk_cleanrooms_ml-{cdk_cleanrooms_ml.__version__}.dist-info"
+        metadata = email.parser.Parser().parsestr(archive.read(f"{dist_info}/METADATA").decode())
+        license_text = archive.read(f"{dist_info}/licenses/LICENSE").decode()
+    # the metadata an index and `pip show` display
+    assert metadata["Name"] == "cdk-cleanrooms-ml"
+    assert metadata["Version"] == cdk_cleanrooms_ml.__version__
+    assert metadata["License-Expression"] == "Apache-2.0"
+    assert metadata["Requires-Python"] == ">=3.11"
+    requires = metadata.get_all("Requires-Dist") or []
+    assert [r for r in requires if "extra ==" not in r] == [
+        "aws-cdk-lib<3,>=2.269.0",
+        "constructs<11,>=10.5.0",
+    ]
+    classifiers = metadata.get_all("Classifier") or []
+    assert "Framework :: AWS CDK :: 2" in classifiers
+    assert "Typing :: Typed" in classifiers
+    assert metadata["Description-Content-Type"] == "text/markdown"
+    assert metadata.get_payload().startswith("# cdk-cleanrooms-ml")
+    assert "The cdk-cleanrooms-ml Authors" in license_text
+    assert "Amazon.com" not in license_text
     assert "cdk_cleanrooms_ml/py.typed" in names
     assert "cdk_cleanrooms_ml/_lambda/handler/index.py" in names
     assert "cdk_cleanrooms_ml/_lambda/handler/data/cleanroomsml/2023-09-06/service-2.json" in names

@@ -33,6 +33,9 @@ from .types import (
     TrainingInputMode,
 )
 
+__version__ = "0.2.0"
+"""The package's version: the one place it is written (pyproject.toml reads it)."""
+
 __all__ = [
     "ENDPOINT_URL_CONTEXT_KEY",
     "DataChannel",
@@ -56,4 +59,5 @@ __all__ = [
     "TrainingInputMode",
     "ValidationError",
     "WorkerComputeType",
+    "__version__",
 ]
