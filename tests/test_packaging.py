@@ -116,7 +116,7 @@ def test_wheel_ships_the_package_the_handler_and_a_real_contract_file(tmp_path: 
     assert "Framework :: AWS CDK :: 2" in classifiers
     assert "Typing :: Typed" in classifiers
     assert metadata["Description-Content-Type"] == "text/markdown"
-    assert metadata.get_payload().startswith("# cdk-cleanrooms-ml")
+    assert str(metadata.get_payload()).startswith("# cdk-cleanrooms-ml")
     assert "The cdk-cleanrooms-ml Authors" in license_text
     assert "Amazon.com" not in license_text
     assert "cdk_cleanrooms_ml/py.typed" in names
