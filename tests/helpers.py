@@ -119,8 +119,9 @@ def cfn_stringify(value: Any) -> Any:
     return value
 
 
-def logical_id(construct: IConstruct) -> str:
+def logical_id(construct: IConstruct | None) -> str:
     """The resolved logical id of a construct's CloudFormation resource."""
+    assert construct is not None
     node_child = construct.node.default_child
     resource = cast(CfnElement, node_child if node_child is not None else construct)
     value: str = Stack.of(construct).resolve(resource.logical_id)

@@ -12,7 +12,7 @@ all, with the same lifecycle (rollback-safe replacement, adoption, waits, cleanu
 from __future__ import annotations
 
 from ._provider import ENDPOINT_URL_CONTEXT_KEY
-from .errors import TrainedModelValidationError, ValidationError
+from .errors import RemovalPolicyError, TrainedModelValidationError, ValidationError
 from .handler_logs import HandlerLogs
 from .inference_job import TrainedModelInferenceJob, TrainedModelInferenceJobBase
 from .instance_type import InstanceType
@@ -49,6 +49,7 @@ __all__ = [
     "MLInputChannel",
     "MLInputChannelBase",
     "MLInputChannelDataSource",
+    "RemovalPolicyError",
     "ResultFormat",
     "S3DataDistributionType",
     "TrainedModel",

@@ -568,14 +568,27 @@ class CleanRoomsMLProvider(Construct):
             self._everywhere("ListMLInputChannels", ["cleanrooms-ml:ListMLInputChannels"])
         self._key(encryption_key)
 
-    def grant_job(self, *, membership_identifier: str, encryption_key: kms.IKey | None) -> None:
+    def grant_job(
+        self,
+        *,
+        membership_identifier: str,
+        association_arn: str | None,
+        encryption_key: kms.IKey | None,
+    ) -> None:
         """Let the handler start and manage inference jobs in one membership.
 
         ``StartTrainedModelInferenceJob`` is authorized on the trained model, the ML
         input channel and the association a job names: granted on those of the job's
         membership (the job's own model and channel may be resources of this stack,
-        which the handler's policy cannot name without a dependency cycle).
+        which the handler's policy cannot name without a dependency cycle), and on the
+        association the job names (which may be another member's).
         """
+        if association_arn is not None:
+            self._allow(
+                "StartTrainedModelInferenceJob",
+                ["cleanrooms-ml:StartTrainedModelInferenceJob"],
+                association_arn,
+            )
         for segment, what in (
             ("trained-model", "trained model"),
             ("ml-input-channel", "ML input channel"),
