@@ -26,9 +26,13 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+# the project's pinned Node.js LTS (node_modules/.bin, from npm ci) runs jsii
+os.environ["PATH"] = os.pathsep.join(
+    [str(Path(__file__).resolve().parent.parent / "node_modules" / ".bin"), os.environ["PATH"]]
+)
 
 from aws_cdk import App, CustomResource, Duration, Environment, Size, Stack
 from aws_cdk import aws_lambda as lambda_

@@ -14,7 +14,10 @@ import sys
 import warnings
 from pathlib import Path
 
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+# the project's pinned Node.js LTS (node_modules/.bin, from npm ci) runs jsii
+os.environ["PATH"] = os.pathsep.join(
+    [str(Path(__file__).resolve().parent.parent / "node_modules" / ".bin"), os.environ["PATH"]]
+)
 
 import pdoc
 

@@ -43,6 +43,11 @@ REGION: Final = "us-east-1"
 STACK: Final = "CleanRoomsMLExample"
 BOOTSTRAP_BUCKET: Final = f"cdk-hnb659fds-assets-{ACCOUNT}-{REGION}"
 ENDPOINT_CONTEXT_KEY: Final = "cdk-cleanrooms-ml:cleanroomsmlEndpointUrl"
+NODE_BIN: Final = ROOT / "node_modules" / ".bin"  # the pinned Node.js LTS (npm ci)
+
+
+def PATH() -> str:  # noqa: N802
+    return os.environ.get("PATH", "")
 
 
 def say(message: str) -> None:
@@ -134,8 +139,7 @@ class LocalCloud:
             AWS_CONFIG_FILE=os.devnull,
             AWS_SHARED_CREDENTIALS_FILE=os.devnull,
             CDK_DISABLE_VERSION_CHECK="1",
-            JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20",
-            PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+            PATH=os.pathsep.join([str(NODE_BIN), str(Path(sys.executable).parent), PATH()]),
         )
         return env
 
@@ -200,6 +204,7 @@ def local_cloud(training_seconds: float = 15.0, keep_logs: bool = False) -> Iter
             TMPDIR=str(lambda_tmp),
             AWS_ACCESS_KEY_ID="test",
             AWS_SECRET_ACCESS_KEY="test",
+            PATH=os.pathsep.join([str(NODE_BIN), PATH()]),  # its Node.js Lambdas' node
         )
         cloud.servers.append(
             _start(

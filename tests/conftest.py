@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 # The environment as the user started pytest (credentials included), before the
 # lines below sandbox it; only the opt-in real-account test uses it.
 REAL_ENVIRONMENT = dict(os.environ)
 
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+# The project's pinned Node.js LTS (npm ci puts it in node_modules/.bin) first on
+# PATH, as bin/test does: jsii, the aws-cdk CLI and the local cloud all take the
+# first `node` on PATH, so a bare `.venv/bin/pytest` runs on it too.
+NODE_BIN = Path(__file__).resolve().parent.parent / "node_modules" / ".bin"
+if (NODE_BIN / "node").exists():
+    os.environ["PATH"] = f"{NODE_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
 os.environ.setdefault("CDK_DISABLE_VERSION_CHECK", "1")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")

@@ -26,7 +26,6 @@ def test_cdk_synth_of_the_example_app_works_offline_without_credentials(tmp_path
     env.update(
         PATH=f"{venv_bin}{os.pathsep}{env.get('PATH', '')}",
         CDK_DISABLE_VERSION_CHECK="1",
-        JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20",
         AWS_CONFIG_FILE=os.devnull,
         AWS_SHARED_CREDENTIALS_FILE=os.devnull,
     )
