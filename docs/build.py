@@ -21,7 +21,7 @@ os.environ["PATH"] = os.pathsep.join(
 
 import pdoc
 
-import cdk_cleanrooms_ml  # noqa: F401 (imported first, see above)
+from cdk_cleanrooms_ml import TrainedModel  # noqa: F401 (loads the whole API first, see above)
 
 OUTPUT = Path(__file__).resolve().parent / "api"
 
