@@ -47,7 +47,8 @@ import long_wait  # noqa: E402
 import trained_models  # noqa: E402
 from aws_client import make_client  # noqa: E402
 from cdk_cleanrooms_ml import DataChannel, InstanceType, TrainedModel  # noqa: E402
-from cdk_cleanrooms_ml._provider import QUERY_INTERVAL, handler_asset_path  # noqa: E402
+from cdk_cleanrooms_ml._asset import handler_asset_path  # noqa: E402
+from cdk_cleanrooms_ml._provider import QUERY_INTERVAL  # noqa: E402
 from helpers import (  # noqa: E402
     ASSOCIATION_ARN,
     CHANNEL_ARN,

@@ -173,14 +173,14 @@ def local_cloud(training_seconds: float = 15.0, keep_logs: bool = False) -> Iter
     )
     failed = False
     try:
-        emulator_env = dict(os.environ, PYTHONPATH=str(ROOT / "local"))
+        emulator_env = dict(os.environ)
         cloud.servers.append(
             _start(
                 "emulator",
                 [
                     sys.executable,
                     "-m",
-                    "cleanroomsml_emulator",
+                    "cdk_cleanrooms_ml.local.emulator",
                     "--port",
                     str(emulator_port),
                     "--training-seconds",

@@ -143,7 +143,7 @@ def api_accepts(operation: str, request: Mapping[str, Any]) -> None:
     """botocore's validator and the emulator's stricter one (patterns, ranges) accept it."""
     from botocore.validate import ParamValidator
 
-    from cleanroomsml_emulator.shapes import service_model, validate
+    from cdk_cleanrooms_ml.local.emulator.shapes import service_model, validate
 
     model = botocore_model()
     shape = model.operation_model(operation).input_shape

@@ -12,8 +12,8 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from cleanroomsml_emulator import Emulator, EmulatorServer, Timings, start_server
-from cleanroomsml_emulator.shapes import service_model
+from cdk_cleanrooms_ml.local.emulator import Emulator, EmulatorServer, Timings, start_server
+from cdk_cleanrooms_ml.local.emulator.shapes import service_model
 from helpers import MEMBERSHIP
 
 if TYPE_CHECKING:
@@ -236,6 +236,6 @@ def test_control_routes(server: EmulatorServer) -> None:
 
 
 def test_a_route_for_every_operation_of_the_model() -> None:
-    from cleanroomsml_emulator.shapes import routes
+    from cdk_cleanrooms_ml.local.emulator.shapes import routes
 
     assert {r.operation.name for r in routes()} == set(service_model().operation_names)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, Final, cast
 
 import jsii
@@ -36,6 +35,7 @@ from constructs import Construct, IConstruct, IValidation
 
 from . import _contract as contract
 from . import handler_logs
+from ._asset import handler_asset_path
 from ._nag import acknowledge, policy_resource
 from ._validation import tag_failures
 
@@ -77,19 +77,6 @@ def nag_text(value: Any) -> str:
         if function == "Fn::Join":
             return str(argument[0]).join(nag_text(part) for part in argument[1])
     return str(value)
-
-
-def handler_asset_path() -> Path:
-    """The folder holding the handler: inside the installed package, or in the repo."""
-    package = Path(__file__).resolve().parent
-    bundled = package / "_lambda" / "handler"
-    if bundled.is_dir():
-        return bundled
-    # An editable install or a checkout: constructs/cdk_cleanrooms_ml -> lambda/
-    source = Path(__file__).parent.parent.parent / "lambda" / "handler"
-    if source.is_dir():
-        return source.resolve()
-    raise FileNotFoundError(f"handler asset not found at {bundled} or {source}")
 
 
 @jsii.implements(IValidation)

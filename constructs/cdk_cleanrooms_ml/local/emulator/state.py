@@ -1,7 +1,7 @@
 """The emulator's state machine: trained models on a configurable clock.
 
 Every behaviour here that the service model does not state is an ASSUMPTION,
-listed with its reasoning in ``local/ASSUMPTIONS.md`` (the ids A1... below
+listed with its reasoning in ``cdk_cleanrooms_ml/local/ASSUMPTIONS.md`` (the ids A1... below
 refer to it).
 """
 
