@@ -49,6 +49,10 @@ Never set it for a real account."""
 LONG_WAIT_POLL_SECONDS_CONTEXT_KEY: Final = "cdk-cleanrooms-ml:longWaitPollSeconds"
 """Context key (local mode): a fixed poll interval for the long path's waiter."""
 
+QUERY_INTERVAL_SECONDS_CONTEXT_KEY: Final = "cdk-cleanrooms-ml:queryIntervalSeconds"
+"""Context key (local mode): the Provider framework's poll interval in whole seconds
+(1-600) instead of ``QUERY_INTERVAL``, so a local deploy does not wait 10 s a poll."""
+
 QUERY_INTERVAL: Final = Duration.seconds(10)
 TOTAL_TIMEOUT: Final = Duration.hours(1)
 HANDLER_TIMEOUT: Final = Duration.minutes(5)
@@ -219,7 +223,7 @@ class CleanRoomsMLProvider(Construct):
             "Provider",
             on_event_handler=self.on_event_function,
             is_complete_handler=self.is_complete_function,
-            query_interval=QUERY_INTERVAL,
+            query_interval=self._query_interval(),
             total_timeout=TOTAL_TIMEOUT,
             framework_on_event_role=framework_roles[0],
             framework_complete_and_timeout_role=framework_roles[1],
@@ -235,6 +239,18 @@ class CleanRoomsMLProvider(Construct):
         self._acknowledge_framework_findings()
         self._tagged_models: list[tuple[Construct, Any]] = []
         self.node.add_validation(_TagsValidation(stack, self._tagged_models))
+
+    def _query_interval(self) -> Duration:
+        value = self.node.try_get_context(QUERY_INTERVAL_SECONDS_CONTEXT_KEY)
+        if value is None:
+            return QUERY_INTERVAL
+        text = str(value).strip()
+        if not text.isdigit() or not 1 <= int(text) <= 600:
+            raise ValueError(
+                f"context {QUERY_INTERVAL_SECONDS_CONTEXT_KEY} must be whole seconds from 1 to "
+                f"600, got {value!r}"
+            )
+        return Duration.seconds(int(text))
 
     def long_waiter(self) -> sfn.StateMachine:
         """The long path's waiter (a state machine polling models), created on first use.
