@@ -30,6 +30,7 @@ from botocore.stub import Stubber  # noqa: E402 (the environment above comes fir
 
 from aws_client import make_client  # noqa: E402 (the environment above comes first)
 from helpers import StubbedClient, raise_queued_exceptions  # noqa: E402 (the environment above comes first)
+from local_cli import SharedCloud  # noqa: E402 (the environment above comes first)
 
 
 @pytest.fixture
@@ -50,3 +51,32 @@ def stubbed() -> Iterator[StubbedClient]:
     with stubber:
         yield StubbedClient(client, stubber)
         stubber.assert_no_pending_responses()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Slow tests first, the longest (the local cloud's) before the others.
+
+    Under ``pytest -n 2`` (with ``--maxschedchunk=1``, see pyproject.toml) workers take
+    one test at a time in this order: the long ones start at once, on both workers,
+    and the many short ones fill in around them.
+    """
+
+    def rank(item: pytest.Item) -> int:
+        if item.get_closest_marker("slow") is None:
+            return 2
+        return 0 if item.path.name.startswith("test_local_") else 1
+
+    items.sort(key=rank)  # stable: each group keeps its order
+
+
+@pytest.fixture(scope="session")
+def local_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedCloud]:
+    """One local cloud per pytest process (``up`` once, ``down`` at the end).
+
+    Tests deploy stacks of their own to it; under xdist each worker has its own,
+    so a test's injected faults and timings reach only its own worker's tests,
+    which run one at a time.
+    """
+    cloud = SharedCloud.up(tmp_path_factory.mktemp("local-cloud"))
+    yield cloud
+    cloud.down()

@@ -21,11 +21,8 @@ from cdk_cleanrooms_ml import (
     TrainedModel,
     TrainingInputMode,
 )
-from cdk_cleanrooms_ml._provider import (
-    ENDPOINT_URL_CONTEXT_KEY,
-    PROVIDER_ID,
-    QUERY_INTERVAL_SECONDS_CONTEXT_KEY,
-)
+from cdk_cleanrooms_ml._context import ENDPOINT_URL_CONTEXT_KEY, QUERY_INTERVAL_SECONDS_CONTEXT_KEY
+from cdk_cleanrooms_ml._provider import PROVIDER_ID
 from helpers import (
     ASSOCIATION_ARN,
     BASE_MODEL_ARN,

@@ -21,7 +21,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._provider import ENDPOINT_URL_CONTEXT_KEY
+    from ._context import ENDPOINT_URL_CONTEXT_KEY
     from .errors import RemovalPolicyError, TrainedModelValidationError, ValidationError
     from .handler_logs import HandlerLogs
     from .inference_job import TrainedModelInferenceJob, TrainedModelInferenceJobBase
@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     )
 
 _MODULES = (
-    "._provider",
+    "._context",
     ".errors",
     ".handler_logs",
     ".inference_job",

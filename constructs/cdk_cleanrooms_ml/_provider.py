@@ -36,22 +36,16 @@ from constructs import Construct, IConstruct, IValidation
 from . import _contract as contract
 from . import handler_logs
 from ._asset import handler_asset_path
+from ._context import (
+    ENDPOINT_URL_CONTEXT_KEY,
+    LONG_WAIT_POLL_SECONDS_CONTEXT_KEY,
+    QUERY_INTERVAL_SECONDS_CONTEXT_KEY,
+)
 from ._nag import acknowledge, policy_resource
 from ._validation import tag_failures
 
 PROVIDER_ID: Final = "CleanRoomsMLTrainedModelProvider"
 """Construct id of the per-stack provider, a direct child of the stack."""
-
-ENDPOINT_URL_CONTEXT_KEY: Final = "cdk-cleanrooms-ml:cleanroomsmlEndpointUrl"
-"""Context key of the local-mode switch: when set, the handler's Lambda functions
-get ``AWS_ENDPOINT_URL_CLEANROOMSML`` with this value (for a local emulator).
-Never set it for a real account."""
-LONG_WAIT_POLL_SECONDS_CONTEXT_KEY: Final = "cdk-cleanrooms-ml:longWaitPollSeconds"
-"""Context key (local mode): a fixed poll interval for the long path's waiter."""
-
-QUERY_INTERVAL_SECONDS_CONTEXT_KEY: Final = "cdk-cleanrooms-ml:queryIntervalSeconds"
-"""Context key (local mode): the Provider framework's poll interval in whole seconds
-(1-600) instead of ``QUERY_INTERVAL``, so a local deploy does not wait 10 s a poll."""
 
 QUERY_INTERVAL: Final = Duration.seconds(10)
 TOTAL_TIMEOUT: Final = Duration.hours(1)

@@ -167,6 +167,16 @@ class Emulator:
                 if m.kind == kind
             ]
 
+    def resources(self) -> dict[str, list[dict[str, Any]]]:
+        """Every model, channel and job by kind, and the ML configurations (the CLI's status)."""
+        with self._lock:
+            found = {kind: self.snapshot(kind) for kind in (MODEL, CHANNEL, JOB)}
+            found["ml-configuration"] = [
+                {"membershipIdentifier": membership, **configuration}
+                for membership, configuration in self.configurations().items()
+            ]
+            return found
+
     def configurations(self) -> dict[str, dict[str, Any]]:
         """Every membership's ML configuration (for tests)."""
         with self._lock:
