@@ -2,7 +2,7 @@
 
 ``PutMLConfiguration`` sets a membership's default output location and the role
 Clean Rooms ML assumes for it; there is one per membership, with no name, no tags
-and no status. So this kind has its own requests (on the engine's entry points,
+and no status (ASSUMPTION A17). So this kind has its own requests (on the engine's entry points,
 its ``Call`` and its rules for transient failures):
 
 - Create: a configuration the membership already has is adopted when it is the

@@ -216,27 +216,12 @@ class Emulator:
         return max(versions, key=lambda m: m.created_at)  # A3: no version = the latest
 
     def _describe(self, model: _Model, *, full: bool) -> dict[str, Any]:
-        now = self._now()
-        status = model.status(now)
-        changed = model.created_time.timestamp() + (model.changed_at(now) - model.created_at) / max(
-            self.clock.scale, 1e-9
-        )
-        out: dict[str, Any] = {
-            "createTime": model.created_time,
-            "updateTime": datetime.fromtimestamp(changed, UTC),
-            "trainedModelArn": model.arn,
-            "name": model.name,
-            "membershipIdentifier": model.membership,
-            "collaborationIdentifier": model.collaboration,
-            "status": status,
-            "configuredModelAlgorithmAssociationArn": model.request[
-                "configuredModelAlgorithmAssociationArn"
-            ],
-        }
+        out = self._common(model, "trainedModelArn")
+        status = out["status"]
+        association = model.request["configuredModelAlgorithmAssociationArn"]
+        out["configuredModelAlgorithmAssociationArn"] = association
         if model.version:
             out["versionIdentifier"] = model.version
-        if "description" in model.request:
-            out["description"] = model.request["description"]
         incremental = model.request.get("incrementalTrainingDataChannels")
         if incremental:
             out["incrementalTrainingDataChannels"] = [
@@ -421,7 +406,7 @@ class Emulator:
     def _op_ListTagsForResource(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
         return {"tags": dict(self._tagged(params["resourceArn"]))}
 
-    # --- ML input channels (A12, A13) and inference jobs (A14-A16) ---------------------
+    # --- ML input channels (A12, A13, A18) and inference jobs (A12, A14-A16, A18) ------
     def _next_failure(self, kind: str) -> dict[str, str] | None:
         queue = self._fail_next_creations.get(kind) or []
         return queue.pop(0) if queue else None
@@ -496,13 +481,15 @@ class Emulator:
         return out
 
     def _of(self, kind: str, membership: str, arn: str) -> _Model:
+        """A channel or job, found in its own membership only (A18)."""
         found = [m for m in self._models if m.kind == kind and m.arn == arn]
         if not found or found[0].membership != membership:
             raise EmulatorError("ResourceNotFoundException", f"{kind} {arn} not found")
         return found[0]
 
     def _op_CreateMLInputChannel(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
-        # the protected query takes as long as a training here (A13)
+        # the protected query takes as long as a training here (A13); the association
+        # and the role are not looked up (A18)
         return self._start(CHANNEL, params, self.timings.training_seconds, "mlInputChannelArn")
 
     def _channel(self, model: _Model, *, full: bool) -> dict[str, Any]:
@@ -519,7 +506,7 @@ class Emulator:
         if "kmsKeyArn" in model.request:
             out["kmsKeyArn"] = model.request["kmsKeyArn"]
         if out["status"] == "ACTIVE":
-            out["numberOfRecords"] = 1000
+            out["numberOfRecords"] = 1000  # A13: a made-up count
         return self._failed(model, out)
 
     def _op_GetMLInputChannel(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
@@ -541,7 +528,7 @@ class Emulator:
         if status == "INACTIVE":
             raise EmulatorError("ResourceNotFoundException", "the channel has no data left")
         if status not in ("ACTIVE", "CREATE_FAILED", "DELETE_FAILED"):
-            # A13: data can be deleted once the channel's query has ended
+            # A13: data can be deleted once the channel's query has ended (no cancel)
             raise EmulatorError(
                 "ConflictException", f"cannot delete the data of a {status} channel"
             )
@@ -564,6 +551,7 @@ class Emulator:
                 raise EmulatorError(
                     "ValidationException", f"{what} {found.arn} is {found.status(now)}, not ACTIVE"
                 )
+        # A14: a job runs as long as a training and ends ACTIVE, which means finished
         return self._start(
             JOB, params, self.timings.training_seconds, "trainedModelInferenceJobArn"
         )
