@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -23,8 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from cdk_cleanrooms_ml.local import cloud, processes
-from cdk_cleanrooms_ml.local.report import failure_summary
+from cdk_cleanrooms_ml.local import cli, cloud, processes
+from cdk_cleanrooms_ml.local.report import Report, failure_summary
 from cdk_cleanrooms_ml.local.toolkit import Toolkit
 from local_cli import ROOT, env, run
 
@@ -161,6 +162,28 @@ def test_a_signal_inside_a_deferred_block_is_raised_when_it_ends() -> None:
 
 
 # --- slow: clouds of their own ------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_port_taken_before_ministack_binds_it_means_new_ports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(cloud.CACHE_DIR_ENV, str(ROOT / ".cache"))
+    python = cli._ministack_python(Report())
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        found = iter([cloud.free_port(), port])  # the first MiniStack port is taken
+        free = cloud.free_port
+        monkeypatch.setattr(cloud, "free_port", lambda: next(found, None) or free())
+        started = cloud.start(tmp_path, ministack_python=python, node_bin=None, training_seconds=1)
+        try:
+            assert started.ministack_url != f"http://127.0.0.1:{port}"
+            assert started.healthy()
+        finally:
+            started.stop()
+    assert not [p for p in started.processes if p.running()]
 
 
 def _setup_is_current() -> bool:

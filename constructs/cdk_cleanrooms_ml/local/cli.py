@@ -146,28 +146,32 @@ def _cloud(args: argparse.Namespace, report: Report, node_bin: Path) -> Iterator
             yield running
         return
     python = _ministack_python(report)
-    planned = clouds.plan(clouds.own_dir(), node_bin)
+    directory = clouds.own_dir()
+    started: Cloud | None = None
     failed = False
     try:
-        with report.step(f"start the local cloud: {_describe(planned)}"):
-            clouds.start(
-                planned,
+        with report.step("start the local cloud") as step:
+            started = clouds.start(
+                directory,
                 ministack_python=python,
+                node_bin=node_bin,
                 training_seconds=_training_seconds(args),
                 verbose=report.verbose,
             )
-        with _following(planned, report, from_start=True):
-            yield planned
+            step.detail = _describe(started)
+        with _following(started, report, from_start=True):
+            yield started
     except Exception:
         failed = True  # its logs are kept (not on an interruption: nothing went wrong)
         raise
     finally:
-        with report.step("stop the local cloud"):
-            planned.stop()
+        if started is not None:
+            with report.step("stop the local cloud"):
+                started.stop()
         if failed:
-            report.line(f"    its files and logs are kept in {planned.dir}")
+            report.line(f"    its files and logs are kept in {directory}")
         else:
-            clouds.remove(planned.dir)
+            clouds.remove(directory)
 
 
 def _training_seconds(args: argparse.Namespace) -> float:
@@ -277,21 +281,25 @@ def up(args: argparse.Namespace, report: Report) -> int:
             clouds.remove(running.dir)
         python = _ministack_python(report)
         directory.mkdir(parents=True, exist_ok=True)
-        planned = clouds.plan(Path(tempfile.mkdtemp(prefix="cloud-", dir=directory)), None)
-        planned.node_bin = _node_bin_here()
-        with report.step(f"start the local cloud: {_describe(planned)}"):
-            try:
-                clouds.start(
-                    planned,
+        cloud_dir = Path(tempfile.mkdtemp(prefix="cloud-", dir=directory))
+        started: Cloud | None = None
+        try:
+            with report.step("start the local cloud") as step:
+                started = clouds.start(
+                    cloud_dir,
                     ministack_python=python,
+                    node_bin=_node_bin_here(),
                     training_seconds=_training_seconds(args),
                     verbose=report.verbose,
                 )
-                planned.save(directory)
-            except BaseException:
-                planned.stop()
-                clouds.remove(planned.dir)
-                raise
+                started.save(directory)
+                step.detail = _describe(started)
+        except BaseException:
+            if started is not None:  # interrupted after it started: nothing stays behind
+                started.stop()
+                (directory / clouds.STATE_FILE).unlink(missing_ok=True)
+            clouds.remove(cloud_dir)
+            raise
     report.line(f"    it keeps running; stop it with `{PROG} local down` (state: {directory})")
     return 0
 

@@ -241,38 +241,53 @@ def load(directory: Path) -> Cloud | None:
     return Cloud.from_record(record)
 
 
-def plan(directory: Path, node_bin: Path | None) -> Cloud:
-    """A cloud to start in ``directory``, on two free 127.0.0.1 ports."""
-    return Cloud(
-        dir=directory,
-        emulator_url=f"http://127.0.0.1:{free_port()}",
-        ministack_url=f"http://127.0.0.1:{free_port()}",
-        node_bin=node_bin,
-    )
-
-
-def _port(url: str) -> str:
-    return url.rpartition(":")[2]
+class PortTakenError(RuntimeError):
+    """A port found free was taken by someone else before the server bound it."""
 
 
 def start(
-    cloud: Cloud,
+    directory: Path,
     *,
     ministack_python: Path,
+    node_bin: Path | None,
     training_seconds: float,
     verbose: bool = False,
     timeout: float = 90.0,
+    attempts: int = 3,
 ) -> Cloud:
-    """Start the emulator and MiniStack (IAM enforced) as ``cloud`` (from ``plan``) says.
+    """Start the emulator and MiniStack (IAM enforced) on free 127.0.0.1 ports.
 
-    Both run in sessions of their own with their output in ``cloud.dir``; on any
-    failure (or interruption) before both are ready, both are stopped again.
+    Both run in sessions of their own with their output in ``directory``; on any
+    failure (or interruption) before both are ready, both are stopped again. A
+    port taken between finding it free and binding it means new ports and another
+    attempt.
     """
-    directory = cloud.dir
     directory.mkdir(parents=True, exist_ok=True)
-    node_bin = cloud.node_bin
-    emulator_port, ministack_port = _port(cloud.emulator_url), _port(cloud.ministack_url)
-    node_path = [str(node_bin)] if node_bin else []
+    for attempt in range(1, attempts + 1):
+        cloud = Cloud(
+            dir=directory,
+            emulator_url=f"http://127.0.0.1:{free_port()}",
+            ministack_url=f"http://127.0.0.1:{free_port()}",
+            node_bin=node_bin,
+        )
+        try:
+            _launch(cloud, ministack_python, training_seconds, verbose, timeout)
+        except PortTakenError:
+            if attempt == attempts:
+                raise
+            continue
+        return cloud
+    raise AssertionError("unreachable")
+
+
+def _launch(
+    cloud: Cloud, ministack_python: Path, training_seconds: float, verbose: bool, timeout: float
+) -> None:
+    directory = cloud.dir
+    node_path = [str(cloud.node_bin)] if cloud.node_bin else []
+    emulator_port, ministack_port = (
+        url.rpartition(":")[2] for url in (cloud.emulator_url, cloud.ministack_url)
+    )
     try:
         cloud.processes.append(
             processes.start(
@@ -289,7 +304,7 @@ def start(
                 ],
                 env=os.environ,
                 cwd=directory,
-                log=directory / "emulator.log",
+                log=_fresh(directory / "emulator.log"),
             )
         )
         lambda_tmp = directory / "ministack-tmp"  # MiniStack leaves a folder per function here
@@ -316,7 +331,7 @@ def start(
                 [str(ministack_python), "-m", "ministack"],
                 env=ministack_env,
                 cwd=directory,
-                log=directory / "ministack.log",
+                log=_fresh(directory / "ministack.log"),
                 # its state is in memory only, and while a Lambda function or a state
                 # machine runs, its SIGTERM handler (which removes a pid file) does not
                 # end it: a short grace before SIGKILL
@@ -327,7 +342,11 @@ def start(
     except BaseException:
         cloud.stop()
         raise
-    return cloud
+
+
+def _fresh(log: Path) -> Path:
+    log.unlink(missing_ok=True)
+    return log
 
 
 def _wait_ready(cloud: Cloud, timeout: float) -> None:
@@ -337,9 +356,9 @@ def _wait_ready(cloud: Cloud, timeout: float) -> None:
     while pending:
         for process, _ in pending:
             if not process.running():
-                raise RuntimeError(
-                    f"{process.name} exited before it was ready:\n{_tail(process.log)}"
-                )
+                tail = _tail(process.log)
+                failure = PortTakenError if "already in use" in tail else RuntimeError
+                raise failure(f"{process.name} exited before it was ready:\n{tail}")
         pending = [(process, url) for process, url in pending if not _healthy(url)]
         if pending and time.monotonic() > deadline:
             names = ", ".join(p.name for p, _ in pending)

@@ -7,6 +7,7 @@ import re
 import sys
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Final, TextIO
 
 _FAILURE: Final = re.compile(r"_FAILED|❌|\bError\b|\berror\b|failed")
@@ -28,15 +29,17 @@ class Report:
             print(f"    {text.rstrip()}", file=self.out, flush=True)
 
     @contextlib.contextmanager
-    def step(self, text: str) -> Iterator[None]:
+    def step(self, text: str) -> Iterator[Step]:
+        """One line for the step: ``==> text ... 1.2 s`` (then its ``detail``, if set)."""
         start = time.monotonic()
         if self.verbose:
             self.line(f"==> {text}")
         else:
             print(f"==> {text} ...", end="", file=self.out, flush=True)
+        step = Step()
         outcome = "failed after"
         try:
-            yield
+            yield step
             outcome = "done in" if self.verbose else ""
         except BaseException as error:
             if not isinstance(error, Exception):
@@ -45,10 +48,18 @@ class Report:
         finally:
             seconds = f"{time.monotonic() - start:.1f} s"
             ending = " ".join(part for part in (outcome, seconds) if part)
+            if step.detail:
+                ending += f": {step.detail}"
             if self.verbose:
                 self.line(f"    ({ending})")
             else:
                 self.line(f" {ending}")
+
+
+@dataclass
+class Step:
+    detail: str = ""
+    """Said after the step's time (what it found out, such as the cloud's endpoints)."""
 
 
 def failure_summary(lines: Sequence[str], tail: int = 15, most: int = 40) -> list[str]:
