@@ -54,17 +54,18 @@ def stubbed() -> Iterator[StubbedClient]:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Slow tests first, the longest (the local cloud's) before the others.
+    """Slow tests first, longest first (``@pytest.mark.slow(seconds=N)``), then the rest.
 
     Under ``pytest -n 2`` (with ``--maxschedchunk=1``, see pyproject.toml) workers take
     one test at a time in this order: the long ones start at once, on both workers,
     and the many short ones fill in around them.
     """
 
-    def rank(item: pytest.Item) -> int:
-        if item.get_closest_marker("slow") is None:
-            return 2
-        return 0 if item.path.name.startswith("test_local_") else 1
+    def rank(item: pytest.Item) -> float:
+        slow = item.get_closest_marker("slow")
+        if slow is None:
+            return 0.0
+        return -float(slow.kwargs.get("seconds", 1))
 
     items.sort(key=rank)  # stable: each group keeps its order
 

@@ -18,12 +18,11 @@ from botocore.exceptions import ClientError
 import contract
 from local_cli import LOCAL_ASSOCIATION, SharedCloud, outputs_of
 
-pytestmark = pytest.mark.slow
-
 APP = "python3 examples/app.py"
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
+@pytest.mark.slow(seconds=16)
 def test_a_failed_training_fails_the_deploy_with_the_services_reason(
     local_cloud: SharedCloud, tmp_path: Path
 ) -> None:
@@ -40,12 +39,13 @@ def test_a_failed_training_fails_the_deploy_with_the_services_reason(
     assert model["status"] == "CREATE_FAILED"
 
 
+@pytest.mark.slow(seconds=20)
 def test_long_path_waits_through_a_wait_condition_and_fails_late_with_the_reason(
     local_cloud: SharedCloud, tmp_path: Path
 ) -> None:
     stack = "LongPath"
     context = [f"stackName={stack}", "completionTimeoutMinutes=120"]
-    with local_cloud.timings(training_seconds=6):
+    with local_cloud.timings(training_seconds=3):  # a few of the waiter's 1 s polls
         first = local_cloud.deploy(APP, stack, *context, outputs=tmp_path / "1.json", verbose=True)
         assert "Received SUCCESS signal" in first.stdout  # the WaitCondition's
         # the raw streams (--verbose) run on the pinned Node.js LTS: no warnings about it
@@ -65,6 +65,7 @@ def test_long_path_waits_through_a_wait_condition_and_fails_late_with_the_reason
     assert by_epochs == {"10": "ACTIVE", "30": "CREATE_FAILED"}  # the context reached the model
 
 
+@pytest.mark.slow(seconds=23)
 def test_incremental_example_deploys_a_versioned_successor(
     local_cloud: SharedCloud, tmp_path: Path
 ) -> None:
@@ -77,6 +78,7 @@ def test_incremental_example_deploys_a_versioned_successor(
     local_cloud.destroy(app, stack)
 
 
+@pytest.mark.slow(seconds=27)
 def test_full_pipeline_deploys_every_clean_rooms_ml_resource_and_destroys_them(
     local_cloud: SharedCloud, tmp_path: Path
 ) -> None:

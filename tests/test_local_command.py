@@ -164,7 +164,7 @@ def test_a_signal_inside_a_deferred_block_is_raised_when_it_ends() -> None:
 # --- slow: clouds of their own ------------------------------------------------------
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=3)
 def test_a_port_taken_before_ministack_binds_it_means_new_ports(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -198,7 +198,7 @@ def _setup_is_current() -> bool:
     )
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=40)
 def test_the_demo_deploys_replaces_and_destroys_in_a_few_quiet_lines(tmp_path: Path) -> None:
     if not _setup_is_current():  # it would reinstall .venv or node_modules under other tests
         pytest.fail("bin/setup has work to do: run it (bin/test does) before the tests")
@@ -291,7 +291,7 @@ def _emulator_training(url: str, timeout: float = 120) -> None:
     raise AssertionError("no model was created")
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=14)
 @pytest.mark.parametrize(
     ("signum", "phase"),
     [(signal.SIGINT, "mid-deploy"), (signal.SIGTERM, "bootstrap")],
@@ -399,7 +399,7 @@ app.synth()
 """
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=24)
 def test_an_app_outside_the_repository_deploys_and_destroys_with_the_wheels_command(
     wheel_cli: Path, tmp_path: Path, probe_mark: str
 ) -> None:
