@@ -202,11 +202,6 @@ class Cloud:
             for process in reversed(self.processes):
                 process.stop()
 
-    def logs(self) -> str:
-        return "\n".join(
-            f"----- {p.name} log ({p.log}) -----\n{_tail(p.log)}" for p in self.processes
-        )
-
     def env(self, path: Sequence[Path]) -> dict[str, str]:
         """The environment of the aws-cdk CLI and the app: this cloud, never a real account."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
