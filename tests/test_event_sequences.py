@@ -15,6 +15,9 @@ here, and the handler must then do nothing.
 
 from __future__ import annotations
 
+import collections
+import json
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -205,6 +208,7 @@ def cloud() -> Iterator[tuple[EmulatorServer, Any, Waiters]]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("AWS_ENDPOINT_URL_CLEANROOMSML", server.endpoint_url)
         client = make_client()
+    client.meta.events.register("before-call.cleanroomsml", _count_call)
     with waiters(lambda seconds: None) as handles:
         yield server, client, handles
     server.stop()
@@ -451,8 +455,27 @@ def _(w: World) -> None:
 
 
 @pytest.mark.parametrize("number", list(ROWS))
-def test_row(number: str, world: World) -> None:
+def test_row(number: str, world: World, request: pytest.FixtureRequest) -> None:
+    CALLS.clear()
     ROWS[number](world)
+    _report(request.node.name, world.trainings())
+
+
+CALLS: collections.Counter[str] = collections.Counter()
+"""The API calls the handler made in the current row, by operation."""
+
+
+def _count_call(model: Any, **_: Any) -> None:
+    CALLS[model.name] += 1
+
+
+def _report(case: str, created: int) -> None:
+    """With ``EVENT_SEQUENCES_REPORT=<file>``, a JSON line per case: the calls made and
+    the resources created (trainings, queries, jobs started) - for the closing notes."""
+    path = os.environ.get("EVENT_SEQUENCES_REPORT")
+    if path:
+        with open(path, "a", encoding="utf-8") as report:
+            report.write(json.dumps({"case": case, "created": created, "calls": CALLS}) + "\n")
 
 
 # --- the ML configuration: one per membership, no name, no tags, no status ------------
@@ -648,5 +671,9 @@ def _(w: ConfigWorld) -> None:
 
 
 @pytest.mark.parametrize("number", list(CONFIG_ROWS))
-def test_ml_configuration_row(number: str, config_world: ConfigWorld) -> None:
+def test_ml_configuration_row(
+    number: str, config_world: ConfigWorld, request: pytest.FixtureRequest
+) -> None:
+    CALLS.clear()
     CONFIG_ROWS[number](config_world)
+    _report(request.node.name, config_world.puts())
