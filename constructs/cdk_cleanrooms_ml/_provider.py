@@ -8,10 +8,11 @@ its own membership, association and KMS key.
 
 from __future__ import annotations
 
+import functools
 import weakref
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Final, cast
+from typing import TYPE_CHECKING, Any, Final, cast
 
 import jsii
 from aws_cdk import (
@@ -22,22 +23,26 @@ from aws_cdk import (
     Duration,
     Stack,
     TagManager,
-    Token,
+    Validations,
 )
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_stepfunctions as sfn
-from aws_cdk import aws_stepfunctions_tasks as tasks
 from aws_cdk import custom_resources as cr
 
 from constructs import Construct, IConstruct, IValidation
 
 from . import _contract as contract
 from . import handler_logs
-from ._nag import acknowledge, policy_resource
+from ._nag import acknowledgments, policy_resource, suppress
+from ._props import unresolved
 from ._validation import tag_failures
+
+if TYPE_CHECKING:
+    # Only the long path (a Step Functions waiter) and a KMS key use these modules:
+    # they are imported where used, so that importing this package loads neither.
+    from aws_cdk import aws_kms as kms
+    from aws_cdk import aws_stepfunctions as sfn
 
 PROVIDER_ID: Final = "CleanRoomsMLTrainedModelProvider"
 """Construct id of the per-stack provider, a direct child of the stack."""
@@ -49,13 +54,38 @@ Never set it for a real account."""
 LONG_WAIT_POLL_SECONDS_CONTEXT_KEY: Final = "cdk-cleanrooms-ml:longWaitPollSeconds"
 """Context key (local mode): a fixed poll interval for the long path's waiter."""
 
-QUERY_INTERVAL: Final = Duration.seconds(10)
-TOTAL_TIMEOUT: Final = Duration.hours(1)
-HANDLER_TIMEOUT: Final = Duration.minutes(5)
+QUERY_INTERVAL_SECONDS: Final = 10
+"""The Provider framework's polling interval (``is_complete``)."""
+TOTAL_TIMEOUT_SECONDS: Final = 3600
+"""The Provider framework's total timeout (its maximum, one hour)."""
+HANDLER_TIMEOUT_SECONDS: Final = 300
 """Every handler function's timeout: one API call with all its retries (at most
 ``aws_client.worst_call_seconds()``, 129 s) ends well inside it; a test checks."""
 
 _ASSET_EXCLUDE: Final = ["__pycache__", "*.pyc", ".mypy_cache", ".pytest_cache"]
+_SERVICE_MARK: Final = "cdk-cleanrooms-ml-service"
+_NAME_MARK: Final = "cdk-cleanrooms-ml-resource-name"
+"""Marks in the stack's membership ARN template (plain text: no token, no ARN separator)."""
+
+
+@functools.cache
+def _durations() -> tuple[Duration, Duration, Duration]:
+    """The query interval, total timeout and handler timeout as ``Duration`` objects.
+
+    Built on first use, once per process: a ``Duration`` is a jsii kernel call, and
+    importing the package makes none.
+    """
+    return (
+        Duration.seconds(QUERY_INTERVAL_SECONDS),
+        Duration.hours(TOTAL_TIMEOUT_SECONDS // 3600),
+        Duration.minutes(HANDLER_TIMEOUT_SECONDS // 60),
+    )
+
+
+@functools.cache
+def _function_platform() -> tuple[lambda_.Runtime, lambda_.Architecture]:
+    """The handler functions' runtime and architecture (two kernel calls, once per process)."""
+    return lambda_.Runtime.PYTHON_3_14, lambda_.Architecture.ARM_64
 
 
 def nag_text(value: Any) -> str:
@@ -149,12 +179,15 @@ class CleanRoomsMLProvider(Construct):
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
-        stack = Stack.of(self)
-
+        # the provider is a direct child of its stack (``of``): no Stack.of round trip
+        stack = scope if isinstance(scope, Stack) else Stack.of(self)
+        node = self.node
+        # one principal for every role the provider makes (each is a kernel object)
+        self._lambda_principal = iam.ServicePrincipal("lambda.amazonaws.com")
         self.role = iam.Role(
             self,
             "Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            assumed_by=self._lambda_principal,
             description="cdk-cleanrooms-ml TrainedModel handler",
         )
         log_settings = handler_logs.settings(stack)
@@ -177,7 +210,7 @@ class CleanRoomsMLProvider(Construct):
         self._granted_to: set[tuple[str, str]] = set()
 
         environment: dict[str, str] = {}
-        endpoint = self.node.try_get_context(ENDPOINT_URL_CONTEXT_KEY)
+        endpoint = node.try_get_context(ENDPOINT_URL_CONTEXT_KEY)
         if endpoint:
             environment["AWS_ENDPOINT_URL_CLEANROOMSML"] = str(endpoint)
 
@@ -188,12 +221,14 @@ class CleanRoomsMLProvider(Construct):
         self._long_wait_statement: iam.PolicyStatement | None = None
         self._models_arns: list[str] = []
         """Every membership's trained model ARNs (the long path's waiter reads them)."""
+        query_interval, total_timeout, handler_timeout = _durations()
+        runtime, architecture = _function_platform()
         common = {
             "code": code,
-            "runtime": lambda_.Runtime.PYTHON_3_14,
-            "architecture": lambda_.Architecture.ARM_64,
+            "runtime": runtime,
+            "architecture": architecture,
             "memory_size": 256,
-            "timeout": HANDLER_TIMEOUT,
+            "timeout": handler_timeout,
             "role": self.role,
             "log_group": self.log_group,
             "environment": environment or None,
@@ -221,7 +256,7 @@ class CleanRoomsMLProvider(Construct):
             role = iam.Role(
                 self,
                 role_id,
-                assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+                assumed_by=self._lambda_principal,
                 description="cdk-cleanrooms-ml TrainedModel provider framework",
             )
             self.log_group.grant_write(role)
@@ -232,8 +267,8 @@ class CleanRoomsMLProvider(Construct):
             "Provider",
             on_event_handler=self.on_event_function,
             is_complete_handler=self.is_complete_function,
-            query_interval=QUERY_INTERVAL,
-            total_timeout=TOTAL_TIMEOUT,
+            query_interval=query_interval,
+            total_timeout=total_timeout,
             framework_on_event_role=framework_roles[0],
             framework_complete_and_timeout_role=framework_roles[1],
             log_group=self.log_group,
@@ -244,10 +279,13 @@ class CleanRoomsMLProvider(Construct):
             disable_waiter_state_machine_logging=True,
         )
         self._stack = stack
+        self._validations: Validations | None = None
+        self._template: tuple[str, str] | None = None
+        self._keys: dict[int, kms.IKey] = {}
         self._service_token = self.provider.service_token
         self._acknowledge_framework_findings()
         self._tagged_models: list[tuple[Construct, Any]] = []
-        self.node.add_validation(_TagsValidation(stack, self._tagged_models))
+        node.add_validation(_TagsValidation(stack, self._tagged_models))
 
     def long_waiter(self) -> sfn.StateMachine:
         """The long path's waiter (a state machine polling models), created on first use.
@@ -257,10 +295,14 @@ class CleanRoomsMLProvider(Construct):
         """
         if self._long_waiter is not None:
             return self._long_waiter
+        # the long path pays for its own imports (see the TYPE_CHECKING block)
+        from aws_cdk import aws_stepfunctions as sfn
+        from aws_cdk import aws_stepfunctions_tasks as tasks
+
         role = iam.Role(
             self,
             "LongWaitRole",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            assumed_by=self._lambda_principal,
             description="cdk-cleanrooms-ml TrainedModel long-wait poller",
         )
         self.log_group.grant_write(role)
@@ -278,16 +320,17 @@ class CleanRoomsMLProvider(Construct):
         interval = self.node.try_get_context(LONG_WAIT_POLL_SECONDS_CONTEXT_KEY)
         if interval:
             environment[contract.LONG_WAIT_POLL_SECONDS_ENV] = str(interval)
+        runtime, architecture = _function_platform()
         poller = lambda_.Function(
             self,
             "LongWaitPoll",
             code=self._code,
             handler="index.long_wait_poll",
             description="cdk-cleanrooms-ml TrainedModel long-wait poll",
-            runtime=lambda_.Runtime.PYTHON_3_14,
-            architecture=lambda_.Architecture.ARM_64,
+            runtime=runtime,
+            architecture=architecture,
             memory_size=256,
-            timeout=HANDLER_TIMEOUT,
+            timeout=_durations()[2],
             role=role,
             log_group=self.log_group,
             environment=environment or None,
@@ -365,7 +408,12 @@ class CleanRoomsMLProvider(Construct):
     def _acknowledge_all(
         self, findings: list[tuple[str, str]], resources: Sequence[CfnResource] = ()
     ) -> None:
-        acknowledge(self, findings, resources)
+        # acknowledge(self, ...) with one Validations object for the provider's life
+        if self._validations is None:
+            self._validations = Validations.of(self)
+        self._validations.acknowledge(*acknowledgments(findings))
+        for resource in resources:
+            suppress(resource, findings)
 
     def _acknowledge_framework_findings(self) -> None:
         framework = self.provider.node
@@ -429,6 +477,11 @@ class CleanRoomsMLProvider(Construct):
         """The service token of the provider."""
         return self._service_token
 
+    @property
+    def stack(self) -> Stack:
+        """The stack the provider serves."""
+        return self._stack
+
     def _allow(
         self,
         sid: str,
@@ -437,27 +490,64 @@ class CleanRoomsMLProvider(Construct):
         conditions: dict[str, Any] | None = None,
     ) -> None:
         """Allow the handler ``actions`` on ``resource`` (statement ``sid``, made once)."""
+        if (sid, resource) in self._granted_to:
+            return
+        self._granted_to.add((sid, resource))
         statement = self._statements.get(sid)
         if statement is None:
-            statement = iam.PolicyStatement(sid=sid, actions=actions, conditions=conditions)
+            statement = iam.PolicyStatement(
+                sid=sid, actions=actions, resources=[resource], conditions=conditions
+            )
             self._statements[sid] = statement
             self.role.add_to_policy(statement)
-        if (sid, resource) not in self._granted_to:
-            self._granted_to.add((sid, resource))
+        else:
             statement.add_resources(resource)
+
+    def _membership_arn(self, service: str, membership_identifier: str, rest: str = "") -> str:
+        """``arn:<partition>:<service>:<region>:<account>:membership/<id><rest>``.
+
+        ``Stack.format_arn`` concatenates its parts: the stack's ARN is formatted once,
+        with marks where the service and the resource name go, and filled in here.
+        """
+        if unresolved(membership_identifier):  # a token: let the CDK compose it
+            return self._stack.format_arn(
+                service=service,
+                resource="membership",
+                resource_name=f"{membership_identifier}{rest}",
+                arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+            )
+        template, _ = self._arn_template()
+        return template.replace(_SERVICE_MARK, service).replace(
+            _NAME_MARK, f"{membership_identifier}{rest}"
+        )
+
+    def _arn_template(self) -> tuple[str, str]:
+        """The marked membership ARN of this stack, and its cdk-nag spelling (made once)."""
+        if self._template is None:
+            arn = self._stack.format_arn(
+                service=_SERVICE_MARK,
+                resource="membership",
+                resource_name=_NAME_MARK,
+                arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+            )
+            self._template = (arn, nag_text(self._stack.resolve(arn)))
+        return self._template
 
     def _in_membership(self, membership_identifier: str, segment: str, what: str) -> str:
         """``arn:...:cleanrooms-ml:...:membership/<id>/<segment>/*`` (acknowledged once)."""
-        arn = self._stack.format_arn(
-            service="cleanrooms-ml",
-            resource="membership",
-            resource_name=f"{membership_identifier}/{segment}/*",
-            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
-        )
+        rest = f"/{segment}/*"
+        arn = self._membership_arn("cleanrooms-ml", membership_identifier, rest)
         if ("ack", arn) not in self._granted_to:
             self._granted_to.add(("ack", arn))
+            if unresolved(membership_identifier):
+                text = nag_text(self._stack.resolve(arn))
+            else:
+                _, spelled = self._arn_template()
+                text = spelled.replace(_SERVICE_MARK, "cleanrooms-ml").replace(
+                    _NAME_MARK, f"{membership_identifier}{rest}"
+                )
             finding = (
-                f"IAM5[Resource::{nag_text(self._stack.resolve(arn))}]",
+                f"IAM5[Resource::{text}]",
                 f"{what} ARNs are generated by the service when one is created; the grant is "
                 "scoped to those of the one membership used",
             )
@@ -470,12 +560,7 @@ class CleanRoomsMLProvider(Construct):
         self._allow(
             "PassMembership",
             ["cleanrooms:PassMembership"],
-            self._stack.format_arn(
-                service="cleanrooms",
-                resource="membership",
-                resource_name=membership_identifier,
-                arn_format=ArnFormat.SLASH_RESOURCE_NAME,
-            ),
+            self._membership_arn("cleanrooms", membership_identifier),
         )
 
     def _everywhere(self, sid: str, actions: list[str]) -> None:
@@ -494,9 +579,10 @@ class CleanRoomsMLProvider(Construct):
     def _key(self, encryption_key: kms.IKey | None) -> None:
         if encryption_key is None:
             return
-        key = ("kms", f"{encryption_key.node.path}|{Token.as_string(encryption_key.key_arn)}")
-        if key not in self._granted_to:
-            self._granted_to.add(key)
+        # a jsii object is one Python object for the life of the process: its identity
+        # names the key without reading its path and ARN (four kernel calls)
+        if id(encryption_key) not in self._keys:
+            self._keys[id(encryption_key)] = encryption_key
             # ASSUMPTION: the service uses the caller's key through a grant, as
             # SageMaker training does; see the README's IAM section.
             encryption_key.grant(

@@ -6,7 +6,7 @@ import dataclasses
 import difflib
 import re
 from collections.abc import Iterator, Mapping
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import jsii
 from aws_cdk import (
@@ -19,7 +19,6 @@ from aws_cdk import (
     TagManager,
     Token,
 )
-from aws_cdk import aws_kms as kms
 
 from constructs import Construct
 
@@ -48,6 +47,9 @@ from .instance_type import InstanceType, known_inference_instance_types
 from .ml_configuration import IMLConfiguration
 from .ml_input_channel import IMLInputChannel, MLInputChannelBase
 from .trained_model import ITrainedModel, TrainedModelBase
+
+if TYPE_CHECKING:
+    from aws_cdk import aws_kms as kms  # imported where a key is given (see _refs.key)
 
 __all__ = ["TrainedModelInferenceJob", "TrainedModelInferenceJobBase"]
 
@@ -362,7 +364,12 @@ class TrainedModelInferenceJob(TrainedModelInferenceJobBase):
         provider = CleanRoomsMLProvider.of(scope)
         provider.grant_job(membership_identifier=spec.membership_identifier, encryption_key=key)
         self._tags = _lifecycle.tag_manager(contract.INFERENCE_JOB_RESOURCE_TYPE, lifecycle)
-        properties = render(spec, None if lifecycle.name is not None else name_prefix(self))
+        prefix = (
+            None
+            if lifecycle.name is not None
+            else name_prefix(self, scope=scope, construct_id=construct_id, stack=provider.stack)
+        )
+        properties = render(spec, prefix)
         properties[contract.TAGS] = provider.validate_tags_of(self, self._tags)
         self._resource = ManagedResource(
             self,

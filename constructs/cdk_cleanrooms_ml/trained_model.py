@@ -6,7 +6,7 @@ import difflib
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any, Final, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Final, Protocol, runtime_checkable
 
 import jsii
 from aws_cdk import (
@@ -25,7 +25,6 @@ from aws_cdk import (
     Token,
 )
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 
 from constructs import Construct, Node
 
@@ -47,6 +46,9 @@ from .types import (
     S3DataDistributionType,
     TrainingInputMode,
 )
+
+if TYPE_CHECKING:
+    from aws_cdk import aws_kms as kms  # imported where a key is given (see _refs.key)
 
 __all__ = ["ITrainedModel", "TrainedModel", "TrainedModelBase"]
 
@@ -307,7 +309,11 @@ class TrainedModel(TrainedModelBase):
             association_arn=spec.configured_model_algorithm_association_arn,
             encryption_key=key,
         )
-        prefix = None if spec.trained_model_name is not None else name_prefix(self)
+        prefix = (
+            None
+            if spec.trained_model_name is not None
+            else name_prefix(self, scope=scope, construct_id=construct_id, stack=provider.stack)
+        )
         properties = render_properties(spec, name_prefix=prefix)
         properties.pop(contract.REMOVAL_POLICY, None)  # the resource renders it
         self._wait_condition: CfnWaitCondition | None = None
