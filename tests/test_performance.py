@@ -1,7 +1,7 @@
 """What the constructs cost the user's process, counted (never timed).
 
 - importing the package makes no jsii kernel call but loading the assemblies, and loads
-  no Step Functions, KMS or S3 module; the long path imports Step Functions itself;
+  no Step Functions, KMS or S3 module; the long path imports Step Functions tasks itself;
 - a stack with one ``TrainedModel`` costs at most 64 kernel round trips (the ``App``,
   the stack, the provider, the model and the synth) and each further model at most 6;
 - the name prefixes made without a kernel call are the CDK's own
@@ -66,11 +66,12 @@ def test_importing_the_package_only_loads_the_assemblies(report: dict[str, Any])
     assert _long_path_modules(report["after_import"]) == []
 
 
-def test_a_short_path_stack_loads_no_step_functions_and_the_long_path_does(
-    report: dict[str, Any],
-) -> None:
-    assert _long_path_modules(report["after_short_path_stack"]) == []
-    assert "aws_cdk.aws_stepfunctions" in report["after_long_path_stack"]
+def test_the_long_path_pays_for_its_own_imports(report: dict[str, Any]) -> None:
+    # A short-path stack loads aws_stepfunctions itself (the Provider framework's waiter
+    # state machine carries cdk-nag 2 suppressions: its CfnStateMachine object is a
+    # Step Functions type), but not the tasks module, KMS or S3.
+    short = _long_path_modules(report["after_short_path_stack"])
+    assert [m for m in short if m != "aws_cdk.aws_stepfunctions"] == []
     assert "aws_cdk.aws_stepfunctions_tasks" in report["after_long_path_stack"]
 
 

@@ -30,10 +30,11 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
 
-from constructs import Construct, IConstruct, IValidation
+from constructs import Construct, IConstruct, IValidation, Node
 
 from . import _contract as contract
 from . import handler_logs
+from ._lifecycle import WatchedTags
 from ._nag import acknowledgments, policy_resource, suppress
 from ._props import unresolved
 from ._validation import tag_failures
@@ -151,6 +152,42 @@ class _TagsValidation:
         return []
 
 
+_STATE_MACHINE_FINDINGS: Final = [
+    (
+        "SF1",
+        "the waiters' inputs hold credentials (the Provider framework's: the "
+        "CloudFormation event's pre-signed ResponseURL; the long path's: the "
+        "WaitCondition handle URL): logging ALL events with execution data would "
+        "write them to CloudWatch Logs; the handler functions log each step "
+        "themselves",
+    ),
+    (
+        "SF2",
+        "the waiter state machines only poll (custom_resources.Provider offers no "
+        "X-Ray setting for its own); tracing would add X-Ray permissions on '*' "
+        "for no insight",
+    ),
+]
+"""The Provider framework's waiter state machine's findings (and the long path's)."""
+
+
+_STATE_MACHINE: Final = "aws-cdk-lib.aws_stepfunctions.CfnStateMachine"
+
+
+def _after(found: list[IConstruct], owner: IConstruct, kind: type, fqn: str = "") -> Any:
+    """The first construct of ``kind`` (and jsii type ``fqn``) below ``owner`` in a
+    preorder walk that holds both (``node.find_all()``): a role's DefaultPolicy's
+    ``CfnPolicy``, a state machine's ``CfnStateMachine``."""
+    # the same JavaScript object (an interface proxy is a new Python object each time)
+    ref = owner.__jsii_ref__.ref  # type: ignore[attr-defined]
+    start = next(i for i, c in enumerate(found) if c.__jsii_ref__.ref == ref)  # type: ignore[attr-defined]
+    return next(
+        c
+        for c in found[start + 1 :]
+        if isinstance(c, kind) and (not fqn or getattr(type(c), "__jsii_type__", "") == fqn)
+    )
+
+
 _PROVIDERS: weakref.WeakKeyDictionary[Stack, CleanRoomsMLProvider] = weakref.WeakKeyDictionary()
 """Providers by stack: saves a construct-tree lookup (a jsii round trip) per model."""
 _BY_SCOPE: weakref.WeakKeyDictionary[Construct, CleanRoomsMLProvider] = weakref.WeakKeyDictionary()
@@ -169,10 +206,17 @@ class CleanRoomsMLProvider(Construct):
         stack = Stack.of(scope)
         provider = _PROVIDERS.get(stack)
         if provider is None:
-            existing = stack.node.try_find_child(PROVIDER_ID)
-            provider = (
-                existing if isinstance(existing, CleanRoomsMLProvider) else cls(stack, PROVIDER_ID)
-            )
+            try:
+                provider = cls(stack, PROVIDER_ID)
+            except Exception as error:
+                # made by another copy of this module (its caches are not these): the
+                # construct tree has it (looked up only then: two kernel calls)
+                existing = stack.node.try_find_child(PROVIDER_ID)
+                if not isinstance(existing, CleanRoomsMLProvider) or (
+                    "already a Construct with name" not in str(error)
+                ):
+                    raise
+                provider = existing
             _PROVIDERS[stack] = provider
         _BY_SCOPE[scope] = provider
         return provider
@@ -199,9 +243,6 @@ class CleanRoomsMLProvider(Construct):
         )
         handler_logs.created(stack, self.log_group)
         self.log_group.grant_write(self.role)  # makes the role's DefaultPolicy
-        self._handler_policy = policy_resource(self.role)
-        self._membership_policies: list[CfnResource] = [self._handler_policy]
-        """The policies that name a membership's resource ARNs (cdk-nag 2 suppressions)."""
         self._membership_findings: list[tuple[str, str]] = []
 
         # Statements by purpose, created on first use, their resources added as
@@ -280,12 +321,15 @@ class CleanRoomsMLProvider(Construct):
         )
         self._stack = stack
         self._validations: Validations | None = None
+        self._pending_statements: list[iam.PolicyStatement] = []
+        self._pending_findings: list[tuple[str, str]] = []
+        self._pending_suppressions: dict[int, tuple[CfnResource, list[tuple[str, str]]]] = {}
         self._template: tuple[str, str] | None = None
         self._keys: dict[int, kms.IKey] = {}
         self._service_token = self.provider.service_token
-        self._acknowledge_framework_findings()
+        self._acknowledge_framework_findings(node)
         self._tagged_models: list[tuple[Construct, Any]] = []
-        node.add_validation(_TagsValidation(stack, self._tagged_models))
+        """The resources whose final tags are checked at synth (``validate_tags_of``)."""
 
     def long_waiter(self) -> sfn.StateMachine:
         """The long path's waiter (a state machine polling models), created on first use.
@@ -372,6 +416,7 @@ class CleanRoomsMLProvider(Construct):
             timeout=Duration.hours(13),
             comment="cdk-cleanrooms-ml: polls trained models, signals their WaitConditions",
         )
+        self._flush()  # the handler's pending statements go first, as they were made
         self._long_waiter.grant_start_execution(self.role)
         # on_event checks that the waiter is there before it creates a model;
         # is_complete starts it once on_event has reported the model's id
@@ -387,16 +432,34 @@ class CleanRoomsMLProvider(Construct):
             [policy_resource(self._long_waiter.role)],
         )
         self._acknowledge_state_machine(self._long_waiter)
+        self._flush()
         return self._long_waiter
 
     def validate_tags_of(self, model: Construct, tags: TagManager) -> Any:
         """Check a model's final tags (``Tags.of`` included) when the app is built.
 
         Returns the tags to render (``tags.rendered_tags``, fetched once for both).
+        Tags that stay as they were given (checked with the props) need no check at
+        synth: ``WatchedTags`` asks for it at their first change; initial tags with a
+        token (known only at synth) and other tag managers are checked always.
         """
         rendered = tags.rendered_tags
-        self._tagged_models.append((model, rendered))
+
+        def check() -> None:
+            self._check_tags_of(model, rendered)
+
+        if isinstance(tags, WatchedTags) and not any(
+            unresolved(key) or unresolved(value) for key, value in tags.initial.items()
+        ):
+            tags.watch(check)
+        else:
+            check()
         return rendered
+
+    def _check_tags_of(self, model: Construct, rendered: Any) -> None:
+        if not self._tagged_models:  # the stack's one validation, added when needed
+            self.node.add_validation(_TagsValidation(self._stack, self._tagged_models))
+        self._tagged_models.append((model, rendered))
 
     def _acknowledge(
         self, finding: str, reason: str, resources: Sequence[CfnResource] = ()
@@ -406,16 +469,32 @@ class CleanRoomsMLProvider(Construct):
         self._acknowledge_all([(finding, reason)], resources)
 
     def _acknowledge_all(
-        self, findings: list[tuple[str, str]], resources: Sequence[CfnResource] = ()
+        self, findings: Sequence[tuple[str, str]], resources: Sequence[CfnResource] = ()
     ) -> None:
-        # acknowledge(self, ...) with one Validations object for the provider's life
-        if self._validations is None:
-            self._validations = Validations.of(self)
-        self._validations.acknowledge(*acknowledgments(findings))
+        """Acknowledge ``findings`` (cdk-nag 3) and suppress them on ``resources``
+        (cdk-nag 2) at the next ``_flush``: one call for every acknowledgment and
+        one per resource, however many findings came in between."""
+        self._pending_findings.extend(findings)
         for resource in resources:
-            suppress(resource, findings)
+            _, pending = self._pending_suppressions.setdefault(id(resource), (resource, []))
+            pending.extend(findings)
 
-    def _acknowledge_framework_findings(self) -> None:
+    def _flush(self) -> None:
+        """Add the pending statements to the handler's policy, and write the pending
+        acknowledgments and suppressions (each grant ends with it)."""
+        if self._pending_statements:
+            self._handler_default_policy.add_statements(*self._pending_statements)
+            self._pending_statements.clear()
+        if self._pending_findings:
+            if self._validations is None:
+                self._validations = Validations.of(self)
+            self._validations.acknowledge(*acknowledgments(self._pending_findings))
+            self._pending_findings.clear()
+        for resource, findings in self._pending_suppressions.values():
+            suppress(resource, findings)
+        self._pending_suppressions.clear()
+
+    def _acknowledge_framework_findings(self, node: Node) -> None:
         framework = self.provider.node
         invoked = [
             self.on_event_function,
@@ -424,52 +503,58 @@ class CleanRoomsMLProvider(Construct):
             framework.find_child("framework-onTimeout"),
         ]
         waiter = framework.find_child("waiter-state-machine")
-        # one resolve for the four ARNs ({"Fn::GetAtt": [logical id, "Arn"]})
-        arns = self._stack.resolve([cast(lambda_.IFunction, f).function_arn for f in invoked])
-        self._acknowledge_all(
-            [
-                (
-                    f"IAM5[Resource::{nag_text(arn)}:*]",
-                    "granted by the CDK Provider framework: lambda:InvokeFunction on the "
-                    "versions and aliases (ARN:*) of exactly this one function",
-                )
-                for arn in arns
-            ],
-            [
-                policy_resource(self.framework_roles[0]),
-                policy_resource(self.framework_roles[1]),
-                policy_resource(waiter.node.find_child("Role")),
-            ],
+        # Each role's subtree (its DefaultPolicy) and the waiter's, walked once: two
+        # kernel calls each (the provider's whole subtree would also load the
+        # Python modules of its assets' buckets)
+        handler = self.role.node.find_all()
+        self._handler_default_policy: iam.Policy = _after(handler, self.role, iam.Policy)
+        self._handler_policy = _after(handler, self.role, iam.CfnPolicy)
+        self._membership_policies: list[CfnResource] = [self._handler_policy]
+        """The policies that name a membership's resource ARNs (cdk-nag 2 suppressions)."""
+        framework_policies = [policy_resource(role) for role in self.framework_roles]
+        below_waiter = waiter.node.find_all()
+        framework_policies.append(_after(below_waiter, waiter, iam.CfnPolicy))
+        state_machine = _after(below_waiter, waiter, CfnResource, _STATE_MACHINE)
+        # One resolve: the four ARNs ({"Fn::GetAtt": [logical id, "Arn"]}) and the
+        # stack's membership ARN template (see _arn_template).
+        template = self._stack.format_arn(
+            service=_SERVICE_MARK,
+            resource="membership",
+            resource_name=_NAME_MARK,
+            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
         )
-        self._acknowledge(
-            "IAM5[Resource::*]",
-            "the list actions (ListTrainedModels, ListMLInputChannels, "
-            "ListTrainedModelInferenceJobs: finding what an earlier attempt of a "
-            "request created) and the ML configuration actions support no "
-            "resource-level permission: '*' is the only resource they take",
-            [self._handler_policy],
+        *arns, spelled = self._stack.resolve(
+            [*(cast(lambda_.IFunction, f).function_arn for f in invoked), template]
         )
-        self._acknowledge_state_machine(waiter)
+        self._template = (template, nag_text(spelled))
+        # one acknowledgment call for all of them (cdk-nag 3); each resource's
+        # suppressions written once (cdk-nag 2)
+        invoke_findings = [
+            (
+                f"IAM5[Resource::{nag_text(arn)}:*]",
+                "granted by the CDK Provider framework: lambda:InvokeFunction on the "
+                "versions and aliases (ARN:*) of exactly this one function",
+            )
+            for arn in arns
+        ]
+        any_resource = [
+            (
+                "IAM5[Resource::*]",
+                "the list actions (ListTrainedModels, ListMLInputChannels, "
+                "ListTrainedModelInferenceJobs: finding what an earlier attempt of a "
+                "request created) and the ML configuration actions support no "
+                "resource-level permission: '*' is the only resource they take",
+            )
+        ]
+        # written with the first grant's (_flush): every construct grants at once
+        for policy in framework_policies:
+            self._acknowledge_all(invoke_findings, [policy])
+        self._acknowledge_all(any_resource, [self._handler_policy])
+        self._acknowledge_all(_STATE_MACHINE_FINDINGS, [state_machine])
 
     def _acknowledge_state_machine(self, state_machine: IConstruct) -> None:
         self._acknowledge_all(
-            [
-                (
-                    "SF1",
-                    "the waiters' inputs hold credentials (the Provider framework's: the "
-                    "CloudFormation event's pre-signed ResponseURL; the long path's: the "
-                    "WaitCondition handle URL): logging ALL events with execution data would "
-                    "write them to CloudWatch Logs; the handler functions log each step "
-                    "themselves",
-                ),
-                (
-                    "SF2",
-                    "the waiter state machines only poll (custom_resources.Provider offers no "
-                    "X-Ray setting for its own); tracing would add X-Ray permissions on '*' "
-                    "for no insight",
-                ),
-            ],
-            [cast(CfnResource, state_machine.node.default_child)],
+            _STATE_MACHINE_FINDINGS, [cast(CfnResource, state_machine.node.default_child)]
         )
 
     @property
@@ -499,7 +584,9 @@ class CleanRoomsMLProvider(Construct):
                 sid=sid, actions=actions, resources=[resource], conditions=conditions
             )
             self._statements[sid] = statement
-            self.role.add_to_policy(statement)
+            # added with the grant's others in one call (_flush): what
+            # role.add_to_policy does, one statement at a time
+            self._pending_statements.append(statement)
         else:
             statement.add_resources(resource)
 
@@ -579,6 +666,7 @@ class CleanRoomsMLProvider(Construct):
     def _key(self, encryption_key: kms.IKey | None) -> None:
         if encryption_key is None:
             return
+        self._flush()  # the key's statement comes after the grant's others, as it did
         # a jsii object is one Python object for the life of the process: its identity
         # names the key without reading its path and ARN (four kernel calls)
         if id(encryption_key) not in self._keys:
@@ -623,6 +711,7 @@ class CleanRoomsMLProvider(Construct):
             # finds a model an earlier attempt of the same request created (adoption)
             self._everywhere("ListTrainedModels", ["cleanrooms-ml:ListTrainedModels"])
         self._key(encryption_key)
+        self._flush()
 
     def grant_channel(
         self,
@@ -653,6 +742,7 @@ class CleanRoomsMLProvider(Construct):
             self._membership(membership_identifier)
             self._everywhere("ListMLInputChannels", ["cleanrooms-ml:ListMLInputChannels"])
         self._key(encryption_key)
+        self._flush()
 
     def grant_job(self, *, membership_identifier: str, encryption_key: kms.IKey | None) -> None:
         """Let the handler start and manage inference jobs in one membership.
@@ -692,6 +782,7 @@ class CleanRoomsMLProvider(Construct):
                 "ListTrainedModelInferenceJobs", ["cleanrooms-ml:ListTrainedModelInferenceJobs"]
             )
         self._key(encryption_key)
+        self._flush()
 
     def grant_configuration(self, *, membership_identifier: str, role: iam.IRole) -> None:
         """Let the handler put, read and delete a membership's ML configuration."""
@@ -706,3 +797,4 @@ class CleanRoomsMLProvider(Construct):
         )
         self._pass(role)
         self._membership(membership_identifier)
+        self._flush()

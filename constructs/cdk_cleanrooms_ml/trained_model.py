@@ -21,7 +21,6 @@ from aws_cdk import (
     Size,
     Stack,
     TagManager,
-    TagType,
     Token,
 )
 from aws_cdk import aws_iam as iam
@@ -29,7 +28,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct, Node
 
 from . import _contract as contract
-from . import _refs
+from . import _lifecycle, _refs
 from ._props import Reader, received
 from ._provider import CleanRoomsMLProvider
 from ._render import render_properties
@@ -299,7 +298,7 @@ class TrainedModel(TrainedModelBase):
         ):
             _warn_unknown_instance_type(self, spec.instance_type)
 
-        self._tags = TagManager(TagType.MAP, contract.RESOURCE_TYPE, dict(spec.tags) or None)
+        self._tags = _lifecycle.WatchedTags(contract.RESOURCE_TYPE, spec.tags)
         provider = CleanRoomsMLProvider.of(scope)
         # Tags added later with Tags.of are checked once the app is built, by one
         # validation per stack (on the provider) for all its resources.
