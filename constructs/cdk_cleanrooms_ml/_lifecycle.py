@@ -72,10 +72,6 @@ def failures(lifecycle: Lifecycle, *, name_prop: str, max_timeout: int) -> list[
     return found
 
 
-def tag_manager(resource_type: str, lifecycle: Lifecycle) -> TagManager:
-    return WatchedTags(resource_type, lifecycle.tags)
-
-
 class WatchedTags(TagManager):
     """A resource's tags, which say when they change after the construct is made.
 

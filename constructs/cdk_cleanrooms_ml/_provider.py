@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import weakref
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, cast
 
@@ -186,6 +186,52 @@ def _after(found: list[IConstruct], owner: IConstruct, kind: type, fqn: str = ""
         for c in found[start + 1 :]
         if isinstance(c, kind) and (not fqn or getattr(type(c), "__jsii_type__", "") == fqn)
     )
+
+
+class ResourceTags:
+    """A resource's tags, whose ``TagManager`` is made when first needed.
+
+    A manager is a kernel object and its rendered tags a second round trip: a resource
+    with initial tags gets them at once; one without gets them only when something
+    asks for its ``tags`` (``Tags.of`` does, through ``ITaggable``), and then the
+    resource's ``Tags`` property is pointed at them (a property override). A resource
+    nobody tags renders no ``Tags``, as before.
+    """
+
+    def __init__(
+        self,
+        provider: CleanRoomsMLProvider,
+        owner: Construct,
+        resource_type: str,
+        initial: Mapping[str, str],
+    ) -> None:
+        self._provider = provider
+        self._owner = owner
+        self._type = resource_type
+        self._initial = dict(initial)
+        self._manager: WatchedTags | None = None
+        self._resource: CfnResource | None = None
+        self.rendered: Any = None
+        """The tags to render with the resource's properties (None: none yet)."""
+        if self._initial:
+            self._make()
+
+    def attach(self, resource: CfnResource) -> None:
+        """The resource whose ``Tags`` property a manager made later renders into."""
+        self._resource = resource
+
+    @property
+    def manager(self) -> TagManager:
+        """The ``TagManager`` (``ITaggable.tags``), made now if it was not."""
+        return self._manager if self._manager is not None else self._make()
+
+    def _make(self) -> TagManager:
+        manager = WatchedTags(self._type, self._initial)
+        self._manager = manager
+        self.rendered = self._provider.validate_tags_of(self._owner, manager)
+        if self._resource is not None:
+            self._resource.add_property_override(contract.TAGS, self.rendered)
+        return manager
 
 
 _PROVIDERS: weakref.WeakKeyDictionary[Stack, CleanRoomsMLProvider] = weakref.WeakKeyDictionary()
@@ -455,6 +501,12 @@ class CleanRoomsMLProvider(Construct):
         else:
             check()
         return rendered
+
+    def resource_tags(
+        self, owner: Construct, resource_type: str, initial: Mapping[str, str]
+    ) -> ResourceTags:
+        """``owner``'s tags (see ``ResourceTags``), checked as ``validate_tags_of`` says."""
+        return ResourceTags(self, owner, resource_type, initial)
 
     def _check_tags_of(self, model: Construct, rendered: Any) -> None:
         if not self._tagged_models:  # the stack's one validation, added when needed

@@ -363,14 +363,17 @@ class TrainedModelInferenceJob(TrainedModelInferenceJobBase):
 
         provider = CleanRoomsMLProvider.of(scope)
         provider.grant_job(membership_identifier=spec.membership_identifier, encryption_key=key)
-        self._tags = _lifecycle.tag_manager(contract.INFERENCE_JOB_RESOURCE_TYPE, lifecycle)
+        self._tags = provider.resource_tags(
+            self, contract.INFERENCE_JOB_RESOURCE_TYPE, lifecycle.tags
+        )
         prefix = (
             None
             if lifecycle.name is not None
             else name_prefix(self, scope=scope, construct_id=construct_id, stack=provider.stack)
         )
         properties = render(spec, prefix)
-        properties[contract.TAGS] = provider.validate_tags_of(self, self._tags)
+        if self._tags.rendered is not None:
+            properties[contract.TAGS] = self._tags.rendered
         self._resource = ManagedResource(
             self,
             "Resource",
@@ -379,6 +382,7 @@ class TrainedModelInferenceJob(TrainedModelInferenceJobBase):
             properties=properties,
             removal_policy=lifecycle.removal_policy,
         )
+        self._tags.attach(self._resource)
         if configuration is not None:
             self._resource.node.add_dependency(configuration)
 
@@ -411,7 +415,7 @@ class TrainedModelInferenceJob(TrainedModelInferenceJobBase):
     @property
     def tags(self) -> TagManager:
         """The job's tags (``ITaggable``); ``Tags.of(job).add()`` lands here."""
-        return self._tags
+        return self._tags.manager
 
     @property
     def resource(self) -> ManagedResource:

@@ -458,14 +458,17 @@ class MLInputChannel(MLInputChannelBase):
             role=self.role,
             encryption_key=key,
         )
-        self._tags = _lifecycle.tag_manager(contract.ML_INPUT_CHANNEL_RESOURCE_TYPE, lifecycle)
+        self._tags = provider.resource_tags(
+            self, contract.ML_INPUT_CHANNEL_RESOURCE_TYPE, lifecycle.tags
+        )
         properties = render(
             dataclasses.replace(spec, role_arn=self.role.role_arn),
             None
             if lifecycle.name is not None
             else name_prefix(self, scope=scope, construct_id=construct_id, stack=provider.stack),
         )
-        properties[contract.TAGS] = provider.validate_tags_of(self, self._tags)
+        if self._tags.rendered is not None:
+            properties[contract.TAGS] = self._tags.rendered
         self._resource = ManagedResource(
             self,
             "Resource",
@@ -474,6 +477,7 @@ class MLInputChannel(MLInputChannelBase):
             properties=properties,
             removal_policy=lifecycle.removal_policy,
         )
+        self._tags.attach(self._resource)
         if configuration is not None:
             self._resource.node.add_dependency(configuration)
 
@@ -503,7 +507,7 @@ class MLInputChannel(MLInputChannelBase):
     @property
     def tags(self) -> TagManager:
         """The channel's tags (``ITaggable``); ``Tags.of(channel).add()`` lands here."""
-        return self._tags
+        return self._tags.manager
 
     @property
     def resource(self) -> ManagedResource:

@@ -28,7 +28,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct, Node
 
 from . import _contract as contract
-from . import _lifecycle, _refs
+from . import _refs
 from ._props import Reader, received
 from ._provider import CleanRoomsMLProvider
 from ._render import render_properties
@@ -298,11 +298,10 @@ class TrainedModel(TrainedModelBase):
         ):
             _warn_unknown_instance_type(self, spec.instance_type)
 
-        self._tags = _lifecycle.WatchedTags(contract.RESOURCE_TYPE, spec.tags)
         provider = CleanRoomsMLProvider.of(scope)
         # Tags added later with Tags.of are checked once the app is built, by one
         # validation per stack (on the provider) for all its resources.
-        rendered_tags = provider.validate_tags_of(self, self._tags)
+        self._tags = provider.resource_tags(self, contract.RESOURCE_TYPE, spec.tags)
         provider.grant_model(
             membership_identifier=spec.membership_identifier,
             association_arn=spec.configured_model_algorithm_association_arn,
@@ -336,7 +335,8 @@ class TrainedModel(TrainedModelBase):
             handle = CfnWaitConditionHandle(self, f"WaitHandle{digest}")
             properties[contract.WAIT_HANDLE_URL] = handle.ref
             provider.long_waiter()
-        properties[contract.TAGS] = rendered_tags
+        if self._tags.rendered is not None:
+            properties[contract.TAGS] = self._tags.rendered
 
         self._resource = ManagedResource(
             self,
@@ -350,6 +350,7 @@ class TrainedModel(TrainedModelBase):
                 else RemovalPolicy.RETAIN
             ),
         )
+        self._tags.attach(self._resource)
         if handle is not None:
             self._wait_condition = CfnWaitCondition(
                 self,
@@ -435,7 +436,7 @@ class TrainedModel(TrainedModelBase):
     @property
     def tags(self) -> TagManager:
         """The model's tags (``ITaggable``); ``Tags.of(model).add()`` lands here."""
-        return self._tags
+        return self._tags.manager
 
     def _attribute(self, name: str) -> str:
         """An attribute of the custom resource, or (long path) of the attributes
