@@ -23,7 +23,8 @@ peer, and the table shows medians. Validation off is ``CDK_VALIDATION=false`` (w
 ``cdk synth --no-validation`` sets; ``App(builtin_cloud_formation_validation=False)``
 is the same switch in code); on is aws-cdk-lib's default (its built-in CloudFormation
 template check). The apps run with bytecode kept (``PYTHONDONTWRITEBYTECODE`` is
-removed from their environment), as a user's virtualenv has it.
+removed from their environment), as a user's virtualenv has it, and with the
+project's pinned Node.js (``node_modules/.bin`` first on PATH).
 
 Metric 2, the warm per-stack cost: inside one process per app, the app is run once to
 warm up, then ``--warm-repeats`` more times (a new ``App``, stack and N models, and a
@@ -51,7 +52,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-APPS = Path(__file__).resolve().parent / "apps"
+ROOT = Path(__file__).resolve().parent.parent
+APPS = ROOT / "benchmarks" / "apps"
+NODE_BIN = ROOT / "node_modules" / ".bin"
+"""The project's pinned Node.js LTS (from ``npm ci``), first on the apps' PATH."""
 WAYS: dict[str, str] = {
     "ours": "ours.py",
     "provider": "provider.py",
@@ -83,7 +87,7 @@ def child_environment(validation: str, outdir: str) -> dict[str, str]:
         if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONOPTIMIZE")
     }
     env["CDK_OUTDIR"] = outdir
-    env.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+    env["PATH"] = os.pathsep.join([str(NODE_BIN), env.get("PATH", "")])
     switch = VALIDATION[validation]
     if switch is None:
         env.pop("CDK_VALIDATION", None)

@@ -29,7 +29,10 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "lambda" / "handler"), str(ROOT / "tests")]
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+# the project's pinned Node.js LTS (node_modules/.bin, from npm ci) runs jsii
+os.environ["PATH"] = os.pathsep.join(
+    [str(Path(__file__).resolve().parent.parent / "node_modules" / ".bin"), os.environ["PATH"]]
+)
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
@@ -44,7 +47,8 @@ import long_wait  # noqa: E402
 import trained_models  # noqa: E402
 from aws_client import make_client  # noqa: E402
 from cdk_cleanrooms_ml import DataChannel, InstanceType, TrainedModel  # noqa: E402
-from cdk_cleanrooms_ml._provider import QUERY_INTERVAL_SECONDS, handler_asset_path  # noqa: E402
+from cdk_cleanrooms_ml._asset import handler_asset_path  # noqa: E402
+from cdk_cleanrooms_ml._provider import QUERY_INTERVAL_SECONDS  # noqa: E402
 from helpers import (  # noqa: E402
     ASSOCIATION_ARN,
     CHANNEL_ARN,

@@ -14,11 +14,14 @@ import sys
 import warnings
 from pathlib import Path
 
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+# the project's pinned Node.js LTS (node_modules/.bin, from npm ci) runs jsii
+os.environ["PATH"] = os.pathsep.join(
+    [str(Path(__file__).resolve().parent.parent / "node_modules" / ".bin"), os.environ["PATH"]]
+)
 
 import pdoc
 
-import cdk_cleanrooms_ml  # noqa: F401 (imported first, see above)
+from cdk_cleanrooms_ml import TrainedModel  # noqa: F401 (loads the whole API first, see above)
 
 OUTPUT = Path(__file__).resolve().parent / "api"
 

@@ -7,8 +7,9 @@ defaults are placeholders that synthesize but do not exist in any account.
         -c configuredModelAlgorithmAssociationArn=<arn> -c mlInputChannelArn=<arn>
 
 Other context keys: ``epochs`` (a hyperparameter, default 10),
-``removalPolicy`` (``retain``, the default, or ``destroy``) and
-``completionTimeoutMinutes`` (default 60; over 60 takes the long path).
+``removalPolicy`` (``retain``, the default, or ``destroy``),
+``completionTimeoutMinutes`` (default 60; over 60 takes the long path) and
+``stackName`` (default ``CleanRoomsMLExample``).
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ def build(app: App) -> TrainedModelExampleStack:
     epochs = context("epochs", "10")
     return TrainedModelExampleStack(
         app,
-        "CleanRoomsMLExample",
+        context("stackName", "CleanRoomsMLExample"),
         membership_identifier=context("membershipIdentifier", PLACEHOLDER_MEMBERSHIP),
         association_arn=context(
             "configuredModelAlgorithmAssociationArn", PLACEHOLDER_ASSOCIATION_ARN

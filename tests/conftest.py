@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 # The environment as the user started pytest (credentials included), before the
 # lines below sandbox it; only the opt-in real-account test uses it.
 REAL_ENVIRONMENT = dict(os.environ)
 
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+# The project's pinned Node.js LTS (npm ci puts it in node_modules/.bin) first on
+# PATH, as bin/test does: jsii, the aws-cdk CLI and the local cloud all take the
+# first `node` on PATH, so a bare `.venv/bin/pytest` runs on it too.
+NODE_BIN = Path(__file__).resolve().parent.parent / "node_modules" / ".bin"
+if (NODE_BIN / "node").exists():
+    os.environ["PATH"] = f"{NODE_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
 os.environ.setdefault("CDK_DISABLE_VERSION_CHECK", "1")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
@@ -24,6 +30,7 @@ from botocore.stub import Stubber  # noqa: E402 (the environment above comes fir
 
 from aws_client import make_client  # noqa: E402 (the environment above comes first)
 from helpers import StubbedClient, raise_queued_exceptions  # noqa: E402 (the environment above comes first)
+from local_cli import SharedCloud  # noqa: E402 (the environment above comes first)
 
 
 @pytest.fixture
@@ -44,3 +51,33 @@ def stubbed() -> Iterator[StubbedClient]:
     with stubber:
         yield StubbedClient(client, stubber)
         stubber.assert_no_pending_responses()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Slow tests first, longest first (``@pytest.mark.slow(seconds=N)``), then the rest.
+
+    Under ``pytest -n 2`` (with ``--maxschedchunk=1``, see pyproject.toml) workers take
+    one test at a time in this order: the long ones start at once, on both workers,
+    and the many short ones fill in around them.
+    """
+
+    def rank(item: pytest.Item) -> float:
+        slow = item.get_closest_marker("slow")
+        if slow is None:
+            return 0.0
+        return -float(slow.kwargs.get("seconds", 1))
+
+    items.sort(key=rank)  # stable: each group keeps its order
+
+
+@pytest.fixture(scope="session")
+def local_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedCloud]:
+    """One local cloud per pytest process (``up`` once, ``down`` at the end).
+
+    Tests deploy stacks of their own to it; under xdist each worker has its own,
+    so a test's injected faults and timings reach only its own worker's tests,
+    which run one at a time.
+    """
+    cloud = SharedCloud.up(tmp_path_factory.mktemp("local-cloud"))
+    yield cloud
+    cloud.down()

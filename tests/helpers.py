@@ -119,8 +119,9 @@ def cfn_stringify(value: Any) -> Any:
     return value
 
 
-def logical_id(construct: IConstruct) -> str:
+def logical_id(construct: IConstruct | None) -> str:
     """The resolved logical id of a construct's CloudFormation resource."""
+    assert construct is not None
     node_child = construct.node.default_child
     resource = cast(CfnElement, node_child if node_child is not None else construct)
     value: str = Stack.of(construct).resolve(resource.logical_id)
@@ -142,7 +143,7 @@ def api_accepts(operation: str, request: Mapping[str, Any]) -> None:
     """botocore's validator and the emulator's stricter one (patterns, ranges) accept it."""
     from botocore.validate import ParamValidator
 
-    from cleanroomsml_emulator.shapes import service_model, validate
+    from cdk_cleanrooms_ml.local.emulator.shapes import service_model, validate
 
     model = botocore_model()
     shape = model.operation_model(operation).input_shape

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 import pytest
@@ -19,7 +21,8 @@ from cdk_cleanrooms_ml import (
     TrainedModel,
     TrainingInputMode,
 )
-from cdk_cleanrooms_ml._provider import ENDPOINT_URL_CONTEXT_KEY, PROVIDER_ID
+from cdk_cleanrooms_ml._context import ENDPOINT_URL_CONTEXT_KEY, QUERY_INTERVAL_SECONDS_CONTEXT_KEY
+from cdk_cleanrooms_ml._provider import PROVIDER_ID
 from helpers import (
     ASSOCIATION_ARN,
     BASE_MODEL_ARN,
@@ -378,6 +381,33 @@ def test_local_endpoint_switch_is_off_by_default_and_reaches_both_handlers() -> 
         {"Environment": {"Variables": {"AWS_ENDPOINT_URL_CLEANROOMSML": "http://127.0.0.1:4599"}}},
         2,
     )
+
+
+def _is_complete_retry_intervals(stack: Stack) -> list[Any]:
+    (machine,) = (
+        Template.from_stack(stack).find_resources("AWS::StepFunctions::StateMachine").values()
+    )
+    definition = json.dumps(stack.resolve(machine["Properties"]["DefinitionString"]))
+    return re.findall(r'\\"IntervalSeconds\\":(\d+)', definition)
+
+
+@pytest.mark.parametrize(("context", "seconds"), [(None, "10"), ("2", "2"), (3, "3")])
+def test_the_providers_poll_interval_is_ten_seconds_unless_local_mode_sets_it(
+    context: Any, seconds: str
+) -> None:
+    stack = new_stack()
+    if context is not None:
+        stack.node.set_context(QUERY_INTERVAL_SECONDS_CONTEXT_KEY, context)
+    TrainedModel(stack, "Model", **valid_props())
+    assert _is_complete_retry_intervals(stack) == [seconds]
+
+
+@pytest.mark.parametrize("bad", ["0", "1.5", "fast", "601"])
+def test_a_bad_local_poll_interval_is_refused_by_name(bad: str) -> None:
+    stack = new_stack()
+    stack.node.set_context(QUERY_INTERVAL_SECONDS_CONTEXT_KEY, bad)
+    with pytest.raises(ValueError, match=f"queryIntervalSeconds must be whole seconds.*{bad!r}"):
+        TrainedModel(stack, "Model", **valid_props())
 
 
 def test_handler_functions_use_the_asset_and_entry_points() -> None:

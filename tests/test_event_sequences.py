@@ -26,8 +26,8 @@ import contract
 import engine
 import index
 from aws_client import make_client
-from cleanroomsml_emulator import Emulator, EmulatorServer, Timings, start_server
-from cleanroomsml_emulator.state import CHANNEL, JOB, MODEL
+from cdk_cleanrooms_ml.local.emulator import Emulator, EmulatorServer, Timings, start_server
+from cdk_cleanrooms_ml.local.emulator.state import CHANNEL, JOB, MODEL
 from helpers import handler_properties
 
 EPOCH = 1_800_000_000.0

@@ -17,7 +17,7 @@ import engine
 import index
 import ownership
 from aws_client import make_client
-from cleanroomsml_emulator import Emulator, EmulatorServer, Timings, start_server
+from cdk_cleanrooms_ml.local.emulator import Emulator, EmulatorServer, Timings, start_server
 from helpers import STACK_ID, handler_properties
 
 LOGICAL_IDS = ("ModelA", "ModelB")

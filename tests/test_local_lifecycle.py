@@ -20,7 +20,7 @@ import contract
 import engine
 import index
 from aws_client import make_client
-from cleanroomsml_emulator import Emulator, EmulatorServer, Timings, start_server
+from cdk_cleanrooms_ml.local.emulator import Emulator, EmulatorServer, Timings, start_server
 
 EPOCH = 1_800_000_000.0
 

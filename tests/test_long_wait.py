@@ -33,7 +33,7 @@ import ownership
 import trained_models
 from cdk_cleanrooms_ml import IncrementalTrainingDataChannel, TrainedModel
 from cdk_cleanrooms_ml._provider import PROVIDER_ID
-from cleanroomsml_emulator import Emulator, Timings, start_server
+from cdk_cleanrooms_ml.local.emulator import Emulator, Timings, start_server
 from faults import HandlerError
 from helpers import (
     ANY_CREATE,

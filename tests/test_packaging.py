@@ -14,7 +14,7 @@ from aws_cdk.assertions import Template
 import constructs
 import contract
 from cdk_cleanrooms_ml import TrainedModel
-from cdk_cleanrooms_ml._provider import handler_asset_path
+from cdk_cleanrooms_ml._asset import handler_asset_path
 from helpers import new_stack, valid_props
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -122,5 +122,21 @@ def test_wheel_ships_the_package_the_handler_and_a_real_contract_file(tmp_path: 
     assert "cdk_cleanrooms_ml/py.typed" in names
     assert "cdk_cleanrooms_ml/_lambda/handler/index.py" in names
     assert "cdk_cleanrooms_ml/_lambda/handler/data/cleanroomsml/2023-09-06/service-2.json" in names
+    # the local cloud: the emulator (which loads the service model above) and its ASSUMPTIONs
+    assert "cdk_cleanrooms_ml/local/emulator/server.py" in names
+    assert "cdk_cleanrooms_ml/local/ASSUMPTIONS.md" in names
     assert not [n for n in names if n.startswith("constructs/") or "__pycache__" in n]
     assert contract_text == Path(contract.__file__).read_text()
+
+
+def test_importing_the_package_starts_no_node_process_until_a_name_is_used() -> None:
+    """The console script and the emulator import the package without needing CDK."""
+    probe = (
+        "import sys, cdk_cleanrooms_ml as m\n"
+        "assert 'aws_cdk' not in sys.modules and 'jsii' not in sys.modules\n"
+        "assert m.TrainedModel.__module__ == 'cdk_cleanrooms_ml.trained_model'\n"
+        "assert all(getattr(m, name) is not None for name in m.__all__)\n"
+        "assert sorted(m.__all__) == sorted(set(m.__all__)) and set(m.__all__) <= set(dir(m))\n"
+        "try:\n    m.NotAName\nexcept AttributeError:\n    pass\nelse:\n    raise SystemExit(1)\n"
+    )
+    subprocess.run([sys.executable, "-c", probe], check=True, timeout=120)

@@ -511,7 +511,13 @@ def test_a_kms_encrypted_output_bucket_gets_named_key_actions_only() -> None:
         for action in _list(statement["Action"])
         if action.startswith("kms:")
     }
-    assert kms_actions == {"kms:GenerateDataKey", "kms:Decrypt"}
+    assert kms_actions == {"kms:Encrypt", "kms:GenerateDataKey", "kms:Decrypt"}
+    (statement,) = [
+        st
+        for st in policy["Properties"]["PolicyDocument"]["Statement"]
+        if "kms:Encrypt" in _list(st["Action"])
+    ]
+    assert list(statement["Condition"]["StringLike"]) == ["kms:EncryptionContext:aws:s3:arn"]
 
 
 def test_a_membership_has_one_configuration_in_an_app() -> None:

@@ -29,7 +29,7 @@ from cdk_cleanrooms_ml import (
     TrainingInputMode,
 )
 from cdk_cleanrooms_ml.instance_type import known_instance_types
-from cleanroomsml_emulator.shapes import service_model, validate
+from cdk_cleanrooms_ml.local.emulator.shapes import service_model, validate
 from helpers import MEMBERSHIP, new_stack, synthesized_properties
 
 PREFIX = f"arn:aws:cleanrooms-ml:us-east-1:111122223333:membership/{MEMBERSHIP}"

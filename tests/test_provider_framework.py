@@ -10,7 +10,6 @@ CloudFormation accepts.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from functools import cache
@@ -66,7 +65,6 @@ def run(framework: Path, scenario: dict[str, Any]) -> dict[str, Any]:
         text=True,
         timeout=60,
         check=True,
-        env=dict(os.environ, JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20"),
     )
     result: dict[str, Any] = json.loads(done.stdout)
     return result

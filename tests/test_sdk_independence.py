@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 import contract
+from cdk_cleanrooms_ml.local.cloud import pinned_venv
 from helpers import handler_properties
-from local_deploy import pinned_venv
 
 OLD_BOTOCORE = "1.34.162"
 ROOT = Path(__file__).resolve().parent.parent

@@ -7,31 +7,54 @@
 
 Each renders a ``Custom::CleanRoomsML*`` resource; one handler per stack serves them
 all, with the same lifecycle (rollback-safe replacement, adoption, waits, cleanup).
+
+``cdk_cleanrooms_ml.local`` is the local cloud (the ``cdk-cleanrooms-ml local``
+command and the Clean Rooms ML emulator).
+
+The names below are loaded on first use: importing the package (or its ``local``
+subpackage, which needs no CDK) does not start jsii's Node.js process.
 """
 
 from __future__ import annotations
 
-from ._provider import ENDPOINT_URL_CONTEXT_KEY
-from .errors import TrainedModelValidationError, ValidationError
-from .handler_logs import HandlerLogs
-from .inference_job import TrainedModelInferenceJob, TrainedModelInferenceJobBase
-from .instance_type import InstanceType
-from .ml_configuration import IMLConfiguration, MLConfiguration
-from .ml_input_channel import (
-    IMLInputChannel,
-    MLInputChannel,
-    MLInputChannelBase,
-    MLInputChannelDataSource,
-    ResultFormat,
-    WorkerComputeType,
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._context import ENDPOINT_URL_CONTEXT_KEY
+    from .errors import RemovalPolicyError, TrainedModelValidationError, ValidationError
+    from .handler_logs import HandlerLogs
+    from .inference_job import TrainedModelInferenceJob, TrainedModelInferenceJobBase
+    from .instance_type import InstanceType
+    from .ml_configuration import IMLConfiguration, MLConfiguration
+    from .ml_input_channel import (
+        IMLInputChannel,
+        MLInputChannel,
+        MLInputChannelBase,
+        MLInputChannelDataSource,
+        ResultFormat,
+        WorkerComputeType,
+    )
+    from .trained_model import ITrainedModel, TrainedModel, TrainedModelBase
+    from .types import (
+        DataChannel,
+        IncrementalTrainingDataChannel,
+        S3DataDistributionType,
+        TrainingInputMode,
+    )
+
+_MODULES = (
+    "._context",
+    ".errors",
+    ".handler_logs",
+    ".inference_job",
+    ".instance_type",
+    ".ml_configuration",
+    ".ml_input_channel",
+    ".trained_model",
+    ".types",
 )
-from .trained_model import ITrainedModel, TrainedModel, TrainedModelBase
-from .types import (
-    DataChannel,
-    IncrementalTrainingDataChannel,
-    S3DataDistributionType,
-    TrainingInputMode,
-)
+"""The modules the names of ``__all__`` come from."""
 
 __version__ = "0.2.0"
 """The package's version: the one place it is written (pyproject.toml reads it)."""
@@ -49,6 +72,7 @@ __all__ = [
     "MLInputChannel",
     "MLInputChannelBase",
     "MLInputChannelDataSource",
+    "RemovalPolicyError",
     "ResultFormat",
     "S3DataDistributionType",
     "TrainedModel",
@@ -61,3 +85,17 @@ __all__ = [
     "WorkerComputeType",
     "__version__",
 ]
+
+if not TYPE_CHECKING:
+
+    def __getattr__(name: str) -> Any:
+        """Import the public API on first use of one of its names (PEP 562)."""
+        if name not in __all__:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        modules = [importlib.import_module(module, __name__) for module in _MODULES]
+        for public in set(__all__) - set(globals()):
+            globals()[public] = next(getattr(m, public) for m in modules if hasattr(m, public))
+        return globals()[name]
+
+    def __dir__() -> list[str]:
+        return sorted({*globals(), *__all__})

@@ -245,11 +245,12 @@ class Reader:
             return {}
         if unresolved(value):
             allowed = "a dict of strings (its values may be tokens)"
-            self.fail(prop, f"{show(value)} is a token; allowed: {allowed}")
+            self.fail(prop, f"a token is not a dict; allowed: {allowed}")
             return {}
         if not isinstance(value, Mapping):
+            # the type only: a map's values may be secrets, in any shape they come
             allowed = "a dict of strings to strings"
-            self.fail(prop, f"{received(value)} is not a dict; allowed: {allowed}")
+            self.fail(prop, f"a {type(value).__name__} is not a dict; allowed: {allowed}")
             return {}
         found: dict[str, str] = {}
         for key, item in value.items():

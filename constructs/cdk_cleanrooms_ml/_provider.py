@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import weakref
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, cast
 
 import jsii
@@ -34,6 +33,12 @@ from constructs import Construct, IConstruct, IValidation, Node
 
 from . import _contract as contract
 from . import handler_logs
+from ._asset import handler_asset_path
+from ._context import (
+    ENDPOINT_URL_CONTEXT_KEY,
+    LONG_WAIT_POLL_SECONDS_CONTEXT_KEY,
+    QUERY_INTERVAL_SECONDS_CONTEXT_KEY,
+)
 from ._lifecycle import WatchedTags
 from ._nag import acknowledgments, policy_resource, suppress
 from ._props import unresolved
@@ -47,13 +52,6 @@ if TYPE_CHECKING:
 
 PROVIDER_ID: Final = "CleanRoomsMLTrainedModelProvider"
 """Construct id of the per-stack provider, a direct child of the stack."""
-
-ENDPOINT_URL_CONTEXT_KEY: Final = "cdk-cleanrooms-ml:cleanroomsmlEndpointUrl"
-"""Context key of the local-mode switch: when set, the handler's Lambda functions
-get ``AWS_ENDPOINT_URL_CLEANROOMSML`` with this value (for a local emulator).
-Never set it for a real account."""
-LONG_WAIT_POLL_SECONDS_CONTEXT_KEY: Final = "cdk-cleanrooms-ml:longWaitPollSeconds"
-"""Context key (local mode): a fixed poll interval for the long path's waiter."""
 
 QUERY_INTERVAL_SECONDS: Final = 10
 """The Provider framework's polling interval (``is_complete``)."""
@@ -108,19 +106,6 @@ def nag_text(value: Any) -> str:
         if function == "Fn::Join":
             return str(argument[0]).join(nag_text(part) for part in argument[1])
     return str(value)
-
-
-def handler_asset_path() -> Path:
-    """The folder holding the handler: inside the installed package, or in the repo."""
-    package = Path(__file__).resolve().parent
-    bundled = package / "_lambda" / "handler"
-    if bundled.is_dir():
-        return bundled
-    # An editable install or a checkout: constructs/cdk_cleanrooms_ml -> lambda/
-    source = Path(__file__).parent.parent.parent / "lambda" / "handler"
-    if source.is_dir():
-        return source.resolve()
-    raise FileNotFoundError(f"handler asset not found at {bundled} or {source}")
 
 
 @jsii.implements(IValidation)
@@ -354,7 +339,7 @@ class CleanRoomsMLProvider(Construct):
             "Provider",
             on_event_handler=self.on_event_function,
             is_complete_handler=self.is_complete_function,
-            query_interval=query_interval,
+            query_interval=self._query_interval(node, query_interval),
             total_timeout=total_timeout,
             framework_on_event_role=framework_roles[0],
             framework_complete_and_timeout_role=framework_roles[1],
@@ -376,6 +361,18 @@ class CleanRoomsMLProvider(Construct):
         self._acknowledge_framework_findings(node)
         self._tagged_models: list[tuple[Construct, Any]] = []
         """The resources whose final tags are checked at synth (``validate_tags_of``)."""
+
+    def _query_interval(self, node: Node, default: Duration) -> Duration:
+        value = node.try_get_context(QUERY_INTERVAL_SECONDS_CONTEXT_KEY)
+        if value is None:
+            return default
+        text = str(value).strip()
+        if not text.isdigit() or not 1 <= int(text) <= 600:
+            raise ValueError(
+                f"context {QUERY_INTERVAL_SECONDS_CONTEXT_KEY} must be whole seconds from 1 to "
+                f"600, got {value!r}"
+            )
+        return Duration.seconds(int(text))
 
     def long_waiter(self) -> sfn.StateMachine:
         """The long path's waiter (a state machine polling models), created on first use.
@@ -796,14 +793,27 @@ class CleanRoomsMLProvider(Construct):
         self._key(encryption_key)
         self._flush()
 
-    def grant_job(self, *, membership_identifier: str, encryption_key: kms.IKey | None) -> None:
+    def grant_job(
+        self,
+        *,
+        membership_identifier: str,
+        association_arn: str | None,
+        encryption_key: kms.IKey | None,
+    ) -> None:
         """Let the handler start and manage inference jobs in one membership.
 
         ``StartTrainedModelInferenceJob`` is authorized on the trained model, the ML
         input channel and the association a job names: granted on those of the job's
         membership (the job's own model and channel may be resources of this stack,
-        which the handler's policy cannot name without a dependency cycle).
+        which the handler's policy cannot name without a dependency cycle), and on the
+        association the job names (which may be another member's).
         """
+        if association_arn is not None:
+            self._allow(
+                "StartTrainedModelInferenceJob",
+                ["cleanrooms-ml:StartTrainedModelInferenceJob"],
+                association_arn,
+            )
         for segment, what in (
             ("trained-model", "trained model"),
             ("ml-input-channel", "ML input channel"),

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from aws_cdk import aws_iam as iam
 from aws_cdk.interfaces.aws_cleanroomsml import IConfiguredModelAlgorithmAssociationRef
 
-from ._props import Reader, implements, received, unresolved
+from ._props import Reader, implements, received, show, unresolved
 
 if TYPE_CHECKING:
     from aws_cdk import aws_kms as kms
@@ -62,6 +62,28 @@ def _association(reader: Reader, prop: str, value: object) -> str | None:
         return str(reference.configured_model_algorithm_association_arn)
     reader.fail(prop, f"{received(value)} is not an association; allowed: {ASSOCIATION_ALLOWED}")
     return None
+
+
+INSTANCE_TYPE_ALLOWED = "an InstanceType constant or InstanceType.of('ml.<family>.<size>')"
+
+
+def instance_type(reader: Reader, prop: str, value: object) -> str | None:
+    """An ``InstanceType``'s name: ``InstanceType.of(x)`` takes anything (a missing
+    context value is None), so the name's type is checked here, naming the prop."""
+    from .instance_type import InstanceType
+
+    found = reader.instance(prop, value, InstanceType, required=True, allowed=INSTANCE_TYPE_ALLOWED)
+    if found is None:
+        return None
+    name: object = found.name
+    if not isinstance(name, str) or unresolved(name):
+        reader.fail(
+            prop,
+            f"InstanceType.of({show(name)}): {received(name)} is not an instance type name; "
+            "allowed: a name known at synth, such as InstanceType.of('ml.m5.xlarge')",
+        )
+        return None
+    return name
 
 
 def key(reader: Reader, prop: str, value: object) -> kms.IKey | None:

@@ -27,6 +27,7 @@ from constructs import Construct, IConstruct, IValidation
 
 from . import _contract as contract
 from ._props import unresolved
+from .errors import RemovalPolicyError
 
 SUPPORTED: Final = {
     RemovalPolicy.RETAIN: contract.REMOVAL_POLICY_RETAIN,
@@ -34,12 +35,18 @@ SUPPORTED: Final = {
 }
 
 
-class RemovalPolicyError(ValueError):
-    """A removal policy the handler cannot honour."""
+_POLICY_PATHS: Final = frozenset(
+    {"DeletionPolicy", "UpdateReplacePolicy", f"Properties.{contract.REMOVAL_POLICY}"}
+)
 
 
 def handler_policy(policy: RemovalPolicy, owner: IConstruct) -> str:
     """The handler's word for ``policy``, or a clear error naming ``owner``'s path."""
+    if not isinstance(policy, RemovalPolicy):
+        raise RemovalPolicyError(
+            f"{owner.node.path}: removal policy {policy!r} (a {type(policy).__name__}) is not "
+            "a RemovalPolicy; allowed: RemovalPolicy.RETAIN or RemovalPolicy.DESTROY"
+        )
     found = SUPPORTED.get(policy)
     if found is None:
         raise RemovalPolicyError(
@@ -120,7 +127,38 @@ class ManagedResource(CfnResource):
         super().apply_removal_policy(chosen)
         if found != self._policy:
             self._policy = found
-            self.add_property_override(contract.REMOVAL_POLICY, found)
+            # the CDK's addPropertyOverride calls addOverride (this class's, through jsii)
+            self._setting_policy = True
+            try:
+                super().add_property_override(contract.REMOVAL_POLICY, found)
+            finally:
+                self._setting_policy = False
+
+    # The raw escape hatches cannot set a removal policy behind the handler's back.
+
+    def add_override(self, path: str, value: Any) -> None:
+        self._guard(path)
+        super().add_override(path, value)
+
+    def add_deletion_override(self, path: str) -> None:
+        self._guard(path)
+        super().add_deletion_override(path)
+
+    def add_property_override(self, property_path: str, value: Any) -> None:
+        self._guard(f"Properties.{property_path}")
+        super().add_property_override(property_path, value)
+
+    def add_property_deletion_override(self, property_path: str) -> None:
+        self._guard(f"Properties.{property_path}")
+        super().add_property_deletion_override(property_path)
+
+    def _guard(self, path: str) -> None:
+        if path in _POLICY_PATHS and not getattr(self, "_setting_policy", False):
+            raise RemovalPolicyError(
+                f"{self._owner.node.path}: {path} cannot be overridden: it must agree with the "
+                "handler's removal policy; use apply_removal_policy(RemovalPolicy.RETAIN "
+                "or DESTROY), which sets both"
+            )
 
 
 _CFN_POLICY: Final = {

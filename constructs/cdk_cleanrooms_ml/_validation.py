@@ -276,13 +276,17 @@ def _environment(spec: ModelSpec) -> Iterator[str]:
     )
 
 
-def _instance_type(spec: ModelSpec) -> Iterator[str]:
-    value = spec.instance_type
+def check_instance_type(prop: str, value: str) -> Iterator[str]:
+    """An instance type's name has the ``ml.<family>.<size>`` shape."""
     if not _unresolved(value) and not is_well_formed_instance_type(value):
         yield (
-            f"instance_type: {show(value)} is not an instance type; "
+            f"{prop}: {show(value)} is not an instance type; "
             "allowed: an InstanceType constant or InstanceType.of('ml.<family>.<size>')"
         )
+
+
+def _instance_type(spec: ModelSpec) -> Iterator[str]:
+    yield from check_instance_type("instance_type", spec.instance_type)
 
 
 def _instance_count(spec: ModelSpec) -> Iterator[str]:

@@ -29,3 +29,9 @@ class TrainedModelValidationError(ValidationError):
 
     def __init__(self, construct_path: str, failures: Sequence[str]) -> None:
         super().__init__("TrainedModel", construct_path, failures)
+
+
+class RemovalPolicyError(ValueError):
+    """A removal policy the handler cannot honour (``SNAPSHOT``, a policy that spares
+    replacements), or an override that would make CloudFormation's policy disagree
+    with the handler's."""

@@ -36,6 +36,7 @@ from ._validation import (
     check_account,
     check_arn,
     check_description,
+    check_instance_type,
     check_kms_key,
     check_membership,
     check_string_map,
@@ -89,6 +90,7 @@ def validate(spec: JobSpec, skip: frozenset[str]) -> list[str]:
 
     def rules() -> Iterator[str]:
         yield from check_membership("membership_identifier", spec.membership_identifier)
+        yield from check_instance_type("instance_type", spec.instance_type)
         yield from check_arn(
             "trained_model",
             spec.trained_model_arn,
@@ -307,13 +309,7 @@ class TrainedModelInferenceJob(TrainedModelInferenceJobBase):
                 f"{received(data_source)} is not an IMLInputChannel; allowed: an "
                 "MLInputChannel or MLInputChannel.from_ml_input_channel_arn(...)",
             )
-        instance = reader.instance(
-            "instance_type",
-            instance_type,
-            InstanceType,
-            required=True,
-            allowed="an InstanceType constant or InstanceType.of('ml.<family>.<size>')",
-        )
+        instance_name = _refs.instance_type(reader, "instance_type", instance_type)
         association = _refs.association_arn(
             reader,
             "configured_model_algorithm_association",
@@ -336,10 +332,10 @@ class TrainedModelInferenceJob(TrainedModelInferenceJobBase):
         spec = JobSpec(
             membership_identifier=membership or "",
             trained_model_arn=model_arn or "",
-            trained_model_version_identifier=given_version or version,
+            trained_model_version_identifier=version if given_version is None else given_version,
             ml_input_channel_arn=channel_arn or "",
             association_arn=association,
-            instance_type=instance.name if instance is not None else "",
+            instance_type="" if instance_name is None else instance_name,
             instance_count=reader.whole("instance_count", instance_count, example="1"),
             output_account_id=reader.text(
                 "output_account_id", output_account_id, required=True, allowed="12 digits"
@@ -359,10 +355,14 @@ class TrainedModelInferenceJob(TrainedModelInferenceJobBase):
         if failures:
             raise ValidationError("TrainedModelInferenceJob", self.node.path, failures)
         if spec.instance_type not in known_inference_instance_types():
-            _warn(self, spec.instance_type)
+            _warn(self, spec.instance_type)  # well formed (checked): new types appear
 
         provider = CleanRoomsMLProvider.of(scope)
-        provider.grant_job(membership_identifier=spec.membership_identifier, encryption_key=key)
+        provider.grant_job(
+            membership_identifier=spec.membership_identifier,
+            association_arn=spec.association_arn,
+            encryption_key=key,
+        )
         self._tags = provider.resource_tags(
             self, contract.INFERENCE_JOB_RESOURCE_TYPE, lifecycle.tags
         )

@@ -12,6 +12,7 @@ from constructs import Construct, IConstruct, Node
 
 from . import _contract as contract
 from . import _refs
+from ._lifecycle import SUPPORTED_POLICIES
 from ._nag import acknowledge, policy_resource
 from ._props import Reader, unresolved
 from ._provider import CleanRoomsMLProvider, nag_text
@@ -112,17 +113,24 @@ class MLConfiguration(Resource):
             reader.fail("output_prefix", "needs output_bucket")
         given_role = _refs.role(reader, "role", role)
         policy = (
-            reader.choice("removal_policy", removal_policy, RemovalPolicy) or RemovalPolicy.RETAIN
+            reader.choice(
+                "removal_policy", removal_policy, RemovalPolicy, members=SUPPORTED_POLICIES
+            )
+            or RemovalPolicy.RETAIN
         )
-        if policy not in (RemovalPolicy.RETAIN, RemovalPolicy.DESTROY):
-            reader.fail("removal_policy", f"{policy} is not supported; allowed: RETAIN, DESTROY")
         failures = reader.failures
         if "membership_identifier" not in reader.failed:
             failures += check_membership("membership_identifier", membership)
-        if prefix and not unresolved(prefix) and len(prefix) > S3_URI_MAX - 10:
-            failures.append(
-                f"output_prefix: {len(prefix)} characters; allowed at most {S3_URI_MAX - 10}"
-            )
+        if prefix and not unresolved(prefix):
+            # s3://<bucket>/<prefix>: the bucket's name counts when it is known
+            name = bucket.bucket_name if bucket is not None else None
+            known = isinstance(name, str) and not unresolved(name)
+            room = S3_URI_MAX - len("s3://") - 1 - (len(name) if known and name else 63)
+            if len(prefix) > room:
+                failures.append(
+                    f"output_prefix: {len(prefix)} characters; allowed at most {room} "
+                    f"(the output location s3://<bucket>/<prefix> has at most {S3_URI_MAX})"
+                )
         if not failures and membership is not None and not unresolved(membership):
             configured = _BY_APP.setdefault(self.node.root, {})
             other = configured.get(membership)
@@ -154,6 +162,9 @@ class MLConfiguration(Resource):
             properties=properties,
             removal_policy=policy,
         )
+        if isinstance(self.role, iam.Role):
+            # the service may use the role at once: not before the role's policy exists
+            self._resource.node.add_dependency(self.role)
 
     @classmethod
     def from_membership_identifier(
@@ -227,9 +238,18 @@ def _service_role(
             )
         )
         if bucket.encryption_key is not None:
-            # what S3 needs to write SSE-KMS objects as the role (Decrypt: multipart
-            # uploads); named, not GenerateDataKey*
-            bucket.encryption_key.grant(role, "kms:GenerateDataKey", "kms:Decrypt")
+            # AWS documents kms:Encrypt and kms:GenerateDataKey* for the bucket's key,
+            # limited to the bucket's objects by the encryption context; named here (no
+            # wildcard), with Decrypt for multipart uploads of large results
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=["kms:Encrypt", "kms:GenerateDataKey", "kms:Decrypt"],
+                    resources=[bucket.encryption_key.key_arn],
+                    conditions={
+                        "StringLike": {"kms:EncryptionContext:aws:s3:arn": f"{bucket.bucket_arn}*"}
+                    },
+                )
+            )
     role.add_to_policy(
         iam.PolicyStatement(
             actions=["cloudwatch:PutMetricData"],

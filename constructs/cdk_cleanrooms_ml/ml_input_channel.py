@@ -239,10 +239,11 @@ def validate(spec: ChannelSpec, skip: frozenset[str]) -> list[str]:
         yield from check_string_map(
             "spark_properties",
             spec.spark_properties,
-            1024,
-            1024,
+            200,  # the service model's SparkProperties: keys 1-200, values 0-500
+            500,
             None,
             max_entries=SPARK_PROPERTIES_MAX,
+            value_min=0,
         )
         yield from check_whole_in_range(
             "retention", spec.retention_days, RETENTION_DAYS_RANGE, "days"
@@ -408,6 +409,12 @@ class MLInputChannel(MLInputChannelBase):
                 allowed="an aws_cleanrooms.CfnAnalysisTemplate or its ARN",
             )
             parameters = reader.strings("data_source.parameters", source.parameters)
+            if parameters and source.query_string is not None:
+                reader.fail(
+                    "data_source.parameters",
+                    "parameters belong to an analysis template; a SQL query takes none "
+                    "(use MLInputChannelDataSource.analysis_template(...))",
+                )
         retention_seconds = reader.seconds("retention", retention, example="Duration.days(7)")
         if retention is None:
             reader.fail("retention", "is required; allowed: a Duration of 1-30 whole days")
@@ -480,6 +487,10 @@ class MLInputChannel(MLInputChannelBase):
         self._tags.attach(self._resource)
         if configuration is not None:
             self._resource.node.add_dependency(configuration)
+        if isinstance(self.role, iam.Role):
+            # the query runs as the role as soon as the channel is created: not before
+            # the role's policy exists (a reference to the role alone does not wait for it)
+            self._resource.node.add_dependency(self.role)
 
     @classmethod
     def from_ml_input_channel_arn(
@@ -544,7 +555,13 @@ def _query_role(owner: Construct, membership_identifier: str) -> iam.IRole:
     role = iam.Role(
         owner,
         "QueryRole",
-        assumed_by=iam.ServicePrincipal("cleanrooms-ml.amazonaws.com"),
+        # AWS documents this trust without conditions; the source account (always this
+        # one) is added for confused-deputy protection, IfExists so that a request
+        # without the key is not refused
+        assumed_by=iam.ServicePrincipal(
+            "cleanrooms-ml.amazonaws.com",
+            conditions={"StringEqualsIfExists": {"aws:SourceAccount": stack.account}},
+        ),
         description="Clean Rooms ML runs the ML input channel's protected query as this role",
     )
     role.add_to_policy(
@@ -576,8 +593,8 @@ def _query_role(owner: Construct, membership_identifier: str) -> iam.IRole:
             (
                 "IAM5[Resource::*]",
                 "the permissions AWS documents for an ML input channel's query role: "
-                "StartProtectedQuery, GetSchema and GetCollaborationAnalysisTemplate take no "
-                "resource that is known before the query runs",
+                "StartProtectedQuery, GetSchema and GetCollaborationAnalysisTemplate on '*' "
+                "(the schemas and templates are the collaboration's, named by the query)",
             )
         ],
         [policy_resource(role)],

@@ -483,9 +483,6 @@ class TrainedModel(TrainedModelBase):
         return self._resource
 
 
-_INSTANCE_TYPE_ALLOWED: Final = "an InstanceType constant or InstanceType.of('ml.<family>.<size>')"
-
-
 def _warn_unknown_instance_type(model: Construct, name: str) -> None:
     """A type this release does not know: allowed (new types appear), but said."""
     closest = difflib.get_close_matches(name, known_instance_types(), n=3, cutoff=0.6)
@@ -543,9 +540,7 @@ def _read(
         required=True,
         allowed="a membership id (a lowercase UUID)",
     )
-    instance = reader.instance(
-        "instance_type", instance_type, InstanceType, required=True, allowed=_INSTANCE_TYPE_ALLOWED
-    )
+    instance_name = _refs.instance_type(reader, "instance_type", instance_type)
     volume = reader.size_gib("volume_size", volume_size, required=True)
     if data_channels is None:
         reader.fail("data_channels", "is required; allowed: a list of 1-20 DataChannel")
@@ -614,7 +609,7 @@ def _read(
         membership_identifier=membership or "",
         configured_model_algorithm_association_arn=association or "",
         association_prop=association_prop,
-        instance_type=instance.name if instance is not None else "ml.unknown.unknown",
+        instance_type="ml.unknown.unknown" if instance_name is None else instance_name,
         volume_size_in_gb=1 if volume is None else volume,
         data_channels=tuple(channels),
         trained_model_name=reader.text("trained_model_name", trained_model_name),

@@ -1,8 +1,8 @@
 """The inference job kind: ``Custom::CleanRoomsMLTrainedModelInferenceJob`` behind ``engine.Kind``.
 
 A job runs a trained model over an ML input channel and ends ACTIVE when its
-output is ready. There is no delete: under DESTROY a job still running is
-cancelled, and a finished one is left as it is.
+output is ready (ASSUMPTION A14). There is no delete: under DESTROY a job still
+running is cancelled (A15), and a finished one is left as it is.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 ``PutMLConfiguration`` sets a membership's default output location and the role
 Clean Rooms ML assumes for it; there is one per membership, with no name, no tags
-and no status. So this kind has its own requests (on the engine's entry points,
+and no status (ASSUMPTION A17). So this kind has its own requests (on the engine's entry points,
 its ``Call`` and its rules for transient failures):
 
 - Create: a configuration the membership already has is adopted when it is the
@@ -61,16 +61,14 @@ def ref_of(membership: str) -> Ref:
 
 def document(props: Mapping[str, Any]) -> dict[str, Any]:
     """The ``put_ml_configuration`` arguments."""
+    location: dict[str, Any] = {}
+    uri = identity.text(props, contract.OUTPUT_S3_URI)
+    if uri is not None:  # without one, the configuration only names the role
+        location["destination"] = {"s3Destination": {"s3Uri": uri}}
+    location["roleArn"] = identity.text(props, contract.ROLE_ARN, required=True)
     return {
         "membershipIdentifier": identity.text(props, contract.MEMBERSHIP_IDENTIFIER, required=True),
-        "defaultOutputLocation": {
-            "destination": {
-                "s3Destination": {
-                    "s3Uri": identity.text(props, contract.OUTPUT_S3_URI, required=True)
-                }
-            },
-            "roleArn": identity.text(props, contract.ROLE_ARN, required=True),
-        },
+        "defaultOutputLocation": location,
     }
 
 

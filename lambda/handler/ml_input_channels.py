@@ -2,7 +2,7 @@
 
 A channel runs a protected query (minutes) and keeps its result for
 ``retentionInDays``. Under DESTROY its data is deleted (``DeleteMLInputChannelData``);
-a channel still being created is waited for first (there is no cancel).
+a channel still being created is waited for first (there is no cancel; ASSUMPTION A13).
 """
 
 from __future__ import annotations

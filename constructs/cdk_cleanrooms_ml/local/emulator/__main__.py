@@ -1,4 +1,4 @@
-"""Run the emulator: ``python -m cleanroomsml_emulator --port 4599``."""
+"""Run the emulator: ``python -m cdk_cleanrooms_ml.local.emulator --port 4599``."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ from .state import Clock, Emulator, Timings
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="cleanroomsml_emulator", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m cdk_cleanrooms_ml.local.emulator", description=__doc__
+    )
     parser.add_argument("--port", type=int, default=4599, help="port on 127.0.0.1 (0: any free)")
     parser.add_argument("--pending-seconds", type=float, default=1.0)
     parser.add_argument("--training-seconds", type=float, default=5.0)

@@ -4,9 +4,9 @@ Routing, request validation and response shapes come from botocore's own
 service model (``cleanroomsml`` 2023-09-06), so an unmodified
 ``boto3.client("cleanroomsml", endpoint_url=...)`` works against it. Every
 behaviour the service model does not state is an ASSUMPTION, written down in
-``local/ASSUMPTIONS.md``.
+``cdk_cleanrooms_ml/local/ASSUMPTIONS.md``.
 
-    python -m cleanroomsml_emulator --port 4599 --training-seconds 20
+    python -m cdk_cleanrooms_ml.local.emulator --port 4599 --training-seconds 20
 """
 
 from __future__ import annotations

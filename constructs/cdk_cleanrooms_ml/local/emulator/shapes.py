@@ -8,16 +8,15 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from pathlib import Path
 from typing import Any, Final
 from urllib.parse import unquote
 
 from botocore.model import OperationModel, ServiceModel, Shape
 
-SERVICE_MODEL_PATH: Final = (
-    Path(__file__).resolve().parents[2]
-    / "lambda/handler/data/cleanroomsml/2023-09-06/service-2.json"
-)
+from ..._asset import handler_asset_path
+
+SERVICE_MODEL_PATH: Final = handler_asset_path() / "data/cleanroomsml/2023-09-06/service-2.json"
+"""The service model the handler asset ships (in the wheel: ``_lambda/handler``)."""
 
 
 @cache

@@ -1,7 +1,7 @@
 """The emulator's state machine: trained models on a configurable clock.
 
 Every behaviour here that the service model does not state is an ASSUMPTION,
-listed with its reasoning in ``local/ASSUMPTIONS.md`` (the ids A1... below
+listed with its reasoning in ``cdk_cleanrooms_ml/local/ASSUMPTIONS.md`` (the ids A1... below
 refer to it).
 """
 
@@ -62,6 +62,11 @@ class Timings:
 MODEL: Final = "trained-model"
 CHANNEL: Final = "ml-input-channel"
 JOB: Final = "trained-model-inference-job"
+NOUNS: Final = {
+    MODEL: "trained model",
+    CHANNEL: "ML input channel",
+    JOB: "trained model inference job",
+}
 
 
 @dataclass
@@ -80,22 +85,26 @@ class _Model:
     failure: dict[str, str] | None = None
     kind: str = MODEL
 
+    def _reached(self, now: float) -> tuple[float, str]:
+        """The timeline's latest step at ``now`` (its first before it starts)."""
+        reached = [step for step in self.timeline if step[0] <= now]
+        return reached[-1] if reached else self.timeline[0]
+
     def status(self, now: float) -> str:
-        current = self.timeline[0][1]
-        for at, status in self.timeline:
-            if at <= now:
-                current = status
-        return current
+        return self._reached(now)[1]
 
     def changed_at(self, now: float) -> float:
-        latest = self.timeline[0][0]
-        for at, _ in self.timeline:
-            if at <= now:
-                latest = at
-        return latest
+        return self._reached(now)[0]
 
     def replan(self, now: float, steps: list[tuple[float, str]]) -> None:
         self.timeline = [(at, s) for at, s in self.timeline if at <= now] + steps
+
+
+def _copy(model: _Model, out: dict[str, Any], *keys: str) -> None:
+    """The request's members ``keys`` (those it had) into the description ``out``."""
+    for key in keys:
+        if key in model.request:
+            out[key] = copy.deepcopy(model.request[key])
 
 
 @dataclass
@@ -167,6 +176,16 @@ class Emulator:
                 if m.kind == kind
             ]
 
+    def resources(self) -> dict[str, list[dict[str, Any]]]:
+        """Every model, channel and job by kind, and the ML configurations (the CLI's status)."""
+        with self._lock:
+            found = {kind: self.snapshot(kind) for kind in (MODEL, CHANNEL, JOB)}
+            found["ml-configuration"] = [
+                {"membershipIdentifier": membership, **configuration}
+                for membership, configuration in self.configurations().items()
+            ]
+            return found
+
     def configurations(self) -> dict[str, dict[str, Any]]:
         """Every membership's ML configuration (for tests)."""
         with self._lock:
@@ -206,40 +225,23 @@ class Emulator:
         return max(versions, key=lambda m: m.created_at)  # A3: no version = the latest
 
     def _describe(self, model: _Model, *, full: bool) -> dict[str, Any]:
-        now = self._now()
-        status = model.status(now)
-        changed = model.created_time.timestamp() + (model.changed_at(now) - model.created_at) / max(
-            self.clock.scale, 1e-9
-        )
-        out: dict[str, Any] = {
-            "createTime": model.created_time,
-            "updateTime": datetime.fromtimestamp(changed, UTC),
-            "trainedModelArn": model.arn,
-            "name": model.name,
-            "membershipIdentifier": model.membership,
-            "collaborationIdentifier": model.collaboration,
-            "status": status,
-            "configuredModelAlgorithmAssociationArn": model.request[
-                "configuredModelAlgorithmAssociationArn"
-            ],
-        }
+        out = self._common(model, "trainedModelArn")
+        association = model.request["configuredModelAlgorithmAssociationArn"]
+        out["configuredModelAlgorithmAssociationArn"] = association
         if model.version:
             out["versionIdentifier"] = model.version
-        if "description" in model.request:
-            out["description"] = model.request["description"]
         incremental = model.request.get("incrementalTrainingDataChannels")
         if incremental:
             out["incrementalTrainingDataChannels"] = [
                 {k: v for k, v in channel.items() if k != "trainedModelArn"}
                 for channel in incremental
             ]
-        if "mlModelTrainingPayerAccountId" in model.request:
-            out["mlModelTrainingPayerAccountId"] = model.request["mlModelTrainingPayerAccountId"]
+        _copy(model, out, "mlModelTrainingPayerAccountId")
         if not full:
             return out
-        if status.endswith("FAILED") and model.failure:
-            out["statusDetails"] = dict(model.failure)
-        for key in (
+        _copy(
+            model,
+            out,
             "resourceConfig",
             "trainingInputMode",
             "stoppingCondition",
@@ -247,11 +249,23 @@ class Emulator:
             "environment",
             "kmsKeyArn",
             "dataChannels",
-        ):
-            if key in model.request:
-                out[key] = copy.deepcopy(model.request[key])
-        out["tags"] = dict(self._tags.get(model.arn, {}))
-        return out
+        )
+        return self._failed(model, out)
+
+    def _list(
+        self,
+        kind: str,
+        params: dict[str, Any],
+        describe: Callable[..., dict[str, Any]],
+        key: str,
+    ) -> dict[str, Any]:
+        """A page of the membership's resources of ``kind``, each as its summary."""
+        items = [
+            describe(m, full=False)
+            for m in self._models
+            if m.kind == kind and m.membership == params["membershipIdentifier"]
+        ]
+        return self._page(items, params, key)
 
     @staticmethod
     def _page(
@@ -268,13 +282,8 @@ class Emulator:
     def _op_CreateTrainedModel(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
         now = self._now()
         membership = params["membershipIdentifier"]
-        live = [m for m in self._models if m.membership == membership and m.kind == MODEL]
-        if any(m.name == params["name"] and m.status(now) != "INACTIVE" for m in live):
-            # A1: names are unique among a membership's models that are not INACTIVE
-            raise EmulatorError(
-                "ConflictException", f"a trained model named {params['name']!r} already exists"
-            )
-        if len([m for m in live if m.status(now) != "INACTIVE"]) >= self.max_models_per_membership:
+        live = self._live(MODEL, params)  # A1: names unique among these
+        if len(live) >= self.max_models_per_membership:
             raise EmulatorError("ServiceQuotaExceededException", "trained model quota reached")
         version = None
         for channel in params.get("incrementalTrainingDataChannels", []):
@@ -288,39 +297,7 @@ class Emulator:
                 )
             channel.setdefault("modelName", base.name)
             version = str(uuid.uuid4())  # A2: incremental training yields a versioned new model
-        tags = params.get("tags") or {}
-        if len(tags) > MAX_TAGS:
-            raise EmulatorError("ValidationException", f"{len(tags)} tags; at most {MAX_TAGS}")
-        arn = (
-            f"arn:aws:cleanrooms-ml:{REGION}:{ACCOUNT}:membership/{membership}"
-            f"/trained-model/{uuid.uuid4()}"
-        )
-        failure = self._next_failure(MODEL)
-        t = self.timings
-        request = copy.deepcopy(params)
-        request.pop("tags", None)
-        model = _Model(
-            arn=arn,
-            version=version,
-            membership=membership,
-            collaboration=str(uuid.uuid5(uuid.NAMESPACE_URL, membership)),
-            name=params["name"],
-            request=request,
-            created_at=now,
-            created_time=datetime.now(UTC),
-            timeline=[
-                (now, "CREATE_PENDING"),
-                (now + t.pending_seconds, "CREATE_IN_PROGRESS"),
-                (
-                    now + t.pending_seconds + t.training_seconds,
-                    "CREATE_FAILED" if failure else "ACTIVE",
-                ),
-            ],
-            failure=failure,
-        )
-        self._models.append(model)
-        self._tags[arn] = dict(tags)
-        out: dict[str, Any] = {"trainedModelArn": arn}
+        out = self._new(MODEL, params, self.timings.training_seconds, "trainedModelArn", version)
         if version:
             out["versionIdentifier"] = version
         return out
@@ -334,12 +311,7 @@ class Emulator:
         return self._describe(model, full=True)
 
     def _op_ListTrainedModels(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
-        items = [
-            self._describe(m, full=False)
-            for m in self._models
-            if m.membership == params["membershipIdentifier"] and m.kind == MODEL
-        ]
-        return self._page(items, params)
+        return self._list(MODEL, params, self._describe, "trainedModels")
 
     def _op_ListTrainedModelVersions(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
         self._find(params["membershipIdentifier"], params["trainedModelArn"], None)
@@ -411,24 +383,46 @@ class Emulator:
     def _op_ListTagsForResource(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
         return {"tags": dict(self._tagged(params["resourceArn"]))}
 
-    # --- ML input channels (A12, A13) and inference jobs (A14-A16) ---------------------
+    # --- ML input channels (A12, A13, A18) and inference jobs (A12, A14-A16, A18) ------
     def _next_failure(self, kind: str) -> dict[str, str] | None:
         queue = self._fail_next_creations.get(kind) or []
         return queue.pop(0) if queue else None
+
+    def _live(self, kind: str, params: dict[str, Any]) -> list[_Model]:
+        """The membership's resources of ``kind`` that are not INACTIVE, none named as
+        ``params`` asks (A1 for models, A12 for channels and jobs)."""
+        now = self._now()
+        live = [
+            m
+            for m in self._models
+            if m.kind == kind
+            and m.membership == params["membershipIdentifier"]
+            and m.status(now) != "INACTIVE"
+        ]
+        if any(m.name == params["name"] for m in live):
+            raise EmulatorError(
+                "ConflictException", f"a {NOUNS[kind]} named {params['name']!r} already exists"
+            )
+        return live
 
     def _start(
         self, kind: str, params: dict[str, Any], seconds: float, arn_field: str
     ) -> dict[str, Any]:
         """A new channel or job, its name unique among the membership's live ones (A12)."""
+        self._live(kind, params)
+        return self._new(kind, params, seconds, arn_field)
+
+    def _new(
+        self,
+        kind: str,
+        params: dict[str, Any],
+        seconds: float,
+        arn_field: str,
+        version: str | None = None,
+    ) -> dict[str, Any]:
+        """A model (version), channel or job that takes ``seconds`` once pending ended."""
         now = self._now()
         membership = params["membershipIdentifier"]
-        live = [
-            m
-            for m in self._models
-            if m.kind == kind and m.membership == membership and m.status(now) != "INACTIVE"
-        ]
-        if any(m.name == params["name"] for m in live):
-            raise EmulatorError("ConflictException", f"{kind} {params['name']!r} already exists")
         tags = params.get("tags") or {}
         if len(tags) > MAX_TAGS:
             raise EmulatorError("ValidationException", f"{len(tags)} tags; at most {MAX_TAGS}")
@@ -441,7 +435,7 @@ class Emulator:
         self._models.append(
             _Model(
                 arn=arn,
-                version=None,
+                version=version,
                 membership=membership,
                 collaboration=str(uuid.uuid5(uuid.NAMESPACE_URL, membership)),
                 name=params["name"],
@@ -474,9 +468,7 @@ class Emulator:
             "collaborationIdentifier": model.collaboration,
             "status": model.status(now),
         }
-        for key in ("description", "mlModelInferencePayerAccountId"):
-            if key in model.request:
-                out[key] = model.request[key]
+        _copy(model, out, "description", "mlModelInferencePayerAccountId")
         return out
 
     def _failed(self, model: _Model, out: dict[str, Any]) -> dict[str, Any]:
@@ -486,13 +478,15 @@ class Emulator:
         return out
 
     def _of(self, kind: str, membership: str, arn: str) -> _Model:
+        """A channel or job, found in its own membership only (A18)."""
         found = [m for m in self._models if m.kind == kind and m.arn == arn]
         if not found or found[0].membership != membership:
             raise EmulatorError("ResourceNotFoundException", f"{kind} {arn} not found")
         return found[0]
 
     def _op_CreateMLInputChannel(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
-        # the protected query takes as long as a training here (A13)
+        # the protected query takes as long as a training here (A13); the association
+        # and the role are not looked up (A18)
         return self._start(CHANNEL, params, self.timings.training_seconds, "mlInputChannelArn")
 
     def _channel(self, model: _Model, *, full: bool) -> dict[str, Any]:
@@ -500,16 +494,12 @@ class Emulator:
         out["configuredModelAlgorithmAssociations"] = list(
             model.request["configuredModelAlgorithmAssociations"]
         )
-        if "payerConfiguration" in model.request:
-            out["payerConfiguration"] = copy.deepcopy(model.request["payerConfiguration"])
+        _copy(model, out, "payerConfiguration")
         if not full:
             return out
-        out["retentionInDays"] = model.request["retentionInDays"]
-        out["inputChannel"] = copy.deepcopy(model.request["inputChannel"])
-        if "kmsKeyArn" in model.request:
-            out["kmsKeyArn"] = model.request["kmsKeyArn"]
+        _copy(model, out, "retentionInDays", "inputChannel", "kmsKeyArn")
         if out["status"] == "ACTIVE":
-            out["numberOfRecords"] = 1000
+            out["numberOfRecords"] = 1000  # A13: a made-up count
         return self._failed(model, out)
 
     def _op_GetMLInputChannel(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
@@ -517,12 +507,7 @@ class Emulator:
         return self._channel(model, full=True)
 
     def _op_ListMLInputChannels(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
-        items = [
-            self._channel(m, full=False)
-            for m in self._models
-            if m.kind == CHANNEL and m.membership == params["membershipIdentifier"]
-        ]
-        return self._page(items, params, "mlInputChannelsList")
+        return self._list(CHANNEL, params, self._channel, "mlInputChannelsList")
 
     def _op_DeleteMLInputChannelData(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
         model = self._of(CHANNEL, params["membershipIdentifier"], params["mlInputChannelArn"])
@@ -531,7 +516,7 @@ class Emulator:
         if status == "INACTIVE":
             raise EmulatorError("ResourceNotFoundException", "the channel has no data left")
         if status not in ("ACTIVE", "CREATE_FAILED", "DELETE_FAILED"):
-            # A13: data can be deleted once the channel's query has ended
+            # A13: data can be deleted once the channel's query has ended (no cancel)
             raise EmulatorError(
                 "ConflictException", f"cannot delete the data of a {status} channel"
             )
@@ -554,31 +539,33 @@ class Emulator:
                 raise EmulatorError(
                     "ValidationException", f"{what} {found.arn} is {found.status(now)}, not ACTIVE"
                 )
+        # A14: a job runs as long as a training and ends ACTIVE, which means finished
         return self._start(
             JOB, params, self.timings.training_seconds, "trainedModelInferenceJobArn"
         )
 
     def _job(self, model: _Model, *, full: bool) -> dict[str, Any]:
         out = self._common(model, "trainedModelInferenceJobArn")
-        for key in ("trainedModelArn", "trainedModelVersionIdentifier", "outputConfiguration"):
-            if key in model.request:
-                out[key] = copy.deepcopy(model.request[key])
-        if "configuredModelAlgorithmAssociationArn" in model.request:
-            out["configuredModelAlgorithmAssociationArn"] = model.request[
-                "configuredModelAlgorithmAssociationArn"
-            ]
+        _copy(
+            model,
+            out,
+            "trainedModelArn",
+            "trainedModelVersionIdentifier",
+            "outputConfiguration",
+            "configuredModelAlgorithmAssociationArn",
+        )
         if not full:
             return out
         del out["collaborationIdentifier"]  # the summary has it, GetTrainedModelInferenceJob not
-        for key in (
+        _copy(
+            model,
+            out,
             "resourceConfig",
             "dataSource",
             "containerExecutionParameters",
             "environment",
             "kmsKeyArn",
-        ):
-            if key in model.request:
-                out[key] = copy.deepcopy(model.request[key])
+        )
         return self._failed(model, out)
 
     def _op_GetTrainedModelInferenceJob(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
@@ -586,12 +573,7 @@ class Emulator:
         return self._job(self._of(JOB, params["membershipIdentifier"], arn), full=True)
 
     def _op_ListTrainedModelInferenceJobs(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
-        items = [
-            self._job(m, full=False)
-            for m in self._models
-            if m.kind == JOB and m.membership == params["membershipIdentifier"]
-        ]
-        return self._page(items, params, "trainedModelInferenceJobs")
+        return self._list(JOB, params, self._job, "trainedModelInferenceJobs")
 
     def _op_CancelTrainedModelInferenceJob(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
         arn = params["trainedModelInferenceJobArn"]

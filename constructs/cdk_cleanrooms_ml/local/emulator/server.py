@@ -9,6 +9,8 @@ deploy script turn the emulator's knobs over HTTP:
 - ``POST /_emulator/timings``
   ``{"pending_seconds": 1, "training_seconds": 20, "transition_seconds": 1}``
 - ``GET /_emulator/models``: every model version with its status
+- ``GET /_emulator/resources``: every model, ML input channel and inference job by
+  kind, with its status, and every membership's ML configuration
 - ``GET /_emulator/health``
 """
 
@@ -94,6 +96,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, b'{"status":"ok"}')
         elif path == "/_emulator/models":
             self._send(200, json.dumps(emulator.snapshot()).encode())
+        elif path == "/_emulator/resources":
+            self._send(200, json.dumps(emulator.resources(), default=str).encode())
         elif path == "/_emulator/faults":
             emulator.inject_fault(
                 data["operation"], data["code"], int(data.get("count", 1)), data.get("message", "")

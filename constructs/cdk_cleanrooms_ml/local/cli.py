@@ -1,0 +1,431 @@
+"""``cdk-cleanrooms-ml local``: deploy any CDK app onto a local cloud, no AWS account.
+
+    cdk-cleanrooms-ml local deploy [--app "python3 app.py"] [--stack NAME ...] [-c KEY=VALUE ...]
+    cdk-cleanrooms-ml local destroy [--app ...] [--stack NAME ...] [-c KEY=VALUE ...]
+    cdk-cleanrooms-ml local up | down | status
+
+``deploy`` uses the cloud ``up`` started, if one runs; otherwise it starts its
+own, bootstraps it, deploys, prints the stack outputs and stops it again (its
+stacks go with it: ``destroy`` needs a cloud from ``up``). Whatever a command
+starts, it stops: on success, on failure, on Ctrl-C (SIGINT), SIGTERM or SIGHUP.
+
+The app runs in the current folder, as with ``cdk``: ``cdk.json`` there names
+it unless ``--app`` does. The command passes the context that points the Clean
+Rooms ML handler at the emulator (``cdk-cleanrooms-ml:cleanroomsmlEndpointUrl``)
+and shortens the handler's polls (``cdk-cleanrooms-ml:queryIntervalSeconds``,
+``cdk-cleanrooms-ml:longWaitPollSeconds``); never set these for a real account.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib.util
+import io
+import json
+import os
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, Final
+
+from .._context import (
+    ENDPOINT_URL_CONTEXT_KEY,
+    LONG_WAIT_POLL_SECONDS_CONTEXT_KEY,
+    QUERY_INTERVAL_SECONDS_CONTEXT_KEY,
+)
+from . import cloud as clouds
+from . import processes, toolkit
+from .cloud import ENVIRONMENT, MINISTACK_VERSION, Cloud
+from .report import Report, failure_summary
+from .toolkit import StepError, ToolError, Toolkit
+
+PROG: Final = "cdk-cleanrooms-ml"
+
+
+class CommandError(RuntimeError):
+    """A usage problem the message explains (no traceback)."""
+
+
+def _context_item(text: str) -> str:
+    key, sep, _ = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return text
+
+
+def _state_dir(args: argparse.Namespace) -> Path:
+    return Path(args.state_dir) if args.state_dir else clouds.state_dir()
+
+
+def _check_extra() -> None:
+    if importlib.util.find_spec("boto3") is None:
+        raise CommandError(
+            "the local cloud needs the `local` extra: pip install 'cdk-cleanrooms-ml[local]'"
+        )
+
+
+def _ministack_python(report: Report) -> Path:
+    """MiniStack's interpreter: as configured, this one (the extra), or a private venv."""
+    explicit = os.environ.get(clouds.MINISTACK_PYTHON_ENV)
+    if explicit:
+        return Path(explicit)
+    if clouds.ministack_here():
+        return Path(sys.executable)
+    target = clouds.cache_dir() / f"ministack-{MINISTACK_VERSION}"
+    marker = target / ".installed"
+    if marker.exists() and marker.read_text() == " ".join(clouds.REQUIREMENTS):
+        return target / "bin" / "python"
+    with report.step(f"install MiniStack {MINISTACK_VERSION} into {target} (first run only)"):
+        return clouds.pinned_venv(
+            target, clouds.REQUIREMENTS, log=None if report.verbose else io.StringIO()
+        )
+
+
+def _node_bin_here() -> Path | None:
+    """The Node.js ``up`` gives MiniStack: ``./node_modules/.bin``'s if any, else PATH's."""
+    try:
+        node, _ = toolkit.find_node(toolkit.search_path(Path.cwd()))
+    except ToolError:
+        return None
+    return node.parent
+
+
+@contextlib.contextmanager
+def _following(cloud: Cloud, report: Report, from_start: bool) -> Iterator[None]:
+    """With ``--verbose``, stream the servers' logs while the block runs."""
+    if not report.verbose:
+        yield
+        return
+    done = threading.Event()
+
+    def follow() -> None:
+        handles = {}
+        for process in cloud.processes:
+            if process.log is not None and process.log.exists():
+                handle = process.log.open(errors="replace")
+                if not from_start:
+                    handle.seek(0, os.SEEK_END)
+                handles[process.name] = handle
+        while True:
+            quiet = True
+            for name, handle in handles.items():
+                for line in iter(handle.readline, ""):
+                    quiet = False
+                    report.raw(f"[{name}] {line}")
+            if quiet and done.wait(0.2):
+                break
+        for handle in handles.values():
+            handle.close()
+
+    thread = threading.Thread(target=follow, daemon=True, name="follow-logs")
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join(timeout=2)
+
+
+def _describe(cloud: Cloud) -> str:
+    return f"MiniStack {cloud.ministack_url}, emulator {cloud.emulator_url}"
+
+
+@contextlib.contextmanager
+def _cloud(args: argparse.Namespace, report: Report, node_bin: Path) -> Iterator[Cloud]:
+    """The cloud ``up`` started, or one started (and always stopped) for this command."""
+    running = clouds.load(_state_dir(args))
+    if running is not None and running.healthy():
+        report.line(f"==> local cloud (from `up`): {_describe(running)}")
+        if args.training_seconds is not None:
+            running.emulator("timings", {"training_seconds": args.training_seconds})
+        with _following(running, report, from_start=False):
+            yield running
+        return
+    python = _ministack_python(report)
+    directory = clouds.own_dir()
+    started: Cloud | None = None
+    failed = False
+    try:
+        with report.step("start the local cloud") as step:
+            started = clouds.start(
+                directory,
+                ministack_python=python,
+                node_bin=node_bin,
+                training_seconds=_training_seconds(args),
+                verbose=report.verbose,
+            )
+            step.detail = _describe(started)
+        with _following(started, report, from_start=True):
+            yield started
+    except Exception:
+        failed = True  # its logs are kept (not on an interruption: nothing went wrong)
+        raise
+    finally:
+        if started is not None:
+            with report.step("stop the local cloud"):
+                started.stop()
+        if failed:
+            report.line(f"    its files and logs are kept in {directory}")
+        else:
+            clouds.remove(directory)
+
+
+def _training_seconds(args: argparse.Namespace) -> float:
+    value: float = args.training_seconds if args.training_seconds is not None else 5.0
+    return value
+
+
+def _bootstrap(cloud: Cloud, tools: Toolkit, report: Report) -> None:
+    """``cdk bootstrap`` the local account once per cloud (concurrent commands wait)."""
+    marker = cloud.dir / "bootstrapped"
+    with clouds.locked(cloud.dir / "bootstrap.lock"):
+        if marker.exists():
+            return
+        with report.step(f"cdk bootstrap {ENVIRONMENT}"):
+            tools.run(cloud, ["bootstrap", ENVIRONMENT], cwd=Path.cwd(), report=report)
+            clouds.bootstrap_bucket_plain_http(cloud)
+        marker.write_text(time.strftime("%Y-%m-%dT%H:%M:%S"))
+
+
+def _app_args(args: argparse.Namespace, cloud: Cloud) -> list[str]:
+    """``--app``, the local-mode context, then the user's own (which may override it)."""
+    poll = str(args.poll_seconds)
+    context = [
+        f"{ENDPOINT_URL_CONTEXT_KEY}={cloud.emulator_url}",
+        f"{QUERY_INTERVAL_SECONDS_CONTEXT_KEY}={poll}",
+        f"{LONG_WAIT_POLL_SECONDS_CONTEXT_KEY}={poll}",
+        *args.context,
+    ]
+    found = ["--app", args.app] if args.app else []
+    for item in context:
+        found += ["--context", item]
+    return found
+
+
+def _targets(args: argparse.Namespace) -> tuple[list[str], str]:
+    if args.stack:
+        return list(args.stack), " ".join(args.stack)
+    return ["--all"], "(all stacks)"
+
+
+def deploy(args: argparse.Namespace, report: Report) -> int:
+    _check_extra()
+    tools = toolkit.find(Path.cwd(), args.cdk)
+    warning = tools.node_warning()
+    if warning:
+        report.line(warning)
+    targets, names = _targets(args)
+    with tempfile.TemporaryDirectory(prefix="cdk-cleanrooms-ml-outputs-") as scratch:
+        outputs_file = Path(args.outputs_file or Path(scratch) / "outputs.json")
+        with _cloud(args, report, tools.node_bin) as cloud:
+            _bootstrap(cloud, tools, report)
+            with report.step(f"cdk deploy {names}"):
+                tools.run(
+                    cloud,
+                    [
+                        "deploy",
+                        *targets,
+                        "--require-approval",
+                        "never",
+                        "--outputs-file",
+                        str(outputs_file.resolve()),
+                        *_app_args(args, cloud),
+                    ],
+                    cwd=Path.cwd(),
+                    report=report,
+                )
+        outputs: dict[str, dict[str, str]] = json.loads(outputs_file.read_text())
+    report.line("Outputs:")
+    for stack, values in outputs.items():
+        for key, value in values.items():
+            report.line(f"  {stack}.{key} = {value}")
+    return 0
+
+
+def destroy(args: argparse.Namespace, report: Report) -> int:
+    _check_extra()
+    running = clouds.load(_state_dir(args))
+    if running is None or not running.healthy():
+        raise CommandError(
+            f"no local cloud is running: `{PROG} local up` starts one to deploy to and destroy "
+            "from (a cloud that `deploy` starts itself is gone, with its stacks, when it ends)"
+        )
+    tools = toolkit.find(Path.cwd(), args.cdk)
+    targets, names = _targets(args)
+    report.line(f"==> local cloud (from `up`): {_describe(running)}")
+    with _following(running, report, from_start=False), report.step(f"cdk destroy {names}"):
+        tools.run(
+            running,
+            ["destroy", *targets, "--force", *_app_args(args, running)],
+            cwd=Path.cwd(),
+            report=report,
+        )
+    return 0
+
+
+def up(args: argparse.Namespace, report: Report) -> int:
+    _check_extra()
+    directory = _state_dir(args)
+    with clouds.locked(directory / "up.lock"):
+        running = clouds.load(directory)
+        if running is not None and running.healthy():
+            report.line(f"==> already running: {_describe(running)}")
+            return 0
+        if running is not None:  # a cloud that died: clear what is left of it
+            running.stop()
+            (directory / clouds.STATE_FILE).unlink(missing_ok=True)
+            clouds.remove(running.dir)
+        python = _ministack_python(report)
+        directory.mkdir(parents=True, exist_ok=True)
+        cloud_dir = Path(tempfile.mkdtemp(prefix="cloud-", dir=directory))
+        started: Cloud | None = None
+        try:
+            with report.step("start the local cloud") as step:
+                started = clouds.start(
+                    cloud_dir,
+                    ministack_python=python,
+                    node_bin=_node_bin_here(),
+                    training_seconds=_training_seconds(args),
+                    verbose=report.verbose,
+                )
+                started.save(directory)
+                step.detail = _describe(started)
+        except BaseException:
+            if started is not None:  # interrupted after it started: nothing stays behind
+                started.stop()
+                (directory / clouds.STATE_FILE).unlink(missing_ok=True)
+            clouds.remove(cloud_dir)
+            raise
+    report.line(f"    it keeps running; stop it with `{PROG} local down` (state: {directory})")
+    return 0
+
+
+def down(args: argparse.Namespace, report: Report) -> int:
+    directory = _state_dir(args)
+    with clouds.locked(directory / "up.lock"):
+        running = clouds.load(directory)
+        if running is None:
+            report.line("==> no local cloud is running")
+            return 0
+        with report.step(f"stop the local cloud: {_describe(running)}"):
+            running.stop()
+            (directory / clouds.STATE_FILE).unlink(missing_ok=True)
+            clouds.remove(running.dir)
+    return 0
+
+
+def status(args: argparse.Namespace, report: Report) -> int:
+    directory = _state_dir(args)
+    running = clouds.load(directory)
+    healthy = running is not None and running.healthy()
+    resources: dict[str, Any] = running.emulator("resources") if running and healthy else {}
+    if args.json:
+        record = running.record() if running else {}
+        report.line(json.dumps({"running": healthy, **record, "resources": resources}, indent=2))
+    elif running is None or not healthy:
+        report.line(f"no local cloud is running (state: {directory})")
+    else:
+        report.line(f"running: {_describe(running)} (state: {directory})")
+        for kind, items in resources.items():
+            for item in items:
+                if "status" in item:
+                    report.line(f"  {kind}  {item['name']}  {item['status']}  {item['arn']}")
+                else:  # an ML configuration: one per membership
+                    output = item["defaultOutputLocation"].get("destination", {})
+                    uri = output.get("s3Destination", {}).get("s3Uri", "")
+                    report.line(f"  {kind}  {item['membershipIdentifier']}  {uri}")
+    return 0 if healthy else 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    groups = parser.add_subparsers(dest="group", required=True, metavar="local")
+    local = groups.add_parser("local", help="the local cloud (MiniStack + Clean Rooms ML emulator)")
+    commands = local.add_subparsers(dest="command", required=True)
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--state-dir",
+        help=f"where `up` keeps the running cloud (default: ${clouds.STATE_DIR_ENV}, "
+        "else ~/.local/state/cdk-cleanrooms-ml/local)",
+    )
+    common.add_argument("--verbose", action="store_true", help="stream the tools' raw output")
+    cloud_options = argparse.ArgumentParser(add_help=False)
+    cloud_options.add_argument(
+        "--training-seconds",
+        type=float,
+        help="how long a training (channel query, inference job) takes in the emulator "
+        "(default 5; on a running cloud, changes it)",
+    )
+    app = argparse.ArgumentParser(add_help=False)
+    app.add_argument("--app", help='the app command, as `cdk --app` (default: cdk.json\'s "app")')
+    app.add_argument(
+        "--stack", action="append", default=[], help="a stack to act on (default: all)"
+    )
+    app.add_argument(
+        "-c",
+        "--context",
+        action="append",
+        default=[],
+        type=_context_item,
+        metavar="KEY=VALUE",
+        help="context for the app, as `cdk -c`",
+    )
+    app.add_argument(
+        "--cdk",
+        help="the aws-cdk CLI command (default: ./node_modules/.bin/cdk, else `cdk` on PATH)",
+    )
+    app.add_argument(
+        "--poll-seconds",
+        type=int,
+        default=2,
+        help="the Clean Rooms ML handler's poll interval on the local cloud (default 2)",
+    )
+
+    parents = [common, cloud_options, app]
+    run = commands.add_parser("deploy", parents=parents, help="deploy an app; print its outputs")
+    run.add_argument("--outputs-file", help="also write the outputs there (as `cdk deploy`)")
+    run.set_defaults(handler=deploy)
+    gone = commands.add_parser("destroy", parents=[common, app], help="destroy an app's stacks")
+    gone.set_defaults(handler=destroy, training_seconds=None)
+    start = commands.add_parser(
+        "up", parents=[common, cloud_options], help="start a local cloud that keeps running"
+    )
+    start.set_defaults(handler=up)
+    stop = commands.add_parser("down", parents=[common], help="stop the cloud `up` started")
+    stop.set_defaults(handler=down)
+    show = commands.add_parser("status", parents=[common], help="the running cloud, if any")
+    show.add_argument("--json", action="store_true", help="as JSON")
+    show.set_defaults(handler=status)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    report = Report(verbose=args.verbose)
+    with processes.signals():
+        try:
+            code: int = args.handler(args, report)
+        except processes.Interrupted as stop:
+            print(f"{PROG}: interrupted ({stop}); stopped what it started", file=sys.stderr)
+            return 128 + stop.signum
+        except StepError as failure:
+            if not report.verbose:
+                for line in failure_summary(failure.lines):
+                    print(f"    {line}", file=sys.stderr)
+            print(f"{PROG}: {failure}", file=sys.stderr)
+            return 1
+        except (CommandError, ToolError, RuntimeError, OSError) as error:
+            print(f"{PROG}: {error}", file=sys.stderr)
+            return 1
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,147 @@
+"""The local-cloud tier: ``cdk-cleanrooms-ml local`` deploys the examples onto MiniStack
+(IAM enforced) with the Clean Rooms ML emulator, through the real aws-cdk CLI.
+
+Most tests share one cloud per pytest process (the ``local_cloud`` fixture), each
+with a stack of its own. MiniStack does not send Delete to a custom resource
+whose create failed (real CloudFormation does); that path is covered by
+``test_local_lifecycle.py``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from botocore.exceptions import ClientError
+
+import contract
+from local_cli import LOCAL_ASSOCIATION, SharedCloud, outputs_of
+
+APP = "python3 examples/app.py"
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+@pytest.mark.slow(seconds=16)
+def test_a_failed_training_fails_the_deploy_with_the_services_reason(
+    local_cloud: SharedCloud, tmp_path: Path
+) -> None:
+    stack = "FailedTraining"
+    local_cloud.control("fail-next-training", {"message": "AlgorithmError: loss diverged"})
+    done = local_cloud.deploy(
+        APP, stack, f"stackName={stack}", outputs=tmp_path / "outputs.json", check=False
+    )
+    assert done.returncode == 1
+    # quiet by default, a failure still shows the failed resource and the service's reason
+    assert "AlgorithmError: loss diverged" in done.stdout
+    assert "CREATE_FAILED" in done.stdout
+    (model,) = local_cloud.models(stack)
+    assert model["status"] == "CREATE_FAILED"
+
+
+@pytest.mark.slow(seconds=20)
+def test_long_path_waits_through_a_wait_condition_and_fails_late_with_the_reason(
+    local_cloud: SharedCloud, tmp_path: Path
+) -> None:
+    stack = "LongPath"
+    context = [f"stackName={stack}", "completionTimeoutMinutes=120"]
+    with local_cloud.timings(training_seconds=3):  # a few of the waiter's 1 s polls
+        first = local_cloud.deploy(APP, stack, *context, outputs=tmp_path / "1.json", verbose=True)
+        assert "Received SUCCESS signal" in first.stdout  # the WaitCondition's
+        # the raw streams (--verbose) run on the pinned Node.js LTS: no warnings about it
+        assert "NodeVersionSupportWarning" not in first.stdout
+        assert "end-of-life" not in first.stdout
+        (model,) = local_cloud.models(stack)
+        assert model["status"] == "ACTIVE"
+        assert model["hyperparameters"] == {"epochs": "10"}
+        # a replacement whose training fails late fails the deploy with the service's reason
+        local_cloud.control("fail-next-training", {"message": "AlgorithmError: diverged late"})
+        second = local_cloud.deploy(
+            APP, stack, *context, "epochs=30", outputs=tmp_path / "2.json", check=False
+        )
+    assert second.returncode == 1
+    assert "AlgorithmError: diverged late" in second.stdout
+    by_epochs = {m["hyperparameters"]["epochs"]: m["status"] for m in local_cloud.models(stack)}
+    assert by_epochs == {"10": "ACTIVE", "30": "CREATE_FAILED"}  # the context reached the model
+
+
+@pytest.mark.slow(seconds=23)
+def test_incremental_example_deploys_a_versioned_successor(
+    local_cloud: SharedCloud, tmp_path: Path
+) -> None:
+    app, stack = "python3 examples/incremental.py", "CleanRoomsMLIncremental"
+    local_cloud.deploy(app, stack, outputs=tmp_path / "outputs.json")
+    outputs = outputs_of(tmp_path / "outputs.json", stack)
+    assert UUID.fullmatch(outputs["SuccessorVersion"])  # ASSUMPTION A2: a versioned model
+    models = {m["trainedModelArn"] for m in local_cloud.models(stack)}
+    assert models == {outputs["BaseArn"], outputs["SuccessorArn"]}
+    local_cloud.destroy(app, stack)
+
+
+@pytest.mark.slow(seconds=27)
+def test_full_pipeline_deploys_every_clean_rooms_ml_resource_and_destroys_them(
+    local_cloud: SharedCloud, tmp_path: Path
+) -> None:
+    """examples/full_pipeline.py with an association made elsewhere: MiniStack has no
+    AWS::CleanRoomsML::* types, so the L1 algorithm and association are left out."""
+    app, stack = "python3 examples/full_pipeline.py", "CleanRoomsMLFullPipeline"
+    context = [
+        f"configuredModelAlgorithmAssociationArn={LOCAL_ASSOCIATION}",
+        "removalPolicy=destroy",
+    ]
+    local_cloud.deploy(app, stack, *context, outputs=tmp_path / "outputs.json")
+    outputs = outputs_of(tmp_path / "outputs.json", stack)
+    ml = local_cloud.cleanroomsml()
+    membership = LOCAL_ASSOCIATION.split("/")[1]
+    for channel in (outputs["TrainingChannelArn"], outputs["ScoringChannelArn"]):
+        got = ml.get_ml_input_channel(membershipIdentifier=membership, mlInputChannelArn=channel)
+        assert got["status"] == "ACTIVE"
+        assert got["configuredModelAlgorithmAssociations"] == [LOCAL_ASSOCIATION]
+    model = ml.get_trained_model(
+        membershipIdentifier=membership, trainedModelArn=outputs["TrainedModelArn"]
+    )
+    assert model["status"] == "ACTIVE"
+    assert model["dataChannels"] == [
+        {"mlInputChannelArn": outputs["TrainingChannelArn"], "channelName": "train"}
+    ]
+    job = ml.get_trained_model_inference_job(
+        membershipIdentifier=membership, trainedModelInferenceJobArn=outputs["InferenceJobArn"]
+    )
+    assert job["status"] == outputs["InferenceJobStatus"] == "ACTIVE"
+    assert job["dataSource"] == {"mlInputChannelArn": outputs["ScoringChannelArn"]}
+    configuration = ml.get_ml_configuration(membershipIdentifier=membership)
+    destination = configuration["defaultOutputLocation"]["destination"]["s3Destination"]
+    assert destination["s3Uri"] == f"s3://{outputs['ResultsBucket']}/cleanrooms-ml/"
+    s3 = local_cloud.aws("s3")
+    s3.head_bucket(Bucket=outputs["ResultsBucket"])
+    types = {
+        r["ResourceType"]
+        for r in local_cloud.aws("cloudformation").describe_stack_resources(StackName=stack)[
+            "StackResources"
+        ]
+    }
+    assert {
+        contract.ML_CONFIGURATION_RESOURCE_TYPE,
+        contract.ML_INPUT_CHANNEL_RESOURCE_TYPE,
+        contract.RESOURCE_TYPE,
+        contract.INFERENCE_JOB_RESOURCE_TYPE,
+        "AWS::S3::Bucket",
+    } <= types
+    assert not [t for t in types if t.startswith("AWS::CleanRoomsML::")]
+
+    local_cloud.destroy(app, stack, *context)
+    for channel in (outputs["TrainingChannelArn"], outputs["ScoringChannelArn"]):
+        got = ml.get_ml_input_channel(membershipIdentifier=membership, mlInputChannelArn=channel)
+        assert got["status"] == "INACTIVE"  # DeleteMLInputChannelData under DESTROY (A13)
+    model = ml.get_trained_model(
+        membershipIdentifier=membership, trainedModelArn=outputs["TrainedModelArn"]
+    )
+    assert model["status"] == "INACTIVE"  # its output deleted
+    job = ml.get_trained_model_inference_job(
+        membershipIdentifier=membership, trainedModelInferenceJobArn=outputs["InferenceJobArn"]
+    )
+    assert job["status"] == "ACTIVE"  # finished: nothing to cancel, and jobs have no delete
+    with pytest.raises(ml.exceptions.ResourceNotFoundException):
+        ml.get_ml_configuration(membershipIdentifier=membership)
+    with pytest.raises(ClientError):
+        s3.head_bucket(Bucket=outputs["ResultsBucket"])
