@@ -28,7 +28,7 @@ def _ratio(cell: str) -> float:
     return float(cell[:-1])
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=20)
 def test_the_quick_comparison_prints_every_table() -> None:
     output = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "compare.py"), "--quick"],
