@@ -5,8 +5,9 @@ A round trip is one request written to the jsii kernel process and its answer re
 and the answer to each callback the kernel makes into Python.
 
 Run as a script (``python tests/kernel_calls.py``), it reports what importing the
-package and every public name costs in a fresh process, and which aws-cdk-lib modules a short-path and a
-long-path stack load, as JSON (``tests/test_performance.py`` reads it).
+package and using every public name costs in a fresh process, and which aws-cdk-lib
+modules a short-path and a long-path stack load, as JSON (``tests/test_performance.py``
+reads it).
 """
 
 from __future__ import annotations
