@@ -1,222 +1,278 @@
-"""Side-by-side benchmark: our construct against what users write today.
+"""Synth time as users feel it: ``TrainedModel`` against what they would write instead.
 
-    .venv/bin/python benchmarks/compare.py            # N = 1, 10, 50, 200
+    .venv/bin/python benchmarks/compare.py                 # N = 1, 10, 50; 7 paired runs
+    .venv/bin/python benchmarks/compare.py --quick         # N = 1, one run: checks it works
 
-Three ways to get N trained models into one stack, synthesized in one run:
+Three apps in ``benchmarks/apps/``, each a plain CDK app that puts N trained models in
+one stack and synthesizes it (``python app.py N``), importing only what it uses:
 
-- **ours**: ``TrainedModel``;
-- **AwsCustomResource** (the peer most users write today): one
-  ``custom_resources.AwsCustomResource`` per model calling
-  ``CleanRoomsML:CreateTrainedModel``, ``DeleteTrainedModelOutput`` on delete,
-  ``AwsCustomResourcePolicy.from_sdk_calls``;
-- **hand-written Provider**: a ``custom_resources.Provider`` with a minimal
-  inline Python handler and a ``CustomResource`` per model.
+- **ours**: ``TrainedModel`` (``apps/ours.py``);
+- **hand-written Provider**: the same handler asset behind a ``custom_resources.Provider``
+  (an ``on_event`` and an ``is_complete`` function, the permissions they need) and one
+  ``CustomResource`` per model with the properties ``TrainedModel`` renders
+  (``apps/provider.py``): the floor for any construct built on the Provider framework;
+- **AwsCustomResource**: one ``custom_resources.AwsCustomResource`` per model calling
+  ``CreateTrainedModel`` (``apps/aws_custom_resource.py``), what most users write today.
 
-Prints resources, template bytes, bytes per model, the largest N that fits
-CloudFormation's 500-resource and 1 MB template limits, and synth time as a
-ratio to the AwsCustomResource peer ("peer"; median of repeated runs). Timings are
-ratios measured side by side, never thresholds.
+Metric 1, the whole process: each app is run as its own ``python app.py N`` process,
+its start-up, imports, construction, synthesis and exit included (wall clock, and the
+CPU time of the process tree: Python and the jsii Node.js kernel). One run of each app
+warms the caches (bytecode, staged assets) and is not counted; then the apps run in
+turn, in a rotating order, ``--repeats`` times: each round gives one paired ratio per
+peer, and the table shows medians. Validation off is ``CDK_VALIDATION=false`` (what
+``cdk synth --no-validation`` sets; ``App(builtin_cloud_formation_validation=False)``
+is the same switch in code); on is aws-cdk-lib's default (its built-in CloudFormation
+template check). The apps run with bytecode kept (``PYTHONDONTWRITEBYTECODE`` is
+removed from their environment), as a user's virtualenv has it, and with the
+project's pinned Node.js (``node_modules/.bin`` first on PATH).
+
+Metric 2, the warm per-stack cost: inside one process per app, the app is run once to
+warm up, then ``--warm-repeats`` more times (a new ``App``, stack and N models, and a
+synth each time); the median time per stack is the cost a test suite or a
+multi-stack app pays per stack once imports are done.
+
+The output is Markdown (the README's performance section). Timings are ratios measured
+side by side, never thresholds: the machine's speed drifts, pairs share it.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import resource
+import runpy
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-# the project's pinned Node.js LTS (node_modules/.bin, from npm ci) runs jsii
-os.environ["PATH"] = os.pathsep.join(
-    [str(Path(__file__).resolve().parent.parent / "node_modules" / ".bin"), os.environ["PATH"]]
-)
-
-from aws_cdk import App, CustomResource, Duration, Environment, Size, Stack
-from aws_cdk import aws_lambda as lambda_
-from aws_cdk import custom_resources as cr
-
-from cdk_cleanrooms_ml import DataChannel, InstanceType, TrainedModel
-
-MEMBERSHIP = "0f3d2a1b-1234-4cde-8f00-0123456789ab"
-PREFIX = f"arn:aws:cleanrooms-ml:us-east-1:111122223333:membership/{MEMBERSHIP}"
-ASSOCIATION = f"{PREFIX}/configured-model-algorithm-association/assoc"
-CHANNEL = f"{PREFIX}/ml-input-channel/channel"
-MAX_RESOURCES = 500
-MAX_TEMPLATE_BYTES = 1_000_000
-REQUEST: dict[str, Any] = {
-    "membershipIdentifier": MEMBERSHIP,
-    "configuredModelAlgorithmAssociationArn": ASSOCIATION,
-    "resourceConfig": {"instanceType": "ml.m5.xlarge", "volumeSizeInGB": 50},
-    "dataChannels": [{"mlInputChannelArn": CHANNEL, "channelName": "train"}],
-    "hyperparameters": {"epochs": "10"},
+ROOT = Path(__file__).resolve().parent.parent
+APPS = ROOT / "benchmarks" / "apps"
+NODE_BIN = ROOT / "node_modules" / ".bin"
+"""The project's pinned Node.js LTS (from ``npm ci``), first on the apps' PATH."""
+WAYS: dict[str, str] = {
+    "ours": "ours.py",
+    "provider": "provider.py",
+    "peer": "aws_custom_resource.py",
 }
-MINIMAL_HANDLER = """
-import boto3
-def on_event(event, context):
-    client = boto3.client("cleanroomsml")
-    props = event["ResourceProperties"]
-    if event["RequestType"] == "Create":
-        request = {k: v for k, v in props.items() if k != "ServiceToken"}
-        config = request["resourceConfig"]
-        config["volumeSizeInGB"] = int(config["volumeSizeInGB"])
-        arn = client.create_trained_model(**request)["trainedModelArn"]
-        return {"PhysicalResourceId": arn, "Data": {"TrainedModelArn": arn}}
-    if event["RequestType"] == "Delete":
-        client.delete_trained_model_output(
-            trainedModelArn=event["PhysicalResourceId"],
-            membershipIdentifier=props["membershipIdentifier"])
-    return {"PhysicalResourceId": event["PhysicalResourceId"]}
-def is_complete(event, context):
-    client = boto3.client("cleanroomsml")
-    status = client.get_trained_model(
-        trainedModelArn=event["PhysicalResourceId"],
-        membershipIdentifier=event["ResourceProperties"]["membershipIdentifier"])["status"]
-    return {"IsComplete": status in ("ACTIVE", "INACTIVE")}
-"""
-
-
-def _stack() -> tuple[App, Stack]:
-    app = App(context={"aws:cdk:enable-path-metadata": True})
-    return app, Stack(app, "Bench", env=Environment(account="111122223333", region="us-east-1"))
-
-
-def ours(n: int) -> App:
-    app, stack = _stack()
-    for i in range(n):
-        TrainedModel(
-            stack,
-            f"Model{i}",
-            membership_identifier=MEMBERSHIP,
-            configured_model_algorithm_association_arn=ASSOCIATION,
-            instance_type=InstanceType.ML_M5_XLARGE,
-            volume_size=Size.gibibytes(50),
-            data_channels=[DataChannel(ml_input_channel_arn=CHANNEL, channel_name="train")],
-            hyperparameters={"epochs": "10"},
-        )
-    return app
-
-
-def aws_custom_resource(n: int) -> App:
-    app, stack = _stack()
-    for i in range(n):
-        create = cr.AwsSdkCall(
-            service="CleanRoomsML",
-            action="CreateTrainedModel",
-            parameters={**REQUEST, "name": f"model-{i}"},
-            physical_resource_id=cr.PhysicalResourceId.from_response("trainedModelArn"),
-        )
-        delete = cr.AwsSdkCall(
-            service="CleanRoomsML",
-            action="DeleteTrainedModelOutput",
-            parameters={
-                "trainedModelArn": cr.PhysicalResourceIdReference(),
-                "membershipIdentifier": MEMBERSHIP,
-            },
-        )
-        cr.AwsCustomResource(
-            stack,
-            f"Model{i}",
-            on_create=create,
-            on_delete=delete,
-            policy=cr.AwsCustomResourcePolicy.from_sdk_calls(
-                resources=cr.AwsCustomResourcePolicy.ANY_RESOURCE
-            ),
-            install_latest_aws_sdk=False,
-        )
-    return app
-
-
-def hand_written_provider(n: int) -> App:
-    app, stack = _stack()
-    code = lambda_.Code.from_inline(MINIMAL_HANDLER)
-    on_event = lambda_.Function(
-        stack, "OnEvent", code=code, handler="index.on_event", runtime=lambda_.Runtime.PYTHON_3_14
-    )
-    is_complete = lambda_.Function(
-        stack,
-        "IsComplete",
-        code=code,
-        handler="index.is_complete",
-        runtime=lambda_.Runtime.PYTHON_3_14,
-    )
-    provider = cr.Provider(
-        stack,
-        "Provider",
-        on_event_handler=on_event,
-        is_complete_handler=is_complete,
-        query_interval=Duration.seconds(10),
-        total_timeout=Duration.hours(1),
-    )
-    for i in range(n):
-        CustomResource(
-            stack,
-            f"Model{i}",
-            service_token=provider.service_token,
-            properties={**REQUEST, "name": f"model-{i}"},
-        )
-    return app
-
-
-WAYS: dict[str, Callable[[int], App]] = {
-    "ours": ours,
-    "AwsCustomResource": aws_custom_resource,
-    "hand-written Provider": hand_written_provider,
+LABELS: dict[str, str] = {
+    "ours": "TrainedModel",
+    "provider": "hand-written Provider",
+    "peer": "AwsCustomResource",
 }
+VALIDATION: dict[str, str | None] = {"off": "false", "on": None}
+"""``CDK_VALIDATION`` for each setting (None: unset, aws-cdk-lib's default: on)."""
+STACK = "Bench"
 
 
-def synthesize(build: Callable[[int], App], n: int) -> tuple[dict[str, Any], float]:
-    start = time.perf_counter()
-    template: dict[str, Any] = build(n).synth().get_stack_by_name("Bench").template
-    return template, time.perf_counter() - start
+@dataclass(frozen=True)
+class Sample:
+    """One whole-process run: wall clock and CPU (user + system) seconds."""
+
+    wall: float
+    cpu: float
 
 
-def main(sizes: tuple[int, ...] = (1, 10, 50, 200), repeats: int = 3) -> None:
-    validation = os.environ.get("CDK_VALIDATION", "unset (aws-cdk-lib's check on)")
-    print(f"CDK_VALIDATION={validation}; synth time = median of {repeats} runs, in one process\n")
-    rows = []
-    fits: dict[str, tuple[float, float, float]] = {}
-    peer_times: dict[int, float] = {}
-    results: dict[tuple[str, int], tuple[int, int, float]] = {}
-    for n in sizes:
-        for way, build in WAYS.items():
-            times = []
-            template: dict[str, Any] = {}
-            for _ in range(repeats):
-                template, seconds = synthesize(build, n)
-                times.append(seconds)
-            size = len(json.dumps(template, separators=(",", ":")))
-            results[(way, n)] = (len(template["Resources"]), size, statistics.median(times))
-        peer_times[n] = results[("AwsCustomResource", n)][2]
-    low, high = min(sizes), max(sizes)
-    for way in WAYS:
-        r_low, b_low, _ = results[(way, low)]
-        r_high, b_high, _ = results[(way, high)]
-        per_resource = (r_high - r_low) / (high - low)
-        per_byte = (b_high - b_low) / (high - low)
-        fixed_r, fixed_b = r_low - per_resource * low, b_low - per_byte * low
-        fits[way] = (
-            per_resource,
-            per_byte,
-            min(
-                (MAX_RESOURCES - fixed_r) / per_resource, (MAX_TEMPLATE_BYTES - fixed_b) / per_byte
-            ),
+def child_environment(validation: str, outdir: str) -> dict[str, str]:
+    """The apps' environment: this one, bytecode kept, the cloud assembly in ``outdir``."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONOPTIMIZE")
+    }
+    env["CDK_OUTDIR"] = outdir
+    env["PATH"] = os.pathsep.join([str(NODE_BIN), env.get("PATH", "")])
+    switch = VALIDATION[validation]
+    if switch is None:
+        env.pop("CDK_VALIDATION", None)
+    else:
+        env["CDK_VALIDATION"] = switch
+    return env
+
+
+def run_app(way: str, n: int, env: dict[str, str]) -> Sample:
+    """Run ``python apps/<way>.py n`` to its end; its wall clock and its tree's CPU time."""
+    with tempfile.TemporaryFile() as errors:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.perf_counter()
+        process = subprocess.run(
+            [sys.executable, str(APPS / WAYS[way]), str(n)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=errors,
+            check=False,
         )
-    print("| way | N | resources | template bytes | bytes per model | synth time vs peer |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for n in sizes:
+        wall = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if process.returncode != 0:
+            errors.seek(0)
+            raise RuntimeError(
+                f"{WAYS[way]} {n} exited {process.returncode}:\n"
+                + errors.read().decode(errors="replace")[-4000:]
+            )
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return Sample(wall=wall, cpu=cpu)
+
+
+def whole_process(
+    n: int, validation: str, repeats: int, warmup: bool, outdirs: dict[str, str]
+) -> dict[str, list[Sample]]:
+    """``repeats`` rounds of every app, in a rotating order (after one warm-up run each)."""
+    envs = {way: child_environment(validation, outdirs[way]) for way in WAYS}
+    if warmup:
         for way in WAYS:
-            resources, size, seconds = results[(way, n)]
-            rows.append((way, n))
-            ratio = seconds / peer_times[n]
-            print(f"| {way} | {n} | {resources} | {size} | {size / n:.0f} | {ratio:.2f}x |")
-    print("\n| way | resources per model | marginal bytes per model | largest N (500 res., 1 MB) |")
-    print("|---|---:|---:|---:|")
-    for way, (per_resource, per_byte, largest) in fits.items():
-        print(f"| {way} | {per_resource:.2f} | {per_byte:.0f} | {int(largest)} |")
+            run_app(way, n, envs[way])
+    samples: dict[str, list[Sample]] = {way: [] for way in WAYS}
+    order = list(WAYS)
+    for round_ in range(repeats):
+        shift = round_ % len(order)
+        for way in order[shift:] + order[:shift]:
+            samples[way].append(run_app(way, n, envs[way]))
+    return samples
+
+
+def paired_ratio(samples: dict[str, list[Sample]], peer: str, field: str) -> float:
+    """The median of the per-round ratios ours / ``peer``."""
+
+    def value(sample: Sample) -> float:
+        return sample.wall if field == "wall" else sample.cpu
+
+    return statistics.median(
+        value(a) / value(b) for a, b in zip(samples["ours"], samples[peer], strict=True)
+    )
+
+
+def warm_child(way: str, n: int, repeats: int) -> None:
+    """(In a child process) run the app ``repeats + 1`` times; print the timed runs' seconds."""
+    script = str(APPS / WAYS[way])
+    sys.path.insert(0, str(APPS))
+    sys.argv = [script, str(n)]
+    times = []
+    for index in range(repeats + 1):
+        start = time.perf_counter()
+        runpy.run_path(script, run_name="__main__")
+        if index:  # the first run pays the imports
+            times.append(time.perf_counter() - start)
+    print(json.dumps(times))
+
+
+def warm_per_stack(
+    n: int, repeats: int, rounds: int, outdirs: dict[str, str]
+) -> dict[str, list[float]]:
+    """Per-stack seconds of each app inside one warm process (``rounds`` processes each)."""
+    found: dict[str, list[float]] = {way: [] for way in WAYS}
+    for _ in range(rounds):
+        for way in WAYS:
+            env = child_environment("off", outdirs[way])
+            output = subprocess.run(
+                [sys.executable, __file__, "--warm-child", way, str(n), str(repeats)],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+            found[way].extend(json.loads(output.strip().splitlines()[-1]))
+    return found
+
+
+def template_stats(outdir: str) -> tuple[int, int]:
+    """Resources and compact JSON bytes of the benchmark stack's template."""
+    template: dict[str, Any] = json.loads((Path(outdir) / f"{STACK}.template.json").read_text())
+    return len(template["Resources"]), len(json.dumps(template, separators=(",", ":")))
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+    parser.add_argument("--sizes", default="1,10,50", help="values of N, comma-separated")
+    parser.add_argument("--repeats", type=int, default=7, help="paired rounds per N and setting")
+    parser.add_argument(
+        "--validation", choices=["both", "off", "on"], default="both", help="settings to run"
+    )
+    parser.add_argument("--warm-repeats", type=int, default=5, help="timed stacks per warm process")
+    parser.add_argument("--warm-rounds", type=int, default=2, help="warm processes per app")
+    parser.add_argument("--no-warmup", action="store_true", help="count every run")
+    parser.add_argument(
+        "--quick", action="store_true", help="N = 1, one round, validation off, no warm-up"
+    )
+    parser.add_argument(
+        "--warm-child", nargs=3, metavar=("WAY", "N", "REPEATS"), help=argparse.SUPPRESS
+    )
+    args = parser.parse_args(argv)
+    if args.warm_child:
+        way, n, repeats = args.warm_child
+        warm_child(way, int(n), int(repeats))
+        return
+    if args.quick:
+        args.sizes, args.repeats, args.validation, args.no_warmup = "1", 1, "off", True
+        args.warm_repeats, args.warm_rounds = 1, 1
+    sizes = [int(s) for s in args.sizes.split(",")]
+    settings = ["off", "on"] if args.validation == "both" else [args.validation]
+
+    with tempfile.TemporaryDirectory(prefix="cdk-cleanrooms-ml-bench-") as scratch:
+        outdirs = {way: str(Path(scratch) / way) for way in WAYS}
+        whole: dict[tuple[int, str], dict[str, list[Sample]]] = {}
+        templates: dict[tuple[int, str], tuple[int, int]] = {}
+        for n in sizes:
+            for setting in settings:
+                whole[(n, setting)] = whole_process(
+                    n, setting, args.repeats, not args.no_warmup, outdirs
+                )
+            for way in WAYS:
+                templates[(n, way)] = template_stats(outdirs[way])
+        warm = {n: warm_per_stack(n, args.warm_repeats, args.warm_rounds, outdirs) for n in sizes}
+
+    print(
+        f"Whole `python app.py N` process (synth), median of {args.repeats} paired rounds"
+        + ("" if args.no_warmup else " after one warm-up run each")
+        + "; ratio = median of the per-round ratios (below 1: ours is faster).\n"
+    )
+    print(
+        "| N | validation | ours (s) | hand-written Provider (s) | AwsCustomResource (s) "
+        "| ours / Provider | ours / AwsCustomResource | CPU: ours / Provider "
+        "| CPU: ours / AwsCustomResource |"
+    )
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+    for (n, setting), samples in whole.items():
+        walls = [statistics.median(s.wall for s in samples[way]) for way in WAYS]
+        print(
+            f"| {n} | {setting} | "
+            + " | ".join(f"{w:.2f}" for w in walls)
+            + f" | {paired_ratio(samples, 'provider', 'wall'):.2f}x"
+            + f" | {paired_ratio(samples, 'peer', 'wall'):.2f}x"
+            + f" | {paired_ratio(samples, 'provider', 'cpu'):.2f}x"
+            + f" | {paired_ratio(samples, 'peer', 'cpu'):.2f}x |"
+        )
+    print(
+        f"\nWarm per-stack cost inside one process (validation off): median of "
+        f"{args.warm_repeats * args.warm_rounds} stacks, each a new App with N models and a "
+        "synth, after one warm-up stack.\n"
+    )
+    print(
+        "| N | ours (ms) | hand-written Provider (ms) | AwsCustomResource (ms) "
+        "| ours / Provider | ours / AwsCustomResource |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|")
+    for n, times in warm.items():
+        medians = {way: statistics.median(times[way]) for way in WAYS}
+        print(
+            f"| {n} | "
+            + " | ".join(f"{medians[way] * 1000:.0f}" for way in WAYS)
+            + f" | {medians['ours'] / medians['provider']:.2f}x"
+            + f" | {medians['ours'] / medians['peer']:.2f}x |"
+        )
+    print("\nTemplate (one stack): resources and bytes (compact JSON).\n")
+    print("| N | " + " | ".join(f"{LABELS[way]} resources | bytes" for way in WAYS) + " |")
+    print("|---:|" + "---:|---:|" * len(WAYS))
+    for n in sizes:
+        cells = [f"{templates[(n, way)][0]} | {templates[(n, way)][1]}" for way in WAYS]
+        print(f"| {n} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":
-    main(tuple(int(a) for a in sys.argv[1:]) or (1, 10, 50, 200))
+    main()

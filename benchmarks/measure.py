@@ -48,7 +48,7 @@ import trained_models  # noqa: E402
 from aws_client import make_client  # noqa: E402
 from cdk_cleanrooms_ml import DataChannel, InstanceType, TrainedModel  # noqa: E402
 from cdk_cleanrooms_ml._asset import handler_asset_path  # noqa: E402
-from cdk_cleanrooms_ml._provider import QUERY_INTERVAL  # noqa: E402
+from cdk_cleanrooms_ml._provider import QUERY_INTERVAL_SECONDS  # noqa: E402
 from helpers import (  # noqa: E402
     ASSOCIATION_ARN,
     CHANNEL_ARN,
@@ -196,7 +196,7 @@ def _polling(training_seconds: float) -> tuple[int, int, float]:
     """on_event (list), the first poll (list, create, get), then one get per poll."""
     client = make_client()
     stubber = Stubber(client)
-    interval = QUERY_INTERVAL.to_seconds()
+    interval = float(QUERY_INTERVAL_SECONDS)
     create = event("Create", request_id="bench")
     listed: tuple[dict[str, Any], dict[str, Any]] = (
         {"trainedModels": []},

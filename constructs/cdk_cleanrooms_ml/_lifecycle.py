@@ -6,6 +6,7 @@ same way for trained models, ML input channels and inference jobs.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -71,8 +72,48 @@ def failures(lifecycle: Lifecycle, *, name_prop: str, max_timeout: int) -> list[
     return found
 
 
-def tag_manager(resource_type: str, lifecycle: Lifecycle) -> TagManager:
-    return TagManager(TagType.MAP, resource_type, dict(lifecycle.tags) or None)
+class WatchedTags(TagManager):
+    """A resource's tags, which say when they change after the construct is made.
+
+    ``Tags.of(resource).add(...)`` (its aspect calls ``setTag``) and ``set_tag`` or
+    ``remove_tag`` from Python all reach ``set_tag``/``remove_tag`` here; then the
+    provider checks the final tags when the app is built. Tags nothing changed are
+    the initial ones, checked with the other props: they cost the synth no check
+    (the check is a validation, a resolve and a callback: kernel round trips).
+    """
+
+    def __init__(self, resource_type: str, initial: Mapping[str, str]) -> None:
+        super().__init__(TagType.MAP, resource_type, dict(initial) or None)
+        self.initial = dict(initial)
+        self._on_change: Callable[[], None] | None = None
+        self._changed = False
+
+    def watch(self, on_change: Callable[[], None]) -> None:
+        """Call ``on_change`` once, at the first change (now, if there was one)."""
+        self._on_change = on_change
+        if self._changed:
+            on_change()
+
+    def _change(self) -> None:
+        if self._changed:
+            return
+        self._changed = True
+        if self._on_change is not None:
+            self._on_change()
+
+    def set_tag(
+        self,
+        key: str,
+        value: str,
+        priority: float | None = None,
+        apply_to_launched_instances: bool | None = None,
+    ) -> None:
+        self._change()
+        super().set_tag(key, value, priority, apply_to_launched_instances)
+
+    def remove_tag(self, key: str, priority: float) -> None:
+        self._change()
+        super().remove_tag(key, priority)
 
 
 def render(lifecycle: Lifecycle, name_prefix: str | None) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from typing import Any, Final
 
 from aws_cdk import Acknowledgment, CfnResource, Validations
+from aws_cdk import aws_iam as iam
 
 from constructs import IConstruct
 
@@ -33,10 +34,20 @@ _SUPPRESSIONS: weakref.WeakKeyDictionary[CfnResource, list[dict[str, Any]]] = (
 
 
 def policy_resource(role: IConstruct) -> CfnResource:
-    """The ``AWS::IAM::Policy`` of a role's ``DefaultPolicy`` (it must exist)."""
-    found = role.node.find_child("DefaultPolicy").node.default_child
-    assert isinstance(found, CfnResource)
+    """The ``AWS::IAM::Policy`` of a role's ``DefaultPolicy`` (it must exist).
+
+    The one ``CfnPolicy`` below the role: ``node.find_all`` is two kernel round trips,
+    where ``find_child("DefaultPolicy").node.default_child`` is four."""
+    (found,) = [c for c in role.node.find_all() if isinstance(c, iam.CfnPolicy)]
     return found
+
+
+def acknowledgments(findings: Sequence[tuple[str, str]]) -> list[Acknowledgment]:
+    """AwsSolutions ``findings`` as cdk-nag 3 acknowledgments (structs: no kernel call)."""
+    return [
+        Acknowledgment(id=f"AwsSolutions::AwsSolutions-{finding}", reason=reason)
+        for finding, reason in findings
+    ]
 
 
 def acknowledge(
@@ -46,12 +57,7 @@ def acknowledge(
 ) -> None:
     """Acknowledge AwsSolutions ``findings`` on ``scope`` (cdk-nag 3), and suppress them
     on each of ``resources``, the resources that carry them (cdk-nag 2)."""
-    Validations.of(scope).acknowledge(
-        *(
-            Acknowledgment(id=f"AwsSolutions::AwsSolutions-{finding}", reason=reason)
-            for finding, reason in findings
-        )
-    )
+    Validations.of(scope).acknowledge(*acknowledgments(findings))
     for resource in resources:
         suppress(resource, findings)
 

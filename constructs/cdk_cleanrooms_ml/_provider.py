@@ -8,9 +8,10 @@ its own membership, association and KMS key.
 
 from __future__ import annotations
 
+import functools
 import weakref
-from collections.abc import Sequence
-from typing import Any, Final, cast
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Final, cast
 
 import jsii
 from aws_cdk import (
@@ -21,17 +22,14 @@ from aws_cdk import (
     Duration,
     Stack,
     TagManager,
-    Token,
+    Validations,
 )
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_stepfunctions as sfn
-from aws_cdk import aws_stepfunctions_tasks as tasks
 from aws_cdk import custom_resources as cr
 
-from constructs import Construct, IConstruct, IValidation
+from constructs import Construct, IConstruct, IValidation, Node
 
 from . import _contract as contract
 from . import handler_logs
@@ -41,19 +39,52 @@ from ._context import (
     LONG_WAIT_POLL_SECONDS_CONTEXT_KEY,
     QUERY_INTERVAL_SECONDS_CONTEXT_KEY,
 )
-from ._nag import acknowledge, policy_resource
+from ._lifecycle import WatchedTags
+from ._nag import acknowledgments, policy_resource, suppress
+from ._props import unresolved
 from ._validation import tag_failures
+
+if TYPE_CHECKING:
+    # Only the long path (a Step Functions waiter) and a KMS key use these modules:
+    # they are imported where used, so that importing this package loads neither.
+    from aws_cdk import aws_kms as kms
+    from aws_cdk import aws_stepfunctions as sfn
 
 PROVIDER_ID: Final = "CleanRoomsMLTrainedModelProvider"
 """Construct id of the per-stack provider, a direct child of the stack."""
 
-QUERY_INTERVAL: Final = Duration.seconds(10)
-TOTAL_TIMEOUT: Final = Duration.hours(1)
-HANDLER_TIMEOUT: Final = Duration.minutes(5)
+QUERY_INTERVAL_SECONDS: Final = 10
+"""The Provider framework's polling interval (``is_complete``)."""
+TOTAL_TIMEOUT_SECONDS: Final = 3600
+"""The Provider framework's total timeout (its maximum, one hour)."""
+HANDLER_TIMEOUT_SECONDS: Final = 300
 """Every handler function's timeout: one API call with all its retries (at most
 ``aws_client.worst_call_seconds()``, 129 s) ends well inside it; a test checks."""
 
 _ASSET_EXCLUDE: Final = ["__pycache__", "*.pyc", ".mypy_cache", ".pytest_cache"]
+_SERVICE_MARK: Final = "cdk-cleanrooms-ml-service"
+_NAME_MARK: Final = "cdk-cleanrooms-ml-resource-name"
+"""Marks in the stack's membership ARN template (plain text: no token, no ARN separator)."""
+
+
+@functools.cache
+def _durations() -> tuple[Duration, Duration, Duration]:
+    """The query interval, total timeout and handler timeout as ``Duration`` objects.
+
+    Built on first use, once per process: a ``Duration`` is a jsii kernel call, and
+    importing the package makes none.
+    """
+    return (
+        Duration.seconds(QUERY_INTERVAL_SECONDS),
+        Duration.hours(TOTAL_TIMEOUT_SECONDS // 3600),
+        Duration.minutes(HANDLER_TIMEOUT_SECONDS // 60),
+    )
+
+
+@functools.cache
+def _function_platform() -> tuple[lambda_.Runtime, lambda_.Architecture]:
+    """The handler functions' runtime and architecture (two kernel calls, once per process)."""
+    return lambda_.Runtime.PYTHON_3_14, lambda_.Architecture.ARM_64
 
 
 def nag_text(value: Any) -> str:
@@ -106,6 +137,88 @@ class _TagsValidation:
         return []
 
 
+_STATE_MACHINE_FINDINGS: Final = [
+    (
+        "SF1",
+        "the waiters' inputs hold credentials (the Provider framework's: the "
+        "CloudFormation event's pre-signed ResponseURL; the long path's: the "
+        "WaitCondition handle URL): logging ALL events with execution data would "
+        "write them to CloudWatch Logs; the handler functions log each step "
+        "themselves",
+    ),
+    (
+        "SF2",
+        "the waiter state machines only poll (custom_resources.Provider offers no "
+        "X-Ray setting for its own); tracing would add X-Ray permissions on '*' "
+        "for no insight",
+    ),
+]
+"""The Provider framework's waiter state machine's findings (and the long path's)."""
+
+
+_STATE_MACHINE: Final = "aws-cdk-lib.aws_stepfunctions.CfnStateMachine"
+
+
+def _after(found: list[IConstruct], owner: IConstruct, kind: type, fqn: str = "") -> Any:
+    """The first construct of ``kind`` (and jsii type ``fqn``) below ``owner`` in a
+    preorder walk that holds both (``node.find_all()``): a role's DefaultPolicy's
+    ``CfnPolicy``, a state machine's ``CfnStateMachine``."""
+    # the same JavaScript object (an interface proxy is a new Python object each time)
+    ref = owner.__jsii_ref__.ref  # type: ignore[attr-defined]
+    start = next(i for i, c in enumerate(found) if c.__jsii_ref__.ref == ref)  # type: ignore[attr-defined]
+    return next(
+        c
+        for c in found[start + 1 :]
+        if isinstance(c, kind) and (not fqn or getattr(type(c), "__jsii_type__", "") == fqn)
+    )
+
+
+class ResourceTags:
+    """A resource's tags, whose ``TagManager`` is made when first needed.
+
+    A manager is a kernel object and its rendered tags a second round trip: a resource
+    with initial tags gets them at once; one without gets them only when something
+    asks for its ``tags`` (``Tags.of`` does, through ``ITaggable``), and then the
+    resource's ``Tags`` property is pointed at them (a property override). A resource
+    nobody tags renders no ``Tags``, as before.
+    """
+
+    def __init__(
+        self,
+        provider: CleanRoomsMLProvider,
+        owner: Construct,
+        resource_type: str,
+        initial: Mapping[str, str],
+    ) -> None:
+        self._provider = provider
+        self._owner = owner
+        self._type = resource_type
+        self._initial = dict(initial)
+        self._manager: WatchedTags | None = None
+        self._resource: CfnResource | None = None
+        self.rendered: Any = None
+        """The tags to render with the resource's properties (None: none yet)."""
+        if self._initial:
+            self._make()
+
+    def attach(self, resource: CfnResource) -> None:
+        """The resource whose ``Tags`` property a manager made later renders into."""
+        self._resource = resource
+
+    @property
+    def manager(self) -> TagManager:
+        """The ``TagManager`` (``ITaggable.tags``), made now if it was not."""
+        return self._manager if self._manager is not None else self._make()
+
+    def _make(self) -> TagManager:
+        manager = WatchedTags(self._type, self._initial)
+        self._manager = manager
+        self.rendered = self._provider.validate_tags_of(self._owner, manager)
+        if self._resource is not None:
+            self._resource.add_property_override(contract.TAGS, self.rendered)
+        return manager
+
+
 _PROVIDERS: weakref.WeakKeyDictionary[Stack, CleanRoomsMLProvider] = weakref.WeakKeyDictionary()
 """Providers by stack: saves a construct-tree lookup (a jsii round trip) per model."""
 _BY_SCOPE: weakref.WeakKeyDictionary[Construct, CleanRoomsMLProvider] = weakref.WeakKeyDictionary()
@@ -124,22 +237,32 @@ class CleanRoomsMLProvider(Construct):
         stack = Stack.of(scope)
         provider = _PROVIDERS.get(stack)
         if provider is None:
-            existing = stack.node.try_find_child(PROVIDER_ID)
-            provider = (
-                existing if isinstance(existing, CleanRoomsMLProvider) else cls(stack, PROVIDER_ID)
-            )
+            try:
+                provider = cls(stack, PROVIDER_ID)
+            except Exception as error:
+                # made by another copy of this module (its caches are not these): the
+                # construct tree has it (looked up only then: two kernel calls)
+                existing = stack.node.try_find_child(PROVIDER_ID)
+                if not isinstance(existing, CleanRoomsMLProvider) or (
+                    "already a Construct with name" not in str(error)
+                ):
+                    raise
+                provider = existing
             _PROVIDERS[stack] = provider
         _BY_SCOPE[scope] = provider
         return provider
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
-        stack = Stack.of(self)
-
+        # the provider is a direct child of its stack (``of``): no Stack.of round trip
+        stack = scope if isinstance(scope, Stack) else Stack.of(self)
+        node = self.node
+        # one principal for every role the provider makes (each is a kernel object)
+        self._lambda_principal = iam.ServicePrincipal("lambda.amazonaws.com")
         self.role = iam.Role(
             self,
             "Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            assumed_by=self._lambda_principal,
             description="cdk-cleanrooms-ml TrainedModel handler",
         )
         log_settings = handler_logs.settings(stack)
@@ -151,9 +274,6 @@ class CleanRoomsMLProvider(Construct):
         )
         handler_logs.created(stack, self.log_group)
         self.log_group.grant_write(self.role)  # makes the role's DefaultPolicy
-        self._handler_policy = policy_resource(self.role)
-        self._membership_policies: list[CfnResource] = [self._handler_policy]
-        """The policies that name a membership's resource ARNs (cdk-nag 2 suppressions)."""
         self._membership_findings: list[tuple[str, str]] = []
 
         # Statements by purpose, created on first use, their resources added as
@@ -162,7 +282,7 @@ class CleanRoomsMLProvider(Construct):
         self._granted_to: set[tuple[str, str]] = set()
 
         environment: dict[str, str] = {}
-        endpoint = self.node.try_get_context(ENDPOINT_URL_CONTEXT_KEY)
+        endpoint = node.try_get_context(ENDPOINT_URL_CONTEXT_KEY)
         if endpoint:
             environment["AWS_ENDPOINT_URL_CLEANROOMSML"] = str(endpoint)
 
@@ -173,12 +293,14 @@ class CleanRoomsMLProvider(Construct):
         self._long_wait_statement: iam.PolicyStatement | None = None
         self._models_arns: list[str] = []
         """Every membership's trained model ARNs (the long path's waiter reads them)."""
+        query_interval, total_timeout, handler_timeout = _durations()
+        runtime, architecture = _function_platform()
         common = {
             "code": code,
-            "runtime": lambda_.Runtime.PYTHON_3_14,
-            "architecture": lambda_.Architecture.ARM_64,
+            "runtime": runtime,
+            "architecture": architecture,
             "memory_size": 256,
-            "timeout": HANDLER_TIMEOUT,
+            "timeout": handler_timeout,
             "role": self.role,
             "log_group": self.log_group,
             "environment": environment or None,
@@ -206,7 +328,7 @@ class CleanRoomsMLProvider(Construct):
             role = iam.Role(
                 self,
                 role_id,
-                assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+                assumed_by=self._lambda_principal,
                 description="cdk-cleanrooms-ml TrainedModel provider framework",
             )
             self.log_group.grant_write(role)
@@ -217,8 +339,8 @@ class CleanRoomsMLProvider(Construct):
             "Provider",
             on_event_handler=self.on_event_function,
             is_complete_handler=self.is_complete_function,
-            query_interval=self._query_interval(),
-            total_timeout=TOTAL_TIMEOUT,
+            query_interval=self._query_interval(node, query_interval),
+            total_timeout=total_timeout,
             framework_on_event_role=framework_roles[0],
             framework_complete_and_timeout_role=framework_roles[1],
             log_group=self.log_group,
@@ -229,15 +351,21 @@ class CleanRoomsMLProvider(Construct):
             disable_waiter_state_machine_logging=True,
         )
         self._stack = stack
+        self._validations: Validations | None = None
+        self._pending_statements: list[iam.PolicyStatement] = []
+        self._pending_findings: list[tuple[str, str]] = []
+        self._pending_suppressions: dict[int, tuple[CfnResource, list[tuple[str, str]]]] = {}
+        self._template: tuple[str, str] | None = None
+        self._keys: dict[int, kms.IKey] = {}
         self._service_token = self.provider.service_token
-        self._acknowledge_framework_findings()
+        self._acknowledge_framework_findings(node)
         self._tagged_models: list[tuple[Construct, Any]] = []
-        self.node.add_validation(_TagsValidation(stack, self._tagged_models))
+        """The resources whose final tags are checked at synth (``validate_tags_of``)."""
 
-    def _query_interval(self) -> Duration:
-        value = self.node.try_get_context(QUERY_INTERVAL_SECONDS_CONTEXT_KEY)
+    def _query_interval(self, node: Node, default: Duration) -> Duration:
+        value = node.try_get_context(QUERY_INTERVAL_SECONDS_CONTEXT_KEY)
         if value is None:
-            return QUERY_INTERVAL
+            return default
         text = str(value).strip()
         if not text.isdigit() or not 1 <= int(text) <= 600:
             raise ValueError(
@@ -254,10 +382,14 @@ class CleanRoomsMLProvider(Construct):
         """
         if self._long_waiter is not None:
             return self._long_waiter
+        # the long path pays for its own imports (see the TYPE_CHECKING block)
+        from aws_cdk import aws_stepfunctions as sfn
+        from aws_cdk import aws_stepfunctions_tasks as tasks
+
         role = iam.Role(
             self,
             "LongWaitRole",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            assumed_by=self._lambda_principal,
             description="cdk-cleanrooms-ml TrainedModel long-wait poller",
         )
         self.log_group.grant_write(role)
@@ -275,16 +407,17 @@ class CleanRoomsMLProvider(Construct):
         interval = self.node.try_get_context(LONG_WAIT_POLL_SECONDS_CONTEXT_KEY)
         if interval:
             environment[contract.LONG_WAIT_POLL_SECONDS_ENV] = str(interval)
+        runtime, architecture = _function_platform()
         poller = lambda_.Function(
             self,
             "LongWaitPoll",
             code=self._code,
             handler="index.long_wait_poll",
             description="cdk-cleanrooms-ml TrainedModel long-wait poll",
-            runtime=lambda_.Runtime.PYTHON_3_14,
-            architecture=lambda_.Architecture.ARM_64,
+            runtime=runtime,
+            architecture=architecture,
             memory_size=256,
-            timeout=HANDLER_TIMEOUT,
+            timeout=_durations()[2],
             role=role,
             log_group=self.log_group,
             environment=environment or None,
@@ -326,6 +459,7 @@ class CleanRoomsMLProvider(Construct):
             timeout=Duration.hours(13),
             comment="cdk-cleanrooms-ml: polls trained models, signals their WaitConditions",
         )
+        self._flush()  # the handler's pending statements go first, as they were made
         self._long_waiter.grant_start_execution(self.role)
         # on_event checks that the waiter is there before it creates a model;
         # is_complete starts it once on_event has reported the model's id
@@ -341,16 +475,40 @@ class CleanRoomsMLProvider(Construct):
             [policy_resource(self._long_waiter.role)],
         )
         self._acknowledge_state_machine(self._long_waiter)
+        self._flush()
         return self._long_waiter
 
     def validate_tags_of(self, model: Construct, tags: TagManager) -> Any:
         """Check a model's final tags (``Tags.of`` included) when the app is built.
 
         Returns the tags to render (``tags.rendered_tags``, fetched once for both).
+        Tags that stay as they were given (checked with the props) need no check at
+        synth: ``WatchedTags`` asks for it at their first change; initial tags with a
+        token (known only at synth) and other tag managers are checked always.
         """
         rendered = tags.rendered_tags
-        self._tagged_models.append((model, rendered))
+
+        def check() -> None:
+            self._check_tags_of(model, rendered)
+
+        if isinstance(tags, WatchedTags) and not any(
+            unresolved(key) or unresolved(value) for key, value in tags.initial.items()
+        ):
+            tags.watch(check)
+        else:
+            check()
         return rendered
+
+    def resource_tags(
+        self, owner: Construct, resource_type: str, initial: Mapping[str, str]
+    ) -> ResourceTags:
+        """``owner``'s tags (see ``ResourceTags``), checked as ``validate_tags_of`` says."""
+        return ResourceTags(self, owner, resource_type, initial)
+
+    def _check_tags_of(self, model: Construct, rendered: Any) -> None:
+        if not self._tagged_models:  # the stack's one validation, added when needed
+            self.node.add_validation(_TagsValidation(self._stack, self._tagged_models))
+        self._tagged_models.append((model, rendered))
 
     def _acknowledge(
         self, finding: str, reason: str, resources: Sequence[CfnResource] = ()
@@ -360,11 +518,32 @@ class CleanRoomsMLProvider(Construct):
         self._acknowledge_all([(finding, reason)], resources)
 
     def _acknowledge_all(
-        self, findings: list[tuple[str, str]], resources: Sequence[CfnResource] = ()
+        self, findings: Sequence[tuple[str, str]], resources: Sequence[CfnResource] = ()
     ) -> None:
-        acknowledge(self, findings, resources)
+        """Acknowledge ``findings`` (cdk-nag 3) and suppress them on ``resources``
+        (cdk-nag 2) at the next ``_flush``: one call for every acknowledgment and
+        one per resource, however many findings came in between."""
+        self._pending_findings.extend(findings)
+        for resource in resources:
+            _, pending = self._pending_suppressions.setdefault(id(resource), (resource, []))
+            pending.extend(findings)
 
-    def _acknowledge_framework_findings(self) -> None:
+    def _flush(self) -> None:
+        """Add the pending statements to the handler's policy, and write the pending
+        acknowledgments and suppressions (each grant ends with it)."""
+        if self._pending_statements:
+            self._handler_default_policy.add_statements(*self._pending_statements)
+            self._pending_statements.clear()
+        if self._pending_findings:
+            if self._validations is None:
+                self._validations = Validations.of(self)
+            self._validations.acknowledge(*acknowledgments(self._pending_findings))
+            self._pending_findings.clear()
+        for resource, findings in self._pending_suppressions.values():
+            suppress(resource, findings)
+        self._pending_suppressions.clear()
+
+    def _acknowledge_framework_findings(self, node: Node) -> None:
         framework = self.provider.node
         invoked = [
             self.on_event_function,
@@ -373,58 +552,69 @@ class CleanRoomsMLProvider(Construct):
             framework.find_child("framework-onTimeout"),
         ]
         waiter = framework.find_child("waiter-state-machine")
-        # one resolve for the four ARNs ({"Fn::GetAtt": [logical id, "Arn"]})
-        arns = self._stack.resolve([cast(lambda_.IFunction, f).function_arn for f in invoked])
-        self._acknowledge_all(
-            [
-                (
-                    f"IAM5[Resource::{nag_text(arn)}:*]",
-                    "granted by the CDK Provider framework: lambda:InvokeFunction on the "
-                    "versions and aliases (ARN:*) of exactly this one function",
-                )
-                for arn in arns
-            ],
-            [
-                policy_resource(self.framework_roles[0]),
-                policy_resource(self.framework_roles[1]),
-                policy_resource(waiter.node.find_child("Role")),
-            ],
+        # Each role's subtree (its DefaultPolicy) and the waiter's, walked once: two
+        # kernel calls each (the provider's whole subtree would also load the
+        # Python modules of its assets' buckets)
+        handler = self.role.node.find_all()
+        self._handler_default_policy: iam.Policy = _after(handler, self.role, iam.Policy)
+        self._handler_policy = _after(handler, self.role, iam.CfnPolicy)
+        self._membership_policies: list[CfnResource] = [self._handler_policy]
+        """The policies that name a membership's resource ARNs (cdk-nag 2 suppressions)."""
+        framework_policies = [policy_resource(role) for role in self.framework_roles]
+        below_waiter = waiter.node.find_all()
+        framework_policies.append(_after(below_waiter, waiter, iam.CfnPolicy))
+        state_machine = _after(below_waiter, waiter, CfnResource, _STATE_MACHINE)
+        # One resolve: the four ARNs ({"Fn::GetAtt": [logical id, "Arn"]}) and the
+        # stack's membership ARN template (see _arn_template).
+        template = self._stack.format_arn(
+            service=_SERVICE_MARK,
+            resource="membership",
+            resource_name=_NAME_MARK,
+            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
         )
-        self._acknowledge(
-            "IAM5[Resource::*]",
-            "the list actions (ListTrainedModels, ListMLInputChannels, "
-            "ListTrainedModelInferenceJobs: finding what an earlier attempt of a "
-            "request created) and the ML configuration actions support no "
-            "resource-level permission: '*' is the only resource they take",
-            [self._handler_policy],
+        *arns, spelled = self._stack.resolve(
+            [*(cast(lambda_.IFunction, f).function_arn for f in invoked), template]
         )
-        self._acknowledge_state_machine(waiter)
+        self._template = (template, nag_text(spelled))
+        # one acknowledgment call for all of them (cdk-nag 3); each resource's
+        # suppressions written once (cdk-nag 2)
+        invoke_findings = [
+            (
+                f"IAM5[Resource::{nag_text(arn)}:*]",
+                "granted by the CDK Provider framework: lambda:InvokeFunction on the "
+                "versions and aliases (ARN:*) of exactly this one function",
+            )
+            for arn in arns
+        ]
+        any_resource = [
+            (
+                "IAM5[Resource::*]",
+                "the list actions (ListTrainedModels, ListMLInputChannels, "
+                "ListTrainedModelInferenceJobs: finding what an earlier attempt of a "
+                "request created) and the ML configuration actions support no "
+                "resource-level permission: '*' is the only resource they take",
+            )
+        ]
+        # written with the first grant's (_flush): every construct grants at once
+        for policy in framework_policies:
+            self._acknowledge_all(invoke_findings, [policy])
+        self._acknowledge_all(any_resource, [self._handler_policy])
+        self._acknowledge_all(_STATE_MACHINE_FINDINGS, [state_machine])
 
     def _acknowledge_state_machine(self, state_machine: IConstruct) -> None:
         self._acknowledge_all(
-            [
-                (
-                    "SF1",
-                    "the waiters' inputs hold credentials (the Provider framework's: the "
-                    "CloudFormation event's pre-signed ResponseURL; the long path's: the "
-                    "WaitCondition handle URL): logging ALL events with execution data would "
-                    "write them to CloudWatch Logs; the handler functions log each step "
-                    "themselves",
-                ),
-                (
-                    "SF2",
-                    "the waiter state machines only poll (custom_resources.Provider offers no "
-                    "X-Ray setting for its own); tracing would add X-Ray permissions on '*' "
-                    "for no insight",
-                ),
-            ],
-            [cast(CfnResource, state_machine.node.default_child)],
+            _STATE_MACHINE_FINDINGS, [cast(CfnResource, state_machine.node.default_child)]
         )
 
     @property
     def service_token(self) -> str:
         """The service token of the provider."""
         return self._service_token
+
+    @property
+    def stack(self) -> Stack:
+        """The stack the provider serves."""
+        return self._stack
 
     def _allow(
         self,
@@ -434,27 +624,66 @@ class CleanRoomsMLProvider(Construct):
         conditions: dict[str, Any] | None = None,
     ) -> None:
         """Allow the handler ``actions`` on ``resource`` (statement ``sid``, made once)."""
+        if (sid, resource) in self._granted_to:
+            return
+        self._granted_to.add((sid, resource))
         statement = self._statements.get(sid)
         if statement is None:
-            statement = iam.PolicyStatement(sid=sid, actions=actions, conditions=conditions)
+            statement = iam.PolicyStatement(
+                sid=sid, actions=actions, resources=[resource], conditions=conditions
+            )
             self._statements[sid] = statement
-            self.role.add_to_policy(statement)
-        if (sid, resource) not in self._granted_to:
-            self._granted_to.add((sid, resource))
+            # added with the grant's others in one call (_flush): what
+            # role.add_to_policy does, one statement at a time
+            self._pending_statements.append(statement)
+        else:
             statement.add_resources(resource)
+
+    def _membership_arn(self, service: str, membership_identifier: str, rest: str = "") -> str:
+        """``arn:<partition>:<service>:<region>:<account>:membership/<id><rest>``.
+
+        ``Stack.format_arn`` concatenates its parts: the stack's ARN is formatted once,
+        with marks where the service and the resource name go, and filled in here.
+        """
+        if unresolved(membership_identifier):  # a token: let the CDK compose it
+            return self._stack.format_arn(
+                service=service,
+                resource="membership",
+                resource_name=f"{membership_identifier}{rest}",
+                arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+            )
+        template, _ = self._arn_template()
+        return template.replace(_SERVICE_MARK, service).replace(
+            _NAME_MARK, f"{membership_identifier}{rest}"
+        )
+
+    def _arn_template(self) -> tuple[str, str]:
+        """The marked membership ARN of this stack, and its cdk-nag spelling (made once)."""
+        if self._template is None:
+            arn = self._stack.format_arn(
+                service=_SERVICE_MARK,
+                resource="membership",
+                resource_name=_NAME_MARK,
+                arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+            )
+            self._template = (arn, nag_text(self._stack.resolve(arn)))
+        return self._template
 
     def _in_membership(self, membership_identifier: str, segment: str, what: str) -> str:
         """``arn:...:cleanrooms-ml:...:membership/<id>/<segment>/*`` (acknowledged once)."""
-        arn = self._stack.format_arn(
-            service="cleanrooms-ml",
-            resource="membership",
-            resource_name=f"{membership_identifier}/{segment}/*",
-            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
-        )
+        rest = f"/{segment}/*"
+        arn = self._membership_arn("cleanrooms-ml", membership_identifier, rest)
         if ("ack", arn) not in self._granted_to:
             self._granted_to.add(("ack", arn))
+            if unresolved(membership_identifier):
+                text = nag_text(self._stack.resolve(arn))
+            else:
+                _, spelled = self._arn_template()
+                text = spelled.replace(_SERVICE_MARK, "cleanrooms-ml").replace(
+                    _NAME_MARK, f"{membership_identifier}{rest}"
+                )
             finding = (
-                f"IAM5[Resource::{nag_text(self._stack.resolve(arn))}]",
+                f"IAM5[Resource::{text}]",
                 f"{what} ARNs are generated by the service when one is created; the grant is "
                 "scoped to those of the one membership used",
             )
@@ -467,12 +696,7 @@ class CleanRoomsMLProvider(Construct):
         self._allow(
             "PassMembership",
             ["cleanrooms:PassMembership"],
-            self._stack.format_arn(
-                service="cleanrooms",
-                resource="membership",
-                resource_name=membership_identifier,
-                arn_format=ArnFormat.SLASH_RESOURCE_NAME,
-            ),
+            self._membership_arn("cleanrooms", membership_identifier),
         )
 
     def _everywhere(self, sid: str, actions: list[str]) -> None:
@@ -491,9 +715,11 @@ class CleanRoomsMLProvider(Construct):
     def _key(self, encryption_key: kms.IKey | None) -> None:
         if encryption_key is None:
             return
-        key = ("kms", f"{encryption_key.node.path}|{Token.as_string(encryption_key.key_arn)}")
-        if key not in self._granted_to:
-            self._granted_to.add(key)
+        self._flush()  # the key's statement comes after the grant's others, as it did
+        # a jsii object is one Python object for the life of the process: its identity
+        # names the key without reading its path and ARN (four kernel calls)
+        if id(encryption_key) not in self._keys:
+            self._keys[id(encryption_key)] = encryption_key
             # ASSUMPTION: the service uses the caller's key through a grant, as
             # SageMaker training does; see the README's IAM section.
             encryption_key.grant(
@@ -534,6 +760,7 @@ class CleanRoomsMLProvider(Construct):
             # finds a model an earlier attempt of the same request created (adoption)
             self._everywhere("ListTrainedModels", ["cleanrooms-ml:ListTrainedModels"])
         self._key(encryption_key)
+        self._flush()
 
     def grant_channel(
         self,
@@ -564,6 +791,7 @@ class CleanRoomsMLProvider(Construct):
             self._membership(membership_identifier)
             self._everywhere("ListMLInputChannels", ["cleanrooms-ml:ListMLInputChannels"])
         self._key(encryption_key)
+        self._flush()
 
     def grant_job(
         self,
@@ -616,6 +844,7 @@ class CleanRoomsMLProvider(Construct):
                 "ListTrainedModelInferenceJobs", ["cleanrooms-ml:ListTrainedModelInferenceJobs"]
             )
         self._key(encryption_key)
+        self._flush()
 
     def grant_configuration(self, *, membership_identifier: str, role: iam.IRole) -> None:
         """Let the handler put, read and delete a membership's ML configuration."""
@@ -630,3 +859,4 @@ class CleanRoomsMLProvider(Construct):
         )
         self._pass(role)
         self._membership(membership_identifier)
+        self._flush()

@@ -9,13 +9,16 @@ tokens included) or records a failure that names the prop.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from aws_cdk.interfaces.aws_cleanroomsml import IConfiguredModelAlgorithmAssociationRef
 
 from ._props import Reader, implements, received, show, unresolved
+
+if TYPE_CHECKING:
+    from aws_cdk import aws_kms as kms
+    from aws_cdk import aws_s3 as s3
 
 ASSOCIATION_ALLOWED = (
     "a CfnConfiguredModelAlgorithmAssociation (any IConfiguredModelAlgorithmAssociationRef) "
@@ -84,8 +87,28 @@ def instance_type(reader: Reader, prop: str, value: object) -> str | None:
 
 
 def key(reader: Reader, prop: str, value: object) -> kms.IKey | None:
+    if value is None:
+        return None
+    # imported only when a key is given: a key object means its module is loaded anyway
+    from aws_cdk import aws_kms
+
     found: kms.IKey | None = reader.interface(
-        prop, value, kms.IKey, allowed=KEY_ALLOWED, hint=KEY_HINT
+        prop, value, aws_kms.IKey, allowed=KEY_ALLOWED, hint=KEY_HINT
+    )
+    return found
+
+
+def bucket(reader: Reader, prop: str, value: object) -> s3.IBucket | None:
+    if value is None:
+        return None
+    from aws_cdk import aws_s3  # as for keys: aws_s3 loads aws_kms and aws_events
+
+    found: s3.IBucket | None = reader.interface(
+        prop,
+        value,
+        aws_s3.IBucket,
+        allowed="an aws_s3.IBucket",
+        hint="for a bucket name use aws_s3.Bucket.from_bucket_name(self, 'Bucket', '<name>')",
     )
     return found
 

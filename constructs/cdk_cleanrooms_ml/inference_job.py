@@ -6,7 +6,7 @@ import dataclasses
 import difflib
 import re
 from collections.abc import Iterator, Mapping
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import jsii
 from aws_cdk import (
@@ -19,7 +19,6 @@ from aws_cdk import (
     TagManager,
     Token,
 )
-from aws_cdk import aws_kms as kms
 
 from constructs import Construct
 
@@ -49,6 +48,9 @@ from .instance_type import InstanceType, known_inference_instance_types
 from .ml_configuration import IMLConfiguration
 from .ml_input_channel import IMLInputChannel, MLInputChannelBase
 from .trained_model import ITrainedModel, TrainedModelBase
+
+if TYPE_CHECKING:
+    from aws_cdk import aws_kms as kms  # imported where a key is given (see _refs.key)
 
 __all__ = ["TrainedModelInferenceJob", "TrainedModelInferenceJobBase"]
 
@@ -361,9 +363,17 @@ class TrainedModelInferenceJob(TrainedModelInferenceJobBase):
             association_arn=spec.association_arn,
             encryption_key=key,
         )
-        self._tags = _lifecycle.tag_manager(contract.INFERENCE_JOB_RESOURCE_TYPE, lifecycle)
-        properties = render(spec, None if lifecycle.name is not None else name_prefix(self))
-        properties[contract.TAGS] = provider.validate_tags_of(self, self._tags)
+        self._tags = provider.resource_tags(
+            self, contract.INFERENCE_JOB_RESOURCE_TYPE, lifecycle.tags
+        )
+        prefix = (
+            None
+            if lifecycle.name is not None
+            else name_prefix(self, scope=scope, construct_id=construct_id, stack=provider.stack)
+        )
+        properties = render(spec, prefix)
+        if self._tags.rendered is not None:
+            properties[contract.TAGS] = self._tags.rendered
         self._resource = ManagedResource(
             self,
             "Resource",
@@ -372,6 +382,7 @@ class TrainedModelInferenceJob(TrainedModelInferenceJobBase):
             properties=properties,
             removal_policy=lifecycle.removal_policy,
         )
+        self._tags.attach(self._resource)
         if configuration is not None:
             self._resource.node.add_dependency(configuration)
 
@@ -404,7 +415,7 @@ class TrainedModelInferenceJob(TrainedModelInferenceJobBase):
     @property
     def tags(self) -> TagManager:
         """The job's tags (``ITaggable``); ``Tags.of(job).add()`` lands here."""
-        return self._tags
+        return self._tags.manager
 
     @property
     def resource(self) -> ManagedResource:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import weakref
-from typing import Any, Final, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Final, Protocol, runtime_checkable
 
 from aws_cdk import ArnFormat, RemovalPolicy, Resource, Stack
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_s3 as s3
 
 from constructs import Construct, IConstruct, Node
 
@@ -20,6 +19,9 @@ from ._provider import CleanRoomsMLProvider, nag_text
 from ._resource import ManagedResource
 from ._validation import check_membership
 from .errors import ValidationError
+
+if TYPE_CHECKING:
+    from aws_cdk import aws_s3 as s3  # imported where a bucket is given (see _refs.bucket)
 
 __all__ = ["IMLConfiguration", "MLConfiguration"]
 
@@ -105,13 +107,7 @@ class MLConfiguration(Resource):
         membership = reader.text(
             "membership_identifier", membership_identifier, required=True, allowed="a UUID"
         )
-        bucket: s3.IBucket | None = reader.interface(
-            "output_bucket",
-            output_bucket,
-            s3.IBucket,
-            allowed="an aws_s3.IBucket",
-            hint="for a bucket name use aws_s3.Bucket.from_bucket_name(self, 'Bucket', '<name>')",
-        )
+        bucket = _refs.bucket(reader, "output_bucket", output_bucket)
         prefix = reader.text("output_prefix", output_prefix) or ""
         if output_prefix is not None and output_bucket is None:
             reader.fail("output_prefix", "needs output_bucket")

@@ -7,7 +7,7 @@ import enum
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Final, Protocol, runtime_checkable
 
 import jsii
 from aws_cdk import (
@@ -21,7 +21,6 @@ from aws_cdk import (
     Token,
 )
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 
 from constructs import Construct, Node
 
@@ -45,6 +44,9 @@ from ._validation import (
 )
 from .errors import ValidationError
 from .ml_configuration import IMLConfiguration
+
+if TYPE_CHECKING:
+    from aws_cdk import aws_kms as kms  # imported where a key is given (see _refs.key)
 
 __all__ = [
     "IMLInputChannel",
@@ -463,12 +465,17 @@ class MLInputChannel(MLInputChannelBase):
             role=self.role,
             encryption_key=key,
         )
-        self._tags = _lifecycle.tag_manager(contract.ML_INPUT_CHANNEL_RESOURCE_TYPE, lifecycle)
+        self._tags = provider.resource_tags(
+            self, contract.ML_INPUT_CHANNEL_RESOURCE_TYPE, lifecycle.tags
+        )
         properties = render(
             dataclasses.replace(spec, role_arn=self.role.role_arn),
-            None if lifecycle.name is not None else name_prefix(self),
+            None
+            if lifecycle.name is not None
+            else name_prefix(self, scope=scope, construct_id=construct_id, stack=provider.stack),
         )
-        properties[contract.TAGS] = provider.validate_tags_of(self, self._tags)
+        if self._tags.rendered is not None:
+            properties[contract.TAGS] = self._tags.rendered
         self._resource = ManagedResource(
             self,
             "Resource",
@@ -477,6 +484,7 @@ class MLInputChannel(MLInputChannelBase):
             properties=properties,
             removal_policy=lifecycle.removal_policy,
         )
+        self._tags.attach(self._resource)
         if configuration is not None:
             self._resource.node.add_dependency(configuration)
         if isinstance(self.role, iam.Role):
@@ -510,7 +518,7 @@ class MLInputChannel(MLInputChannelBase):
     @property
     def tags(self) -> TagManager:
         """The channel's tags (``ITaggable``); ``Tags.of(channel).add()`` lands here."""
-        return self._tags
+        return self._tags.manager
 
     @property
     def resource(self) -> ManagedResource:

@@ -6,7 +6,7 @@ import difflib
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any, Final, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Final, Protocol, runtime_checkable
 
 import jsii
 from aws_cdk import (
@@ -21,11 +21,9 @@ from aws_cdk import (
     Size,
     Stack,
     TagManager,
-    TagType,
     Token,
 )
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 
 from constructs import Construct, Node
 
@@ -47,6 +45,9 @@ from .types import (
     S3DataDistributionType,
     TrainingInputMode,
 )
+
+if TYPE_CHECKING:
+    from aws_cdk import aws_kms as kms  # imported where a key is given (see _refs.key)
 
 __all__ = ["ITrainedModel", "TrainedModel", "TrainedModelBase"]
 
@@ -297,17 +298,20 @@ class TrainedModel(TrainedModelBase):
         ):
             _warn_unknown_instance_type(self, spec.instance_type)
 
-        self._tags = TagManager(TagType.MAP, contract.RESOURCE_TYPE, dict(spec.tags) or None)
         provider = CleanRoomsMLProvider.of(scope)
         # Tags added later with Tags.of are checked once the app is built, by one
         # validation per stack (on the provider) for all its resources.
-        rendered_tags = provider.validate_tags_of(self, self._tags)
+        self._tags = provider.resource_tags(self, contract.RESOURCE_TYPE, spec.tags)
         provider.grant_model(
             membership_identifier=spec.membership_identifier,
             association_arn=spec.configured_model_algorithm_association_arn,
             encryption_key=key,
         )
-        prefix = None if spec.trained_model_name is not None else name_prefix(self)
+        prefix = (
+            None
+            if spec.trained_model_name is not None
+            else name_prefix(self, scope=scope, construct_id=construct_id, stack=provider.stack)
+        )
         properties = render_properties(spec, name_prefix=prefix)
         properties.pop(contract.REMOVAL_POLICY, None)  # the resource renders it
         self._wait_condition: CfnWaitCondition | None = None
@@ -331,7 +335,8 @@ class TrainedModel(TrainedModelBase):
             handle = CfnWaitConditionHandle(self, f"WaitHandle{digest}")
             properties[contract.WAIT_HANDLE_URL] = handle.ref
             provider.long_waiter()
-        properties[contract.TAGS] = rendered_tags
+        if self._tags.rendered is not None:
+            properties[contract.TAGS] = self._tags.rendered
 
         self._resource = ManagedResource(
             self,
@@ -345,6 +350,7 @@ class TrainedModel(TrainedModelBase):
                 else RemovalPolicy.RETAIN
             ),
         )
+        self._tags.attach(self._resource)
         if handle is not None:
             self._wait_condition = CfnWaitCondition(
                 self,
@@ -430,7 +436,7 @@ class TrainedModel(TrainedModelBase):
     @property
     def tags(self) -> TagManager:
         """The model's tags (``ITaggable``); ``Tags.of(model).add()`` lands here."""
-        return self._tags
+        return self._tags.manager
 
     def _attribute(self, name: str) -> str:
         """An attribute of the custom resource, or (long path) of the attributes

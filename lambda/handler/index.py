@@ -11,46 +11,54 @@ failure leaves as one bounded, redacted message.
 
 from __future__ import annotations
 
+import importlib
 import os
 import time
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Final
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Final, cast
 
 import attributes
 import contract
 import engine
 import faults
-import inference_jobs
-import long_wait
-import ml_configurations
-import ml_input_channels
-import trained_models
 from aws_client import make_client
 from jsonlog import log, secrets
 
 if TYPE_CHECKING:
     from mypy_boto3_cleanroomsml import CleanRoomsMLClient
 
-KINDS: Final[dict[str, engine.Kind]] = {
-    kind.resource_type: kind
-    for kind in (
-        trained_models.KIND,
-        ml_input_channels.KIND,
-        inference_jobs.KIND,
-        ml_configurations.KIND,
-    )
+KIND_MODULES: Final = {
+    contract.RESOURCE_TYPE: "trained_models",
+    contract.ML_INPUT_CHANNEL_RESOURCE_TYPE: "ml_input_channels",
+    contract.INFERENCE_JOB_RESOURCE_TYPE: "inference_jobs",
+    contract.ML_CONFIGURATION_RESOURCE_TYPE: "ml_configurations",
 }
-"""Every resource kind the handler serves, by ``ResourceType``."""
-LIFECYCLES: Final[dict[str, tuple[engine.Table, engine.Table]]] = {
-    ml_configurations.KIND.resource_type: (ml_configurations.REQUESTS, ml_configurations.POLLS)
-}
-"""Kinds with requests and polls of their own; the others follow ``engine``'s tables."""
-SECRETS: Final = {
-    trained_models.KIND.resource_type: trained_models.secret_values,
-    ml_input_channels.KIND.resource_type: ml_input_channels.secret_values,
-    inference_jobs.KIND.resource_type: inference_jobs.secret_values,
-}
+"""The module of every resource kind the handler serves, by ``ResourceType``: a
+container imports the one its events name (cold start), not all of them. Each
+module has ``KIND``; ``secret_values`` where properties hold secrets; ``REQUESTS``
+and ``POLLS`` where the kind has a lifecycle of its own (else ``engine``'s)."""
 BUDGET_MARGIN_SECONDS: Final = 10.0
+
+
+def _kind_module(resource_type: object) -> ModuleType | None:
+    name = KIND_MODULES.get(str(resource_type))
+    return None if name is None else importlib.import_module(name)
+
+
+def kind_of(resource_type: object) -> engine.Kind | None:
+    """The kind that serves ``resource_type`` (None: not one of ours)."""
+    module = _kind_module(resource_type)
+    return None if module is None else cast(engine.Kind, module.KIND)
+
+
+def _tables(resource_type: object) -> tuple[engine.Table, engine.Table]:
+    """The kind's requests and polls (its own, or ``engine``'s)."""
+    module = _kind_module(resource_type)
+    if module is not None and hasattr(module, "REQUESTS"):
+        return cast(tuple[engine.Table, engine.Table], (module.REQUESTS, module.POLLS))
+    return engine.REQUESTS, engine.POLLS
+
 
 clock: Callable[[], float] = time.time
 """The handler's clock (epoch seconds); tests put a virtual one here, and a ``sleep``
@@ -69,6 +77,8 @@ def _get_client() -> CleanRoomsMLClient:
 
 
 def _start_waiter(name: str, payload: Mapping[str, Any]) -> None:
+    import long_wait  # the long path's: imported when a waiter starts
+
     global _sfn
     if _sfn is None:
         _sfn = make_client("stepfunctions")
@@ -81,7 +91,8 @@ def _starter() -> Callable[[str, Mapping[str, Any]], None] | None:
 
 
 def _secret_values(event: Mapping[str, Any]) -> tuple[str, ...]:
-    find = SECRETS.get(str(event.get("ResourceType")))
+    module = _kind_module(event.get("ResourceType"))
+    find = getattr(module, "secret_values", None)
     if find is None:
         return ()
     values: list[str] = []
@@ -115,7 +126,7 @@ def _run(
 def _call(
     event: Mapping[str, Any], hidden: tuple[str, ...], context: object, polling: bool
 ) -> engine.Call:
-    kind = KINDS.get(str(event.get("ResourceType")))
+    kind = kind_of(event.get("ResourceType"))
     if kind is None:
         raise faults.HandlerError(f"unknown resource type {event.get('ResourceType')!r}")
     now = clock()
@@ -139,7 +150,7 @@ def on_event(event: dict[str, Any], context: object) -> dict[str, Any]:
     """Provider framework ``onEvent`` handler."""
     if event.get("ResourceType") == contract.ATTRIBUTES_RESOURCE_TYPE:
         return attributes.echo(engine.Event.from_dict(event), clock())
-    requests, _ = LIFECYCLES.get(str(event.get("ResourceType")), (engine.REQUESTS, engine.POLLS))
+    requests, _ = _tables(event.get("ResourceType"))
     return _run(
         "on_event",
         event,
@@ -151,7 +162,7 @@ def is_complete(event: dict[str, Any], context: object) -> dict[str, Any]:
     """Provider framework ``isComplete`` handler (it also starts the long path's waiter)."""
     if event.get("ResourceType") == contract.ATTRIBUTES_RESOURCE_TYPE:
         return {"IsComplete": True}
-    _, polls = LIFECYCLES.get(str(event.get("ResourceType")), (engine.REQUESTS, engine.POLLS))
+    _, polls = _tables(event.get("ResourceType"))
     return _run(
         "is_complete",
         event,
@@ -165,9 +176,13 @@ def long_wait_poll(event: dict[str, Any], context: object) -> dict[str, Any]:
     With ``failure`` in the state (the state machine caught a poll that kept
     failing) it is the waiter's last step: it signals FAILURE with the reason.
     """
+    import long_wait
+
     if event.get("failure"):
         return _run("long_wait_give_up", {}, lambda _: long_wait.give_up(event, clock()))
-    kind = KINDS[str(event.get("resourceType", contract.RESOURCE_TYPE))]
+    kind = kind_of(event.get("resourceType", contract.RESOURCE_TYPE))
+    if kind is None:
+        raise faults.HandlerError(f"unknown resource type {event.get('resourceType')!r}")
     return _run("long_wait_poll", {}, lambda _: long_wait.poll(kind, _get_client(), event, clock()))
 
 
