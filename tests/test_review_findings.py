@@ -1,0 +1,240 @@
+"""Review findings: event sequences the handler gets wrong (every test here fails today).
+
+Same stand-ins as ``test_lifecycle_cases.py``: the handler's real entry points
+(``index.on_event`` / ``index.is_complete``), the Provider framework's behaviour
+around them (``cfn.Framework``), and the Clean Rooms ML emulator over HTTP on a
+virtual clock. Each test's docstring gives the event sequence, what
+``shared/reference/cloudformation-event-sequences.md`` and the library's promise
+require, and what happens instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from cfn import CloudFormation, Framework
+
+import aws_client
+import contract
+import engine
+import index
+from cdk_cleanrooms_ml.local.emulator import Emulator, EmulatorServer, Timings, start_server
+from cdk_cleanrooms_ml.local.emulator.state import CHANNEL
+from helpers import LOGICAL_ID, handler_properties
+
+EPOCH = 1_800_000_000.0
+M = "0f3d2a1b-1234-4cde-8f00-0123456789ab"
+PREFIX = f"arn:aws:cleanrooms-ml:us-east-1:000000000000:membership/{M}"
+ASSOCIATION = f"{PREFIX}/configured-model-algorithm-association/a"
+CHANNEL_ROLE = "arn:aws:iam::000000000000:role/cleanrooms-ml-channel"
+CONFIG_ROLE = "arn:aws:iam::000000000000:role/cleanrooms-ml-config"
+
+
+@dataclass
+class World:
+    emulator: Emulator
+    framework: Framework
+
+    def cfn(
+        self, resource_type: str = contract.RESOURCE_TYPE, logical_id: str = LOGICAL_ID
+    ) -> CloudFormation:
+        """The events CloudFormation sends one logical resource of the stack."""
+        return CloudFormation(self.framework, resource_type=resource_type, logical_id=logical_id)
+
+    def settle(self, seconds: float = 60) -> None:
+        self.emulator.clock.advance(seconds)
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[EmulatorServer]:
+    running = start_server(Emulator())
+    yield running
+    running.stop()
+
+
+def _client(monkeypatch: pytest.MonkeyPatch, server: EmulatorServer, attempts: int) -> Any:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AWS_ENDPOINT_URL_CLEANROOMSML", server.endpoint_url)
+        patch.setattr(aws_client, "TOTAL_ATTEMPTS", attempts)
+        return aws_client.make_client()
+
+
+@pytest.fixture
+def world(monkeypatch: pytest.MonkeyPatch, server: EmulatorServer) -> World:
+    emulator = Emulator(
+        timings=Timings(pending_seconds=5, training_seconds=60, transition_seconds=5)
+    )
+    server.emulator = emulator
+    monkeypatch.setattr(index, "_client", _client(monkeypatch, server, aws_client.TOTAL_ATTEMPTS))
+    monkeypatch.setattr(index, "clock", lambda: EPOCH + emulator.clock.now())
+    monkeypatch.setattr(index, "sleep", emulator.clock.advance)
+    engine.RESOLVED.clear()
+    return World(emulator, Framework(advance=emulator.clock.advance))
+
+
+# --- 1. ML configuration: adopted by one resource, deleted by another -------------------
+
+
+def _config_props(uri: str = "s3://bucket/a/") -> dict[str, Any]:
+    return {
+        contract.MEMBERSHIP_IDENTIFIER: M,
+        contract.OUTPUT_S3_URI: uri,
+        contract.ROLE_ARN: CONFIG_ROLE,
+        contract.REMOVAL_POLICY: "destroy",
+    }
+
+
+def test_ml_configuration_adopted_by_a_renamed_construct_survives_the_old_ones_cleanup(
+    world: World,
+) -> None:
+    """A construct renamed (its logical id changes from ConfigX to ConfigY), DESTROY.
+
+    Events: Create(ConfigX) -> puts M's configuration (ml-configuration:M); next deploy
+    (the construct renamed): Create(ConfigY, same props) then, in UPDATE_COMPLETE_CLEANUP,
+    Delete(ConfigX, ml-configuration:M).
+
+    Expected: the stack ends with ConfigY deployed, so membership M keeps its ML
+    configuration (nothing the stack says exists is gone; DESTROY deletes only what the
+    deleted resource owns).
+
+    Instead: ConfigY's Create adopts the existing configuration because its content
+    matches (ml_configurations.py ``_put_or_adopt``), and ConfigX's Delete deletes it
+    because its content still matches (ml_configurations.py ``on_delete``): nothing
+    records which resource owns it, so the membership is left without an ML
+    configuration while the stack reports ConfigY as created. The same happens when a
+    configuration that existed before the stack (put by hand, or by another stack) is
+    adopted by a Create and the stack is rolled back or deleted.
+    """
+    old = world.cfn(contract.ML_CONFIGURATION_RESOURCE_TYPE, "ConfigX")
+    new = world.cfn(contract.ML_CONFIGURATION_RESOURCE_TYPE, "ConfigY")
+    a = old.create(_config_props())
+    assert a.ok, a.reason
+    b = new.create(_config_props())  # the renamed construct, same configuration
+    assert b.ok, b.reason
+    cleanup = old.delete(_config_props(), physical_id=a.physical_id)
+    assert cleanup.ok, cleanup.reason
+    assert M in world.emulator.configurations(), (
+        "ConfigY is deployed but its membership's ML configuration was deleted by ConfigX's cleanup"
+    )
+
+
+# --- 2. ML input channel: a query that fails after the Delete started --------------------
+
+
+def _channel_props() -> dict[str, Any]:
+    return {
+        contract.MEMBERSHIP_IDENTIFIER: M,
+        contract.NAME: "fixed-channel",
+        contract.CONFIGURED_MODEL_ALGORITHM_ASSOCIATION_ARN: ASSOCIATION,
+        contract.QUERY_STRING: "SELECT * FROM t",
+        contract.ROLE_ARN: CHANNEL_ROLE,
+        contract.RETENTION_IN_DAYS: "7",
+        contract.REMOVAL_POLICY: "destroy",
+        contract.WAIT_FOR_COMPLETION: "false",
+    }
+
+
+def test_destroy_deletes_a_channel_whose_query_fails_while_the_delete_waits(world: World) -> None:
+    """Row 3 (first deploy, a later resource fails) for an ML input channel, DESTROY,
+    fixed name, wait_for_completion=False; then ``cdk deploy`` again.
+
+    Events: Create(new) -> returns A while its protected query still runs; stack
+    rollback: Delete(A) arrives while A is CREATE_IN_PROGRESS (no cancel exists for a
+    channel: the poll waits); the query then fails (CREATE_FAILED). The stack is deleted
+    and created again under its name: Create(same props).
+
+    Expected (row 2b's rule for a channel under DESTROY, which test_event_sequences
+    asserts: a CREATE_FAILED channel ends INACTIVE): DESTROY deletes A, so it frees its
+    fixed name and the second deploy succeeds.
+
+    Instead: ml_input_channels.py ``delete_step`` only deletes a CREATE_FAILED channel
+    on the Delete event's own step (``once = first and ...``); in a later poll
+    (``first`` False) a CREATE_FAILED channel is ``Step.DONE`` without any call. The
+    Delete reports success, A stays CREATE_FAILED holding "fixed-channel", and the
+    redeploy fails with a name conflict.
+    """
+    cfn = world.cfn(contract.ML_INPUT_CHANNEL_RESOURCE_TYPE)
+    world.emulator.fail_next_creation(CHANNEL, "QueryFailed: the protected query failed")
+    a = cfn.create(_channel_props())
+    assert a.ok, a.reason
+    rollback = cfn.delete(_channel_props(), physical_id=a.physical_id)
+    assert rollback.ok, rollback.reason
+    world.settle(600)
+    cfn.recreate_stack()
+    again = cfn.create(_channel_props())
+    (first, *_) = world.emulator.snapshot(CHANNEL)
+    assert again.ok, f"{again.reason} (the first channel is {first['status']})"
+
+
+# --- 3. A service message with a lone surrogate -------------------------------------------
+
+
+def test_a_failure_message_with_a_lone_surrogate_keeps_the_services_reason(world: World) -> None:
+    """Row 2b (first deploy, the training fails), the service's statusDetails.message
+    ending in half of a UTF-16 surrogate pair (a Java service that cut an emoji at a
+    char boundary sends it JSON-escaped, ``"\\ud83d"``; botocore decodes it as a lone
+    surrogate).
+
+    Expected: FAILED with the training's reason ("AlgorithmError: loss diverged ..."),
+    bounded to 4 KB.
+
+    Instead: faults.py ``_json_size`` (used by ``bounded``, called by every
+    ``HandlerError``) encodes the text with ``.encode("utf-8")``, which raises
+    ``UnicodeEncodeError`` on a lone surrogate; index.py ``_run`` turns that into the
+    reason, so CloudFormation shows "'utf-8' codec can't encode character '\\ud83d' ..."
+    and the user never sees why the training failed. Any service text reaching a
+    reason (``faults.explain``, ``kinds.details``) has the same problem.
+    """
+    world.emulator.fail_next_training("AlgorithmError: loss diverged \ud83d")
+    a = world.cfn().create(handler_properties(**{contract.REMOVAL_POLICY: "destroy"}))
+    assert a.status == "FAILED"
+    assert "loss diverged" in a.reason, a.reason
+
+
+# --- 4. A secret cut in half by the bound before the redaction ----------------------------
+
+
+def test_a_long_transient_message_never_shows_part_of_a_secret(
+    world: World, monkeypatch: pytest.MonkeyPatch, server: EmulatorServer
+) -> None:
+    """First deploy, every CreateTrainedModel throttled until the completion timeout,
+    with a long service message that echoes the request's hyperparameter values.
+
+    Events: Create(new) -> pending id; each poll's create is throttled (not yet) until
+    CompletionTimeoutSeconds (30 s) pass -> FAILED "timed out ... the last look failed
+    (ThrottlingException: <message>)".
+
+    Expected: no part of a hyperparameter value appears in the reason (the promise:
+    secrets never appear in logs or reasons).
+
+    Instead: engine/__init__.py ``_paused`` builds the reason from the unredacted service
+    message (``faults.describe(pause.cause)``) and ``HandlerError.__init__``
+    (faults.py) bounds it at once, cutting it in the middle; index.py ``_run`` redacts
+    only afterwards, when the value cut at " [...] " no longer matches: its first half
+    is left in the reason (and in the "failed" log line). Bounding must come after
+    redacting.
+    """
+    secret = "tok-0123456789abcdefghijklmnopqrstuvwxyz"
+    # one attempt per call: the throttling is not retried in real time by botocore
+    monkeypatch.setattr(index, "_client", _client(monkeypatch, server, 1))
+    props = handler_properties(
+        **{
+            contract.HYPERPARAMETERS: {"api_token": secret},
+            contract.COMPLETION_TIMEOUT_SECONDS: "30",
+            contract.REMOVAL_POLICY: "destroy",
+        }
+    )
+    world.emulator.inject_fault(
+        "CreateTrainedModel",
+        "ThrottlingException",
+        count=1000,
+        message="rate exceeded for request " + f"api_token={secret}; " * 100,
+    )
+    a = world.cfn().create(props)
+    assert a.status == "FAILED"
+    assert "timed out" in a.reason, a.reason
+    leaked = [secret[:n] for n in range(8, len(secret)) if secret[:n] in a.reason]
+    assert not leaked, f"part of the secret in the reason: {leaked[-1]!r}"
