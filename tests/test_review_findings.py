@@ -10,6 +10,7 @@ require, and what happens instead.
 
 from __future__ import annotations
 
+import urllib.error
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -21,9 +22,12 @@ import aws_client
 import contract
 import engine
 import index
+import long_wait
+import ownership
 from cdk_cleanrooms_ml.local.emulator import Emulator, EmulatorServer, Timings, start_server
 from cdk_cleanrooms_ml.local.emulator.state import CHANNEL
 from helpers import LOGICAL_ID, handler_properties
+from trained_models import KIND as MODELS
 
 EPOCH = 1_800_000_000.0
 M = "0f3d2a1b-1234-4cde-8f00-0123456789ab"
@@ -238,3 +242,47 @@ def test_a_long_transient_message_never_shows_part_of_a_secret(
     assert "timed out" in a.reason, a.reason
     leaked = [secret[:n] for n in range(8, len(secret)) if secret[:n] in a.reason]
     assert not leaked, f"part of the secret in the reason: {leaked[-1]!r}"
+
+
+# --- 5. The long path's last word: a give-up whose signal meets a transient error --------
+
+HANDLE_URL = "https://cloudformation-waitcondition-us-east-1.s3.amazonaws.com/SECRET-HANDLE"
+
+
+def test_the_waiters_give_up_signal_is_sent_even_when_the_handle_fails_once() -> None:
+    """Long path: the waiter's Poll kept failing (a bug, a Lambda timeout), so the state
+    machine's Catch hands the state to GiveUp (retried by Step Functions on any error,
+    3 attempts) and then ends in the Fail state ``PollingFailed``.
+
+    GiveUp's FAILURE signal meets a transient error from the handle (S3 503 Slow Down,
+    which long_wait treats as retryable everywhere else).
+
+    Expected (long_wait's promise: "the WaitCondition is always told"; the spec: no
+    stack left waiting): the FAILURE signal is sent again until it is delivered, here
+    by GiveUp raising so that Step Functions retries it.
+
+    Instead: long_wait.py ``give_up`` goes through ``_send``, which on a transient
+    OSError returns a not-done state (meant for ``poll``'s loop) instead of raising;
+    GiveUp therefore succeeds, the machine goes straight to ``PollingFailed``, the
+    signal is never sent, and the stack waits out the WaitCondition's timeout (up to
+    12 hours) before it can roll back.
+    """
+    sent: list[str] = []
+    failures = [urllib.error.HTTPError(HANDLE_URL, 503, "Slow Down", {}, None)]  # type: ignore[arg-type]
+
+    def handle(url: str, status: str, reason: str, data: str) -> None:
+        if failures:
+            raise failures.pop()
+        sent.append(status)
+
+    ref = ownership.Ref(f"{PREFIX}/trained-model/m", None, M)
+    state = long_wait.waiter_input(MODELS.resource_type, ref, "m", HANDLE_URL, 0.0, 7200)
+    state["failure"] = {"Error": "Lambda.Unknown", "Cause": "Task timed out"}
+    # Step Functions: GiveUp, retried on any error (3 retries), then PollingFailed
+    for attempt in range(4):
+        try:
+            long_wait.give_up(state, 100.0 + 30 * attempt, send=handle)
+        except Exception:
+            continue
+        break
+    assert sent == ["FAILURE"], "the WaitCondition was never told: the stack waits it out"
