@@ -286,3 +286,54 @@ def test_the_waiters_give_up_signal_is_sent_even_when_the_handle_fails_once() ->
             continue
         break
     assert sent == ["FAILURE"], "the WaitCondition was never told: the stack waits it out"
+
+
+# --- 6. Row 7 after a timeout, the rollback naming A: the replacement trains on ----------
+
+
+def _model_props(epochs: str, **extra: Any) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        contract.HYPERPARAMETERS: {"epochs": epochs},
+        contract.REMOVAL_POLICY: "destroy",
+    }
+    fields.update(extra)
+    return handler_properties(**fields)
+
+
+def test_row_7_timeout_with_rollback_naming_a_does_not_leave_b_training(world: World) -> None:
+    """Row 7 (replacing update, *this* resource times out), DESTROY, the rollback
+    naming A (the spec allows B or A as its PhysicalResourceId).
+
+    Events: Create(A) -> A (ACTIVE); Update(B props, old=A, A) -> pending:B, B's training
+    outlasts CompletionTimeoutSeconds (30 s) -> FAILED "timed out ... it will be
+    cancelled (removal policy destroy)"; UPDATE_ROLLBACK: Update(props=A, old=B, A). No
+    Delete(B) follows: CloudFormation never held B's id.
+
+    Expected: the rollback returns A and trains nothing (it does), and nothing is
+    orphaned: B, still training, is cancelled as the FAILED reason promised.
+
+    Instead: engine/update.py ``on_update`` finds A fits (``_fits``) and answers in
+    place; nothing ever looks for B (ours, the old properties' identity, created by the
+    failed request), so B trains to completion and stays ACTIVE: a whole training paid
+    for and kept, that no stack owns any more, contrary to the reason's "it will be
+    cancelled". (A *failed* B left CREATE_FAILED in this variant is accepted by
+    test_event_sequences; a B still training is not the same thing.)
+    """
+    cfn = world.cfn()
+    a_props = _model_props("10")
+    b_props = _model_props("20", **{contract.COMPLETION_TIMEOUT_SECONDS: "30"})
+    a = cfn.create(a_props)
+    assert a.ok, a.reason
+    b = cfn.update(b_props, old=a_props, physical_id=a.physical_id)
+    assert not b.ok
+    assert "it will be cancelled (removal policy destroy)" in b.reason, b.reason
+    back = cfn.update(a_props, old=b_props, physical_id=a.physical_id)
+    assert back.ok, back.reason
+    assert back.physical_id == a.physical_id
+    world.settle(600)
+    statuses = {m["hyperparameters"]["epochs"]: m["status"] for m in world.emulator.snapshot()}
+    assert statuses["10"] == "ACTIVE"
+    assert statuses["20"] == "INACTIVE", (
+        f"B ended {statuses['20']}: its training ran on although the stack rolled back "
+        "and the reason said it would be cancelled"
+    )
