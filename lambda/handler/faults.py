@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Final
 
 from botocore.exceptions import ClientError, HTTPClientError
@@ -55,11 +56,33 @@ SHORT_SECRET: Final = 4
 so that a hyperparameter such as ``epochs=10`` does not blank every "10" of a message."""
 
 
+_hidden: tuple[str, ...] = ()
+
+
+@contextmanager
+def hiding(values: Iterable[str]) -> Iterator[None]:
+    """While inside, every ``HandlerError`` and every logged text is redacted of ``values``
+    (the secret values of the invocation under way)."""
+    global _hidden
+    previous, _hidden = _hidden, tuple(values)
+    try:
+        yield
+    finally:
+        _hidden = previous
+
+
+def hidden() -> tuple[str, ...]:
+    """The secret values of the invocation under way (see ``hiding``)."""
+    return _hidden
+
+
 class HandlerError(Exception):
-    """A failure whose message is shown in the CloudFormation event (bounded)."""
+    """A failure whose message is shown in the CloudFormation event: redacted of the
+    invocation's secret values first, then bounded (a bound that cut a secret in two
+    would leave its halves unrecognisable to the redaction)."""
 
     def __init__(self, message: str) -> None:
-        super().__init__(bounded(message))
+        super().__init__(bounded(redact(message, _hidden)))
 
 
 class NotYet(Exception):  # noqa: N818 (a signal, not an error)
@@ -141,6 +164,12 @@ def _json_size(text: str) -> int:
     return len(json.dumps(text, ensure_ascii=False).encode("utf-8"))
 
 
+def well_formed(text: str) -> str:
+    """``text`` with every lone surrogate (half of a UTF-16 pair, which botocore makes of
+    a service's ``"\\ud83d"`` cut from an emoji) replaced by U+FFFD: UTF-8 cannot carry it."""
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
 def _longest(text: str, budget: int, *, suffix: bool) -> str:
     """The longest prefix (or suffix) of ``text`` whose JSON string takes ``budget`` bytes."""
     low, high = 0, len(text)
@@ -159,8 +188,9 @@ def bounded(text: str, limit: int = MAX_REASON_BYTES) -> str:
 
     Messages put what identifies the failure first (operation, status code, ARN) and
     the advice last: two thirds of the room go to the head, the rest to the tail, and
-    the service's details in between give way.
+    the service's details in between give way. Lone surrogates become U+FFFD.
     """
+    text = well_formed(text)
     if _json_size(text) <= limit:
         return text
     marker = " [...] "

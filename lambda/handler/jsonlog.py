@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from typing import Final
 
 import faults
@@ -32,18 +30,9 @@ ALLOWED_FIELDS: Final = frozenset(
     }
 )
 
-_hidden: tuple[str, ...] = ()
-
-
-@contextmanager
-def secrets(values: Iterable[str]) -> Iterator[None]:
-    """While inside, every text field logged is redacted of ``values``."""
-    global _hidden
-    previous, _hidden = _hidden, tuple(values)
-    try:
-        yield
-    finally:
-        _hidden = previous
+secrets = faults.hiding
+"""While inside, every text field logged (and every ``HandlerError``) is redacted of
+the values given."""
 
 
 def log(step: str, **fields: object) -> None:
@@ -51,6 +40,6 @@ def log(step: str, **fields: object) -> None:
     record: dict[str, object] = {"step": step}
     for key, value in fields.items():
         if key in ALLOWED_FIELDS and value is not None:
-            record[key] = faults.redact(value, _hidden) if isinstance(value, str) else value
+            record[key] = faults.redact(value, faults.hidden()) if isinstance(value, str) else value
     sys.stdout.write(json.dumps(record, sort_keys=True, default=str) + "\n")
     sys.stdout.flush()
