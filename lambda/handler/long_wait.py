@@ -183,7 +183,18 @@ def give_up(state: Mapping[str, Any], now: float, send: Signal = signal) -> dict
     )
     fields = {"physicalResourceId": str(state.get("arn")), "elapsedSeconds": None}
     next_state = {k: v for k, v in state.items() if k != "failure"}
-    return _send(state, next_state, ("FAILURE", reason, ""), now, send, fields)
+    result = _send(state, next_state, ("FAILURE", reason, ""), now, send, fields)
+    if not result.get("done"):
+        # no poll follows the give-up: fail, so that Step Functions retries it (GiveUp's
+        # retries) and the signal is sent again
+        raise SignalNotSent(
+            f"the FAILURE signal for {state.get('name')!r} was not delivered; trying again"
+        )
+    return result
+
+
+class SignalNotSent(Exception):  # noqa: N818 (a retry signal for Step Functions)
+    """The give-up's signal met a transient error: its retry sends it again."""
 
 
 def _send(
