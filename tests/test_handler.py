@@ -841,9 +841,17 @@ def test_destroy_of_a_failed_training_with_nothing_to_delete_completes_at_once(
     assert on_event(stubbed, _delete())[ACTION_KEY] == engine.NONE
 
 
-def test_a_failed_training_seen_while_deleting_is_not_deleted_again(stubbed: StubbedClient) -> None:
-    """Only the Delete event's own step does it: a service that keeps CREATE_FAILED cannot loop."""
+def test_a_training_that_fails_while_the_delete_waits_is_deleted_too(
+    stubbed: StubbedClient,
+) -> None:
+    """A failed training still holds its name (A1): a poll that sees one deletes its
+    output; asked again (a service that kept it CREATE_FAILED), the service's refusal
+    ends the delete: no loop."""
     stubbed.get_model(model_description(status="CREATE_FAILED", tags=OWNED))
+    stubbed.delete_output()
+    assert is_complete(stubbed, _deleting()) == {"IsComplete": False}
+    stubbed.get_model(model_description(status="CREATE_FAILED", tags=OWNED))
+    stubbed.error("delete_trained_model_output", "ConflictException", 409)
     assert is_complete(stubbed, _deleting()) == {"IsComplete": True}
 
 
@@ -885,21 +893,27 @@ def test_a_throttled_one_time_delete_step_is_taken_by_the_next_poll(
     assert is_complete(stubbed, poll) == {"IsComplete": True}
 
 
-@pytest.mark.parametrize(
-    ("status", "outcome"),
-    [("CREATE_FAILED", "done"), ("DELETE_FAILED", "fails"), ("CANCEL_FAILED", "fails")],
-)
+@pytest.mark.parametrize("status", ["DELETE_FAILED", "CANCEL_FAILED"])
 def test_a_deferred_step_is_never_repeated_once_the_model_changed(
-    stubbed: StubbedClient, status: str, outcome: str
+    stubbed: StubbedClient, status: str
 ) -> None:
     later = datetime.fromtimestamp(TIMESTAMP.timestamp() + 5, UTC)
     stubbed.get_model(model_description(status=status, tags=OWNED, update_time=later))
     poll = _deleting({DEFERRED_STEP_KEY: TIMESTAMP.timestamp()})
-    if outcome == "done":
-        assert is_complete(stubbed, poll) == {"IsComplete": True}
-    else:
-        with pytest.raises(HandlerError, match=f"{status}.*again"):
-            is_complete(stubbed, poll)
+    with pytest.raises(HandlerError, match=f"{status}.*again"):
+        is_complete(stubbed, poll)
+
+
+def test_a_deferred_delete_of_a_failed_training_is_harmless_if_already_made(
+    stubbed: StubbedClient,
+) -> None:
+    """CREATE_FAILED with another updateTime: asked again, the service's Conflict
+    ("nothing stored") ends the delete."""
+    later = datetime.fromtimestamp(TIMESTAMP.timestamp() + 5, UTC)
+    stubbed.get_model(model_description(status="CREATE_FAILED", tags=OWNED, update_time=later))
+    stubbed.error("delete_trained_model_output", "ConflictException", 409)
+    poll = _deleting({DEFERRED_STEP_KEY: TIMESTAMP.timestamp()})
+    assert is_complete(stubbed, poll) == {"IsComplete": True}
 
 
 @pytest.mark.parametrize("status", ["DELETE_FAILED", "CANCEL_FAILED"])

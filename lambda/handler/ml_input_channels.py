@@ -100,7 +100,8 @@ class MLInputChannels:
     def delete_step(self, client: CleanRoomsMLClient, observed: Observed, first: bool) -> str:
         """Delete the channel's data once it is created (or its creation failed).
 
-        A channel still being created cannot be stopped: wait for it. A failed
+        A channel still being created cannot be stopped: wait for it (if its query
+        then fails, the failed channel is deleted too, freeing its name). A failed
         deletion is tried again once per Delete event (deleting the stack again
         retries it).
         """
@@ -108,7 +109,10 @@ class MLInputChannels:
         once = first and status in (DELETE_FAILURES | {CREATE_FAILED})
         if status in IN_PROGRESS:
             return Step.WAIT
-        if status == READY or once:
+        # a failed channel still holds its name: its data is deleted whenever a step sees
+        # it, also when its query failed while this Delete waited (a repeated delete is
+        # refused, which ends the step below)
+        if status in (READY, CREATE_FAILED) or once:
             try:
                 client.delete_ml_input_channel_data(**_key(observed.ref))
             except Exception as error:
@@ -125,7 +129,7 @@ class MLInputChannels:
             return Step.WAIT
         if status in DELETE_FAILURES:
             raise kinds.delete_failed(self.noun, observed)
-        return Step.DONE if status in GONE or status == CREATE_FAILED else Step.WAIT
+        return Step.DONE if status in GONE else Step.WAIT
 
 
 KIND: Final = MLInputChannels()

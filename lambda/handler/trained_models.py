@@ -107,9 +107,10 @@ class TrainedModels:
         ``first`` is the step of a Delete event (or of the poll that takes it when
         on_event could not): only then is a failed deletion or cancellation tried
         again (once per CloudFormation attempt, so deleting the stack again retries
-        it), and the output of a failed training deleted, so that the model stops
-        holding its name (ASSUMPTIONs A1, A6). A failed cancellation is retried by
-        deleting the output: cancelling is only for a model still training (A4).
+        it). A failed cancellation is retried by deleting the output: cancelling is
+        only for a model still training (A4). The output of a failed training is
+        deleted at any step that sees it, so that the model stops holding its name
+        (ASSUMPTIONs A1, A6): also when the training failed while the Delete waited.
         """
         status = observed.status
         key = _key(observed.ref)
@@ -117,7 +118,10 @@ class TrainedModels:
         if status in IN_PROGRESS:
             client.cancel_trained_model(**key)
             return Step.WAIT
-        if status == READY or once:
+        # a failed training still holds its name: its output is deleted whenever a step
+        # sees it, also when it failed while this Delete waited for the cancellation (a
+        # repeated delete is refused, which ends the step below)
+        if status in (READY, CREATE_FAILED) or once:
             try:
                 client.delete_trained_model_output(**key)
             except Exception as error:
@@ -134,9 +138,8 @@ class TrainedModels:
             return Step.WAIT
         if status in DELETE_FAILURES:
             raise kinds.delete_failed(self.noun, observed)
-        # INACTIVE: gone. CREATE_FAILED (after the first step): its output was deleted
-        # or there was none. CANCEL_*/DELETE_* in progress: wait.
-        return Step.DONE if status in GONE or status == CREATE_FAILED else Step.WAIT
+        # INACTIVE: gone. CANCEL_*/DELETE_* in progress: wait.
+        return Step.DONE if status in GONE else Step.WAIT
 
 
 KIND: Final = TrainedModels()
