@@ -12,8 +12,9 @@
 - a waiter that cannot start answers FAILED as a failing ``on_event`` does.
 
 ``CloudFormation`` sends the events of one logical resource, every scalar property
-stringified as CloudFormation does. ``Waiters`` stands in for the long path's Step
-Functions waiter and the WaitCondition handles it signals (real HTTP).
+stringified as CloudFormation does, and keeps what ``ListStackResources`` lists.
+``Waiters`` stands in for the long path's Step Functions waiter and the
+WaitCondition handles it signals (real HTTP).
 """
 
 from __future__ import annotations
@@ -28,10 +29,24 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
 import contract
+import engine
 import index
 from helpers import LOGICAL_ID, STACK_ID, cfn_stringify
 
 CREATE_FAILED_MARKER = "AWSCDK::CustomResourceProviderFramework::CREATE_FAILED"
+
+STACKS: dict[str, dict[str, tuple[str, str]]] = {}
+"""What ``ListStackResources`` lists: stack id -> logical id -> (physical id, status),
+kept by every ``CloudFormation`` as its events are answered (conftest serves it to the
+handler in place of the real call and empties it for each test)."""
+
+
+def stack_resources(stack_id: str) -> list[engine.StackResource]:
+    """``index._stack_resources`` for the in-process CloudFormation."""
+    return [
+        engine.StackResource(logical_id, physical_id, status)
+        for logical_id, (physical_id, status) in STACKS.get(stack_id, {}).items()
+    ]
 
 
 @dataclass
@@ -136,7 +151,26 @@ class CloudFormation:
 
     def send(self, event: dict[str, Any]) -> Response:
         self.sent.append(event)
-        return self.framework.handle(event)
+        response = self.framework.handle(event)
+        self._record(event, response)
+        return response
+
+    def _record(self, event: Mapping[str, Any], response: Response) -> None:
+        """The logical resource as CloudFormation lists it after this event."""
+        resources = STACKS.setdefault(self.stack_id, {})
+        request = str(event["RequestType"]).upper()
+        held = resources.get(self.logical_id)
+        if request == "DELETE":
+            # a cleanup deletes a replaced physical id: the logical resource stays
+            if response.ok and held is not None and held[0] == event.get("PhysicalResourceId"):
+                del resources[self.logical_id]
+            return
+        if response.ok:
+            resources[self.logical_id] = (response.physical_id, f"{request}_COMPLETE")
+        elif held is not None:
+            resources[self.logical_id] = (held[0], f"{request}_FAILED")
+        else:
+            resources[self.logical_id] = (response.physical_id, f"{request}_FAILED")
 
     def create(self, props: Mapping[str, Any], *, request_id: str | None = None) -> Response:
         return self.send(self.event("Create", props, request_id=request_id))
@@ -162,6 +196,7 @@ class CloudFormation:
 
     def recreate_stack(self) -> None:
         """The stack deleted and created again under its name (a new stack id)."""
+        STACKS.pop(self.stack_id, None)
         head = self.stack_id.rsplit("/", 1)[0]
         self.stack_id = f"{head}/{uuid.uuid4()}"
 

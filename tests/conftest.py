@@ -25,12 +25,26 @@ os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
 
 from collections.abc import Iterator  # noqa: E402 (the environment above comes first)
 
+import cfn  # noqa: E402 (the environment above comes first)
 import pytest  # noqa: E402 (the environment above comes first)
 from botocore.stub import Stubber  # noqa: E402 (the environment above comes first)
 
+import index  # noqa: E402 (the environment above comes first)
 from aws_client import make_client  # noqa: E402 (the environment above comes first)
 from helpers import StubbedClient, raise_queued_exceptions  # noqa: E402 (the environment above comes first)
 from local_cli import SharedCloud  # noqa: E402 (the environment above comes first)
+
+
+@pytest.fixture(autouse=True)
+def stack_resources(
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[dict[str, dict[str, tuple[str, str]]]]:
+    """The handler asks the in-process CloudFormation (``cfn.STACKS``) for a stack's
+    resources, never a real endpoint; each test starts with no stacks."""
+    cfn.STACKS.clear()
+    monkeypatch.setattr(index, "_stack_resources", cfn.stack_resources)
+    yield cfn.STACKS
+    cfn.STACKS.clear()
 
 
 @pytest.fixture

@@ -54,6 +54,7 @@ def _called_operations(*paths: Path) -> set[str]:
                 and isinstance(node.func, ast.Attribute)
                 and node.func.attr == "get_paginator"
                 and isinstance(node.args[0], ast.Constant)
+                and node.args[0].value in by_method  # CloudFormation's: see below
             ):
                 found.add(by_method[str(node.args[0].value)])
     return found
@@ -128,7 +129,11 @@ EXTRA = {
     "TrainedModel": {"cleanrooms:PassMembership"},
     "MLInputChannel": {"cleanrooms:PassMembership", "iam:PassRole"},
     "TrainedModelInferenceJob": {"cleanrooms:PassMembership"},
-    "MLConfiguration": {"cleanrooms:PassMembership", "iam:PassRole"},
+    "MLConfiguration": {
+        "cleanrooms:PassMembership",
+        "iam:PassRole",
+        "cloudformation:ListStackResources",  # index._stack_resources, for its Delete
+    },
 }
 LOGS = {"logs:CreateLogStream", "logs:PutLogEvents"}
 
@@ -219,3 +224,24 @@ def test_long_path_roles_allow_only_what_the_code_calls() -> None:
         "logs:CreateLogStream",
         "logs:PutLogEvents",
     }
+
+
+def test_the_ml_configuration_reads_only_its_own_stacks_resources() -> None:
+    """The one call outside Clean Rooms ML (``index._stack_resources``, an ML
+    configuration's Delete): ``ListStackResources`` on the handler's own stack."""
+    paginators = {
+        str(node.args[0].value)
+        for path in HANDLER.rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "get_paginator"
+        and isinstance(node.args[0], ast.Constant)
+    }
+    model = botocore.session.get_session().get_service_model("cleanroomsml")
+    assert paginators - {botocore.xform_name(n) for n in model.operation_names} == {
+        "list_stack_resources"
+    }
+    stack = new_stack()
+    _build(stack, "MLConfiguration")
+    assert _handler_actions(stack)["cloudformation:ListStackResources"] == [{"Ref": "AWS::StackId"}]

@@ -1,4 +1,6 @@
-"""Review findings: event sequences the handler gets wrong (every test here fails today).
+"""Review findings: event sequences an adversarial review found the handler got wrong.
+
+Every test here failed before its fix (the docstrings say what happened instead).
 
 Same stand-ins as ``test_lifecycle_cases.py``: the handler's real entry points
 (``index.on_event`` / ``index.is_complete``), the Provider framework's behaviour
@@ -16,6 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
+from botocore.stub import Stubber
 from cfn import CloudFormation, Framework
 
 import aws_client
@@ -30,6 +34,7 @@ from helpers import LOGICAL_ID, handler_properties
 from trained_models import KIND as MODELS
 
 EPOCH = 1_800_000_000.0
+REAL_STACK_RESOURCES = index._stack_resources  # before conftest replaces it for each test
 M = "0f3d2a1b-1234-4cde-8f00-0123456789ab"
 PREFIX = f"arn:aws:cleanrooms-ml:us-east-1:000000000000:membership/{M}"
 ASSOCIATION = f"{PREFIX}/configured-model-algorithm-association/a"
@@ -123,6 +128,82 @@ def test_ml_configuration_adopted_by_a_renamed_construct_survives_the_old_ones_c
     assert M in world.emulator.configurations(), (
         "ConfigY is deployed but its membership's ML configuration was deleted by ConfigX's cleanup"
     )
+
+
+def test_a_rolled_back_create_of_a_renamed_ml_configuration_leaves_it_to_the_old_one(
+    world: World,
+) -> None:
+    """The rename's Create(ConfigY) adopts M's configuration, a later resource fails,
+    and UPDATE_ROLLBACK deletes ConfigY (DESTROY) while ConfigX still holds it."""
+    old = world.cfn(contract.ML_CONFIGURATION_RESOURCE_TYPE, "ConfigX")
+    new = world.cfn(contract.ML_CONFIGURATION_RESOURCE_TYPE, "ConfigY")
+    a = old.create(_config_props())
+    b = new.create(_config_props())
+    assert a.ok, a.reason
+    assert b.ok, b.reason
+    rollback = new.delete(_config_props(), physical_id=b.physical_id)
+    assert rollback.ok, rollback.reason
+    assert M in world.emulator.configurations()
+    # and once ConfigX is the only one, deleting the stack deletes it (DESTROY)
+    assert old.delete(_config_props(), physical_id=a.physical_id).ok
+    assert M not in world.emulator.configurations()
+
+
+def test_an_ml_configuration_delete_that_cannot_list_the_stack_fails_with_the_reason(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Never delete on a guess: without CloudFormation's answer the Delete fails, saying
+    why (and the configuration stays)."""
+    cfn = world.cfn(contract.ML_CONFIGURATION_RESOURCE_TYPE, "Config")
+    a = cfn.create(_config_props())
+    assert a.ok, a.reason
+
+    def denied(stack_id: str) -> list[engine.StackResource]:
+        raise ClientError(
+            {"Error": {"Code": "AccessDenied", "Message": "not authorized"}}, "ListStackResources"
+        )
+
+    monkeypatch.setattr(index, "_stack_resources", denied)
+    gone = cfn.delete(_config_props(), physical_id=a.physical_id)
+    assert not gone.ok
+    assert "listing the resources of stack" in gone.reason, gone.reason
+    assert "AccessDenied" in gone.reason, gone.reason
+    assert M in world.emulator.configurations()
+
+
+def test_the_stacks_resources_are_listed_page_by_page(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``index._stack_resources`` (the real one, which conftest replaces elsewhere):
+    ``ListStackResources`` through botocore's paginator, every page."""
+    client = aws_client.make_client("cloudformation")
+    monkeypatch.setattr(index, "_cloudformation", client)
+    stack_id = "arn:aws:cloudformation:us-east-1:111122223333:stack/S/5f2e0e40-0000-0000-0000-0"
+    row = {"ResourceType": "Custom::CleanRoomsMLConfiguration", "LastUpdatedTimestamp": EPOCH}
+    with Stubber(client) as stubber:
+        stubber.add_response(
+            "list_stack_resources",
+            {
+                "StackResourceSummaries": [
+                    dict(row, LogicalResourceId="X", PhysicalResourceId="p", ResourceStatus="A")
+                ],
+                "NextToken": "more",
+            },
+            {"StackName": stack_id},
+        )
+        stubber.add_response(
+            "list_stack_resources",
+            {
+                "StackResourceSummaries": [
+                    dict(row, LogicalResourceId="Y", PhysicalResourceId="q", ResourceStatus="B")
+                ]
+            },
+            {"StackName": stack_id, "NextToken": "more"},
+        )
+        listed = REAL_STACK_RESOURCES(stack_id)
+        stubber.assert_no_pending_responses()
+    assert listed == [
+        engine.StackResource("X", "p", "A"),
+        engine.StackResource("Y", "q", "B"),
+    ]
 
 
 # --- 2. ML input channel: a query that fails after the Delete started --------------------
@@ -326,7 +407,8 @@ def test_row_7_timeout_with_rollback_naming_a_does_not_leave_b_training(world: W
     assert a.ok, a.reason
     b = cfn.update(b_props, old=a_props, physical_id=a.physical_id)
     assert not b.ok
-    assert "it will be cancelled (removal policy destroy)" in b.reason, b.reason
+    promise = "it will be cancelled when the stack rolls back (removal policy destroy)"
+    assert promise in b.reason, b.reason
     back = cfn.update(a_props, old=b_props, physical_id=a.physical_id)
     assert back.ok, back.reason
     assert back.physical_id == a.physical_id

@@ -857,6 +857,11 @@ class CleanRoomsMLProvider(Construct):
                 "cleanrooms-ml:DeleteMLConfiguration",
             ],
         )
+        # a Delete asks CloudFormation whether another resource of this stack (a renamed
+        # construct's) holds the configuration now: this stack's resources only
+        self._allow(
+            "ListStackResources", ["cloudformation:ListStackResources"], self._stack.stack_id
+        )
         self._pass(role)
         self._membership(membership_identifier)
         self._flush()

@@ -85,6 +85,26 @@ def _start_waiter(name: str, payload: Mapping[str, Any]) -> None:
     long_wait.start_waiter(_sfn, os.environ[contract.LONG_WAITER_ARN_ENV], name, payload)
 
 
+_cloudformation: Any = None
+
+
+def _stack_resources(stack_id: str) -> list[engine.StackResource]:
+    """The stack's resources as CloudFormation lists them (``ListStackResources``)."""
+    global _cloudformation
+    if _cloudformation is None:
+        _cloudformation = make_client("cloudformation")
+    paginator = _cloudformation.get_paginator("list_stack_resources")
+    return [
+        engine.StackResource(
+            logical_id=str(row.get("LogicalResourceId", "")),
+            physical_id=str(row.get("PhysicalResourceId", "")),
+            status=str(row.get("ResourceStatus", "")),
+        )
+        for page in paginator.paginate(StackName=stack_id)
+        for row in page.get("StackResourceSummaries", [])
+    ]
+
+
 def _starter() -> Callable[[str, Mapping[str, Any]], None] | None:
     """The long path's waiter starter, when the stack has a waiter."""
     return _start_waiter if os.environ.get(contract.LONG_WAITER_ARN_ENV) else None
@@ -143,6 +163,7 @@ def _call(
         clock=clock,
         sleep=sleep,
         secrets=hidden,
+        stack_resources=_stack_resources,
     )
 
 

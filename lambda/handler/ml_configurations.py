@@ -11,9 +11,10 @@ its ``Call`` and its rules for transient failures):
   framework's waiter runs).
 - Update: the same membership is updated in place by the poll (a rollback puts the
   old configuration back); another membership is a replacement, as a create there.
-- Delete: only under DESTROY, and only while the membership still has the
+- Delete: only under DESTROY, only while the membership still has the
   configuration this resource put (anything else was changed outside
-  CloudFormation and is left alone).
+  CloudFormation and is left alone), and only when no other resource of the stack
+  holds it (a renamed construct's new resource adopted it: ``ListStackResources``).
 
 The physical id is ``ml-configuration:<membership id>``.
 """
@@ -97,6 +98,7 @@ class MLConfigurations:
 
     resource_type = contract.ML_CONFIGURATION_RESOURCE_TYPE
     noun = "ML configuration"
+    cancellable = False
 
     def parse_physical_id(self, physical_id: str | None) -> Ref | Pending | None:
         match = _ID.fullmatch(physical_id or "")
@@ -184,6 +186,32 @@ def on_update(call: Call) -> dict[str, Any]:
     return _put_or_adopt(call, desired)  # another membership: a replacement
 
 
+def _other_holder(call: Call, physical_id: str) -> str | None:
+    """Another resource of the stack that holds this configuration now, if any.
+
+    A configuration has no tags, so CloudFormation is asked: a construct renamed (or
+    moved) in the stack is a new logical resource whose Create adopted the membership's
+    configuration (the same physical id) before the cleanup deletes the old one; that
+    Delete must leave it to the new one. A rolled-back Create of such a resource leaves
+    it to the old one the same way.
+    """
+    if call.stack_resources is None:
+        return None
+    event = call.event
+    try:
+        resources = call.api(call.stack_resources, event.stack_id)
+    except Exception as error:
+        raise call.fail(error, "listing the resources of stack", event.stack_id) from error
+    for resource in resources:
+        if (
+            resource.physical_id == physical_id
+            and resource.logical_id != event.logical_id
+            and not resource.status.startswith("DELETE_")
+        ):
+            return resource.logical_id
+    return None
+
+
 def on_delete(call: Call) -> dict[str, Any]:
     event = call.event
     result = {"PhysicalResourceId": event.physical_id, ACTION_KEY: NONE, STARTED_AT_KEY: call.now}
@@ -198,6 +226,14 @@ def on_delete(call: Call) -> dict[str, Any]:
     held = describe(call, ref)
     if held is None or held.document != dict(desired.request, membershipIdentifier=ref.membership):
         log("delete-skipped", reason="gone, or changed outside CloudFormation", **event.fields())
+        return result
+    holder = _other_holder(call, str(event.physical_id))
+    if holder is not None:
+        log(
+            "delete-skipped",
+            reason=f"resource {holder} of this stack holds it now",
+            **event.fields(),
+        )
         return result
     try:
         call.api(KIND.delete_step, call.client, held, True)

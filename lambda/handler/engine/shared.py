@@ -103,6 +103,18 @@ class Survey:
     holder: Observed | None
 
 
+def named_like(call: Call, desired: Desired, name: str | None = None) -> list[Observed]:
+    """The live resources named as ``desired`` names its own: the fixed name, or a name
+    generated from the same prefix (any request's), or ``name``."""
+    if desired.fixed_name is not None:
+        fixed = desired.fixed_name
+        return named(call, desired.membership, lambda n: n == fixed)
+    prefix = desired.name_prefix or ""
+    return named(
+        call, desired.membership, lambda n: n == name or ownership.is_generated_from(n, prefix)
+    )
+
+
 def survey_names(call: Call, desired: Desired, name: str) -> Survey:
     """Find a live resource of ours with the desired identity, and what holds ``name``.
 
@@ -110,14 +122,7 @@ def survey_names(call: Call, desired: Desired, name: str) -> Survey:
     generated from the same prefix (any request's). Among several, a ready one wins,
     then the newest.
     """
-    if desired.fixed_name is not None:
-        fixed = desired.fixed_name
-        candidates = named(call, desired.membership, lambda n: n == fixed)
-    else:
-        prefix = desired.name_prefix or ""
-        candidates = named(
-            call, desired.membership, lambda n: n == name or ownership.is_generated_from(n, prefix)
-        )
+    candidates = named_like(call, desired, name)
     adoptable = [
         c
         for c in candidates

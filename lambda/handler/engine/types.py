@@ -128,6 +128,9 @@ class Kind(Protocol):
     resource_type: str
     noun: str
     """How messages name it: "trained model"."""
+    cancellable: bool
+    """Whether ``delete_step`` stops one still being created (a channel's query cannot
+    be stopped: its deletion waits for the query to end)."""
 
     def parse_physical_id(self, physical_id: str | None) -> Ref | Pending | None: ...
 
@@ -188,6 +191,15 @@ WORST_CALL_SECONDS: Final = aws_client.worst_call_seconds()
 transient failure again only while that much time is left."""
 
 
+@dataclass(frozen=True)
+class StackResource:
+    """One row of CloudFormation's ``ListStackResources``."""
+
+    logical_id: str
+    physical_id: str
+    status: str
+
+
 @dataclass
 class Call:
     """One invocation: the kind, its client, the event and the clocks."""
@@ -204,6 +216,9 @@ class Call:
     clock: Callable[[], float] = time.time
     sleep: Callable[[float], None] = time.sleep
     secrets: tuple[str, ...] = ()
+    stack_resources: Callable[[str], list[StackResource]] | None = None
+    """The resources of a stack (by its id), as CloudFormation lists them now; None:
+    not asked (a kind that needs them then acts as if no other resource held its own)."""
 
     def api(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Call the kind or the client under the transient-failure rule."""

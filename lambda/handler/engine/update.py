@@ -13,6 +13,7 @@ from engine.shared import (
     has_identity,
     name_for,
     named_as,
+    named_like,
     ours,
     require_waiter,
     resolve,
@@ -20,6 +21,8 @@ from engine.shared import (
     sync_tags,
 )
 from engine.types import (
+    CREATE_FAILED,
+    IN_PROGRESS,
     REFRESH,
     TARGET_KEY,
     USABLE,
@@ -31,6 +34,7 @@ from engine.types import (
     Observed,
 )
 from faults import HandlerError
+from identity import PropertyError
 from jsonlog import log
 
 
@@ -64,6 +68,41 @@ def _cannot_replace(call: Call, name: str, current: Observed) -> HandlerError:
     )
 
 
+def _stop_abandoned(call: Call, desired: Desired, current: Observed) -> None:
+    """A rollback that names the resource it goes back to stops the replacement that failed.
+
+    Row 7 with the rollback naming A: Update(props=A, old=B, PhysicalResourceId=A). B's
+    creation failed or timed out, CloudFormation never held its id, so no Delete comes
+    for it: under B's DESTROY, a B of ours with the old properties' identity that is
+    still being created is cancelled (or, failed, deleted) here, and nothing else is
+    touched. A forward update never gets here with another identity in its old
+    properties (the resource it names has the new one only after a replacement, which
+    comes with a new id); a RETAIN B is left as its reason said.
+    """
+    event = call.event
+    try:
+        previous = call.kind.parse(event.old_properties or {})
+    except PropertyError:
+        return
+    if not previous.destroy or has_identity(current, previous):
+        return
+    for found in named_like(call, previous):
+        if (
+            found.ref != current.ref
+            and found.status in IN_PROGRESS | {CREATE_FAILED}
+            and ours(found, event)
+            and has_identity(found, previous)
+        ):
+            call.api(call.kind.delete_step, call.client, found, True)
+            log(
+                "stopped",
+                reason="the update that created it failed and was rolled back",
+                physicalResourceId=found.ref.physical_id,
+                status=found.status,
+                **event.fields(),
+            )
+
+
 def on_update(call: Call) -> dict[str, Any]:
     event = call.event
     desired = call.kind.parse(event.properties)
@@ -78,6 +117,7 @@ def on_update(call: Call) -> dict[str, Any]:
     new_wait = desired.wait_handle_url != old_url
     current = resolve(call, target)
     if current is not None and _fits(current, desired, event):
+        _stop_abandoned(call, desired, current)
         changed = sync_tags(call, current, desired)
         log(
             "updated" if changed else "unchanged",

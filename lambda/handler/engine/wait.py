@@ -76,11 +76,15 @@ def wait_for(
 def _not_yet(call: Call, desired: Desired, observed: Observed, elapsed: float) -> dict[str, Any]:
     if elapsed < wait_limit(desired):
         return {"IsComplete": False}
-    policy = (
-        "it will be cancelled (removal policy destroy)"
-        if desired.destroy
-        else "it is left as it is (removal policy retain)"
-    )
+    if not desired.destroy:
+        policy = "it is left as it is (removal policy retain)"
+    elif call.kind.cancellable:
+        policy = "it will be cancelled when the stack rolls back (removal policy destroy)"
+    else:
+        policy = (
+            "its creation cannot be stopped: it goes on, and is deleted if CloudFormation "
+            "deletes it (removal policy destroy)"
+        )
     hint = "Raise completion_timeout or set wait_for_completion=False"
     if call.event.extra.get(WAITER_KEY) == WAITER_SELF:
         hint = (
