@@ -26,6 +26,7 @@ from engine.types import (
     Desired,
     Event,
     Observed,
+    Step,
 )
 from faults import HandlerError, NotYet
 from jsonlog import log
@@ -113,6 +114,29 @@ def named_like(call: Call, desired: Desired, name: str | None = None) -> list[Ob
     return named(
         call, desired.membership, lambda n: n == name or ownership.is_generated_from(n, prefix)
     )
+
+
+def stop_step(call: Call, observed: Observed, first: bool) -> bool:
+    """One step to stop a failed replacement no Delete will come for (see
+    ``update.on_update``): True once nothing is left to do. Best effort: an error never
+    fails the rollback that found it (a refused or raced cancel is looked at again)."""
+    fields = {"physicalResourceId": observed.ref.physical_id, **call.event.fields()}
+    if observed.status in GONE:
+        return True
+    try:
+        step = call.api(call.kind.delete_step, call.client, observed, first)
+    except NotYet:
+        return False
+    except Exception as error:
+        if faults.is_not_found(error):
+            return True
+        if faults.is_conflict(error) or faults.is_transient(error):
+            log("stop-retry", errorCode=faults.error_code(error), **fields)
+            return False
+        log("stop-failed", reason=faults.describe(error), status=observed.status, **fields)
+        return True
+    log("stopping", status=observed.status, **fields)
+    return step == Step.DONE
 
 
 def survey_names(call: Call, desired: Desired, name: str) -> Survey:

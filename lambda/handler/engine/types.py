@@ -26,6 +26,9 @@ DEFERRED_STEP_KEY: Final = "CleanRoomsMLDeferredStep"
 retrying a failed deletion) could not be taken in on_event: the resource's
 ``updateTime`` then. The poll takes the step while the resource still shows that
 time, so a step that was taken is never repeated (the service's clock only)."""
+ABANDONED_KEY: Final = "CleanRoomsMLAbandoned"
+"""An update rollback's: the physical ids of failed replacements it is stopping (no
+Delete comes for them); its polls finish stopping them (``shared.stop_step``)."""
 WAITER_KEY: Final = "CleanRoomsMLWaiter"
 WAITER_START: Final = "start"
 """Long path: a new WaitCondition waits; the poll starts the waiter that signals it."""

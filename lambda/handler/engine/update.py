@@ -17,10 +17,12 @@ from engine.shared import (
     ours,
     require_waiter,
     resolve,
+    stop_step,
     survey_names,
     sync_tags,
 )
 from engine.types import (
+    ABANDONED_KEY,
     CREATE_FAILED,
     IN_PROGRESS,
     REFRESH,
@@ -68,39 +70,49 @@ def _cannot_replace(call: Call, name: str, current: Observed) -> HandlerError:
     )
 
 
-def _stop_abandoned(call: Call, desired: Desired, current: Observed) -> None:
+def _stop_abandoned(call: Call, current: Observed) -> list[str]:
     """A rollback that names the resource it goes back to stops the replacement that failed.
 
     Row 7 with the rollback naming A: Update(props=A, old=B, PhysicalResourceId=A). B's
     creation failed or timed out, CloudFormation never held its id, so no Delete comes
-    for it: under B's DESTROY, a B of ours with the old properties' identity that is
-    still being created is cancelled (or, failed, deleted) here, and nothing else is
-    touched. A forward update never gets here with another identity in its old
-    properties (the resource it names has the new one only after a replacement, which
-    comes with a new id); a RETAIN B is left as its reason said.
+    for it: under B's DESTROY, a B of ours with the old properties' identity and name
+    that is still being created is cancelled (a channel, whose query cannot be stopped,
+    is deleted once it ends), or, failed, deleted; nothing else is touched. A forward
+    update never gets here with old properties that A does not fit (A fits them, or it
+    would have been replaced, with a new id); a RETAIN B is left as its reason said.
+    What is not stopped yet (physical ids) is left to the polls (``ABANDONED_KEY``).
     """
     event = call.event
     try:
         previous = call.kind.parse(event.old_properties or {})
     except PropertyError:
-        return
-    if not previous.destroy or has_identity(current, previous):
-        return
-    for found in named_like(call, previous):
+        return []
+    if not previous.destroy or (has_identity(current, previous) and named_as(current, previous)):
+        return []
+    try:
+        candidates = named_like(call, previous)
+    except HandlerError as error:  # best effort: never fail the rollback for it
+        log("stop-failed", reason=str(error), **event.fields())
+        return []
+    left = []
+    for found in candidates:
         if (
             found.ref != current.ref
             and found.status in IN_PROGRESS | {CREATE_FAILED}
             and ours(found, event)
             and has_identity(found, previous)
+            and named_as(found, previous)
         ):
-            call.api(call.kind.delete_step, call.client, found, True)
             log(
-                "stopped",
+                "abandoned",
                 reason="the update that created it failed and was rolled back",
                 physicalResourceId=found.ref.physical_id,
                 status=found.status,
                 **event.fields(),
             )
+            if not stop_step(call, found, True):
+                left.append(found.ref.physical_id)
+    return left
 
 
 def on_update(call: Call) -> dict[str, Any]:
@@ -117,7 +129,7 @@ def on_update(call: Call) -> dict[str, Any]:
     new_wait = desired.wait_handle_url != old_url
     current = resolve(call, target)
     if current is not None and _fits(current, desired, event):
-        _stop_abandoned(call, desired, current)
+        abandoned = _stop_abandoned(call, current)
         changed = sync_tags(call, current, desired)
         log(
             "updated" if changed else "unchanged",
@@ -134,6 +146,7 @@ def on_update(call: Call) -> dict[str, Any]:
             **{
                 WAITER_KEY: WAITER_START if desired.wait_handle_url and new_wait else None,
                 TARGET_KEY: current.ref.physical_id,
+                ABANDONED_KEY: abandoned or None,
             },
         )
     name = name_for(desired, event)

@@ -7,8 +7,9 @@ from typing import Any
 import contract
 import faults
 import long_wait
-from engine.shared import current_ref, describe, require_waiter
+from engine.shared import current_ref, describe, require_waiter, stop_step
 from engine.types import (
+    ABANDONED_KEY,
     CREATE_FAILED,
     READY,
     STARTED_AT_KEY,
@@ -20,8 +21,9 @@ from engine.types import (
     Desired,
     Observed,
 )
-from faults import HandlerError
+from faults import HandlerError, NotYet
 from jsonlog import log
+from ownership import Ref
 
 
 def wait_limit(desired: Desired) -> int:
@@ -82,8 +84,8 @@ def _not_yet(call: Call, desired: Desired, observed: Observed, elapsed: float) -
         policy = "it will be cancelled when the stack rolls back (removal policy destroy)"
     else:
         policy = (
-            "its creation cannot be stopped: it goes on, and is deleted if CloudFormation "
-            "deletes it (removal policy destroy)"
+            "its creation cannot be stopped: it goes on, and is deleted once it ends when "
+            "the stack rolls back (removal policy destroy)"
         )
     hint = "Raise completion_timeout or set wait_for_completion=False"
     if call.event.extra.get(WAITER_KEY) == WAITER_SELF:
@@ -149,8 +151,41 @@ def poll_refresh(call: Call) -> dict[str, Any]:
     observed = describe(call, current_ref(call))
     if observed is None:
         raise HandlerError(f"{call.kind.noun} {call.event.physical_id} no longer exists")
-    if call.event.extra.get(WAITER_KEY) == WAITER_START:
-        started = float(call.event.extra.get(STARTED_AT_KEY, call.now))
-        if not _start_long_wait(call, desired, observed, started):
-            return {"IsComplete": False}
+    started = float(call.event.extra.get(STARTED_AT_KEY, call.now))
+    waiting = call.event.extra.get(WAITER_KEY) == WAITER_START
+    if waiting and not _start_long_wait(call, desired, observed, started):
+        return {"IsComplete": False}
+    if not _abandoned_stopped(call, started):
+        return {"IsComplete": False}
     return done(observed)
+
+
+def _abandoned_stopped(call: Call, started: float) -> bool:
+    """Whether the failed replacements this rollback stops (``ABANDONED_KEY``) are
+    stopped; after the custom resource's own hour it gives up on them (saying so), so
+    that a best-effort cleanup never fails the rollback."""
+    left = []
+    for physical_id in call.event.extra.get(ABANDONED_KEY) or []:
+        ref = call.kind.parse_physical_id(str(physical_id))
+        if not isinstance(ref, Ref):
+            continue
+        try:
+            observed = describe(call, ref)
+        except NotYet:
+            return False
+        except HandlerError as error:
+            log("stop-failed", reason=str(error), physicalResourceId=ref.physical_id)
+            continue
+        if observed is not None and not stop_step(call, observed, False):
+            left.append(observed)
+    if left and call.now - started >= contract.SHORT_PATH_DEADLINE_SECONDS:
+        for observed in left:
+            log(
+                "left-running",
+                reason="it did not stop within the hour CloudFormation gives a rollback",
+                physicalResourceId=observed.ref.physical_id,
+                status=observed.status,
+                **call.event.fields(),
+            )
+        return True
+    return not left
