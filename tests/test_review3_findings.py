@@ -1,0 +1,153 @@
+"""Review 3 findings: event sequences 1020ed0..486c856's rollback stop still gets wrong.
+
+Same stand-ins as ``test_review2_findings.py``: the handler's real entry points
+(``index.on_event`` / ``index.is_complete``), the Provider framework's behaviour around
+them (``cfn.Framework``), the in-process CloudFormation and the Clean Rooms ML emulator
+over HTTP on a virtual clock. Each docstring gives the event sequence, what
+``shared/reference/cloudformation-event-sequences.md`` and the library's promise
+require, and what happens instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cdk_cleanrooms_ml.local.emulator.state import CHANNEL, MODEL
+from test_review2_findings import (  # noqa: F401  (fixtures)
+    World,
+    _channel_props,
+    _model_props,
+    server,
+    world,
+)
+
+import contract
+
+
+def _others(world: World, kind: str, keep: str) -> dict[str, str]:
+    found = {m["arn"]: m["status"] for m in world.emulator.snapshot(kind)}
+    assert found.pop(keep) == "ACTIVE"
+    return found
+
+
+# --- 1. Row 7 naming A: a B that ended before the rollback reached it is orphaned -------
+
+
+def test_row_7_channel_whose_query_ends_before_the_rollback_naming_a_is_deleted(
+    world: World,
+) -> None:
+    """Row 7 for an ML input channel (a query change replaces it), DESTROY; B's query
+    outlasts CompletionTimeoutSeconds (30 s) but ends before UPDATE_ROLLBACK reaches this
+    resource (other resources roll back first: a minute here); the rollback names A.
+
+    Events: Create(A) -> A; Update(B props, old=A, A) -> pending:B -> FAILED "timed out
+    ... its creation cannot be stopped: it goes on, and is deleted once it ends when the
+    stack rolls back (removal policy destroy)"; B's query ends (B ACTIVE, with data);
+    UPDATE_ROLLBACK: Update(props=A, old=B, A). No Delete(B) comes.
+
+    Expected: what the FAILED reason promised, and what the rollback naming B does (its
+    cleanup Delete(B) deletes an ACTIVE B): B's data is deleted, B ends INACTIVE.
+
+    Instead: engine/update.py ``_stop_abandoned`` (update.py:101) only considers
+    candidates in IN_PROGRESS | {CREATE_FAILED}; an ACTIVE B is "not abandoned", so
+    nothing ever deletes it: B stays ACTIVE with the query's output, owned by no stack,
+    contrary to the reason the stack events show. Whether B is cleaned up depends on
+    the rollback's timing and on which id CloudFormation names (row 7 says "correct
+    either way").
+    """
+    cfn = world.cfn(contract.ML_INPUT_CHANNEL_RESOURCE_TYPE)
+    a_props = _channel_props("SELECT a FROM t")
+    b_props = _channel_props("SELECT b FROM t", **{contract.COMPLETION_TIMEOUT_SECONDS: "30"})
+    a = cfn.create(a_props)
+    assert a.ok, a.reason
+    b = cfn.update(b_props, old=a_props, physical_id=a.physical_id)
+    assert not b.ok
+    assert "is deleted once it ends when the stack rolls back" in b.reason, b.reason
+    world.settle(120)  # B's query ends while other resources roll back
+    assert list(_others(world, CHANNEL, a.physical_id).values()) == ["ACTIVE"]
+    back = cfn.update(a_props, old=b_props, physical_id=a.physical_id)
+    assert back.ok, back.reason
+    assert back.physical_id == a.physical_id
+    world.settle(600)
+    others = _others(world, CHANNEL, a.physical_id)
+    assert list(others.values()) == ["INACTIVE"], (
+        f"B ended {others}: its data was never deleted although the reason said it would be"
+    )
+
+
+def test_row_7_model_that_finished_before_the_rollback_naming_a_is_deleted(
+    world: World,
+) -> None:
+    """Row 7 for a trained model, DESTROY; B outlasts CompletionTimeoutSeconds (30 s) and
+    finishes training before UPDATE_ROLLBACK reaches this resource; the rollback names A.
+
+    Events: Create(A) -> A; Update(B props, old=A, A) -> pending:B -> FAILED "timed out
+    ... it will be cancelled when the stack rolls back (removal policy destroy)"; B
+    finishes (ACTIVE); UPDATE_ROLLBACK: Update(props=A, old=B, A). No Delete(B).
+
+    Expected: under B's DESTROY, B does not outlive the rollback, as when the rollback
+    names B (its cleanup Delete(B) deletes an ACTIVE B's output): B ends INACTIVE.
+
+    Instead: ``_stop_abandoned`` (engine/update.py:101) skips an ACTIVE B, so B and its
+    output stay, owned by no stack (the next deploy of props B would even adopt it, but a
+    stack that never goes back to B keeps paying for it).
+    """
+    cfn = world.cfn()
+    a_props = _model_props("10")
+    b_props = _model_props("20", **{contract.COMPLETION_TIMEOUT_SECONDS: "30"})
+    a = cfn.create(a_props)
+    assert a.ok, a.reason
+    b = cfn.update(b_props, old=a_props, physical_id=a.physical_id)
+    assert not b.ok
+    world.settle(120)
+    assert list(_others(world, MODEL, a.physical_id).values()) == ["ACTIVE"]
+    back = cfn.update(a_props, old=b_props, physical_id=a.physical_id)
+    assert back.ok, back.reason
+    assert back.physical_id == a.physical_id
+    world.settle(600)
+    others = _others(world, MODEL, a.physical_id)
+    assert list(others.values()) == ["INACTIVE"], f"B ended {others}"
+
+
+# --- 2. A failed resource's Delete reports success before its deletion has happened -----
+
+
+def test_delete_of_a_channel_whose_query_fails_while_it_waits_reports_a_failed_deletion(
+    world: World,
+) -> None:
+    """Row 2b for an ML input channel, DESTROY: the Create times out (30 s) while the
+    query runs, so the rollback's Delete(A) waits for the query; the query then fails
+    (CREATE_FAILED) and the deletion of its data, accepted, ends DELETE_FAILED.
+
+    Events: Create(A) -> A -> FAILED "timed out ..."; Delete(A) -> waits (the query
+    cannot be stopped) -> A CREATE_FAILED -> DeleteMlInputChannelData accepted -> A
+    DELETE_PENDING -> DELETE_FAILED.
+
+    Expected: as for every other deletion the handler starts (a READY one, or a
+    CREATE_FAILED one seen by the Delete's first step, and as here before 486c856): the
+    Delete follows it to INACTIVE and fails with the service's reason when it ends
+    DELETE_FAILED, so the stack event says the channel (and its data, holding its name,
+    ASSUMPTION A1) was left behind and a retried delete tries again.
+
+    Instead: ml_input_channels.py ``delete_step`` (ml_input_channels.py:132) answers
+    ``Step.DONE`` as soon as the call for a CREATE_FAILED channel seen after the first
+    step is *accepted*: the Delete reports SUCCESS while the deletion is still pending,
+    the DELETE_FAILED that follows is never seen, and the channel stays with its data,
+    owned by no stack (the same holds for trained_models.py:141). Review 2's loop guard
+    needed "one call", not "done before the call's effect is seen".
+    """
+    cfn = world.cfn(contract.ML_INPUT_CHANNEL_RESOURCE_TYPE)
+    props = _channel_props("SELECT a FROM t", **{contract.COMPLETION_TIMEOUT_SECONDS: "30"})
+    world.emulator.fail_next_creation(CHANNEL, "QueryFailed: the protected query failed")
+    world.emulator.fail_next_delete("the channel's data could not be deleted")
+    a = cfn.create(props)
+    assert not a.ok
+    assert "timed out" in a.reason, a.reason
+    gone = cfn.delete(props, physical_id=a.physical_id)
+    world.settle(600)
+    status = next(c["status"] for c in world.emulator.snapshot(CHANNEL))
+    assert status == "DELETE_FAILED"  # the service's side of the story
+    assert not gone.ok, (
+        "the Delete reported SUCCESS although the channel's deletion ended DELETE_FAILED: "
+        "the channel and its data are left, and CloudFormation no longer knows them"
+    )
