@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cdk_cleanrooms_ml.local.emulator.state import CHANNEL, MODEL
+from cdk_cleanrooms_ml.local.emulator.state import CHANNEL, MODEL, Timings
 from test_review2_findings import (  # noqa: F401  (fixtures)
     World,
     _channel_props,
@@ -150,4 +150,49 @@ def test_delete_of_a_channel_whose_query_fails_while_it_waits_reports_a_failed_d
     assert not gone.ok, (
         "the Delete reported SUCCESS although the channel's deletion ended DELETE_FAILED: "
         "the channel and its data are left, and CloudFormation no longer knows them"
+    )
+
+
+# --- 3. Row 7 naming A, a channel whose query outlasts the hour: held, then orphaned -----
+
+
+def test_row_7_channel_query_longer_than_the_rollbacks_hour_is_still_deleted(
+    world: World,
+) -> None:
+    """Row 7 for an ML input channel, DESTROY, short path (CompletionTimeoutSeconds
+    1800); B's protected query takes two hours; the rollback names A.
+
+    Events: Create(A) -> A; Update(B props, old=A, A) -> pending:B -> FAILED after 30 min
+    "timed out ... its creation cannot be stopped: it goes on, and is deleted once it
+    ends when the stack rolls back (removal policy destroy)"; UPDATE_ROLLBACK:
+    Update(props=A, old=B, A). No Delete(B) comes.
+
+    Expected: what the reason promised: B's data is deleted once its query ends.
+
+    Instead: the rollback Update's polls (engine/wait.py ``_abandoned_stopped``,
+    wait.py:181) hold the whole stack in UPDATE_ROLLBACK_IN_PROGRESS for
+    SHORT_PATH_DEADLINE_SECONDS (58 minutes, although A was ACTIVE at once) and then give
+    up with a "left-running" log line; nothing looks at B after that, so when its query
+    ends B stays ACTIVE with its data, owned by no stack. The hour a custom resource gets
+    cannot cover a query that already outlasted its own timeout; the stop needs
+    something that outlives the rollback (the long path's waiter), or the reason must not
+    promise it.
+    """
+    cfn = world.cfn(contract.ML_INPUT_CHANNEL_RESOURCE_TYPE)
+    a_props = _channel_props("SELECT a FROM t")
+    b_props = _channel_props("SELECT b FROM t", **{contract.COMPLETION_TIMEOUT_SECONDS: "1800"})
+    a = cfn.create(a_props)
+    assert a.ok, a.reason
+    world.emulator.timings = Timings(pending_seconds=5, training_seconds=7200, transition_seconds=5)
+    b = cfn.update(b_props, old=a_props, physical_id=a.physical_id)
+    assert not b.ok
+    assert "is deleted once it ends when the stack rolls back" in b.reason, b.reason
+    back = cfn.update(a_props, old=b_props, physical_id=a.physical_id)
+    assert back.ok, back.reason
+    assert back.physical_id == a.physical_id
+    held = back.polls * 10
+    world.settle(7200)
+    others = _others(world, CHANNEL, a.physical_id)
+    assert list(others.values()) == ["INACTIVE"], (
+        f"B ended {others}, after the rollback was held {held} s for it"
     )
