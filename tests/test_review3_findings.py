@@ -196,3 +196,44 @@ def test_row_7_channel_query_longer_than_the_rollbacks_hour_is_still_deleted(
     assert list(others.values()) == ["INACTIVE"], (
         f"B ended {others}, after the rollback was held {held} s for it"
     )
+
+
+def test_row_7_rollback_waiting_for_b_answers_within_the_hour_at_a_longer_query_interval(
+    world: World,
+) -> None:
+    """As above (row 7 for a channel whose query outlasts the hour, the rollback naming
+    A), with the Provider's query interval set to 300 s (context
+    ``cdk-cleanrooms-ml:queryIntervalSeconds``, which accepts 1 to 600).
+
+    Events: Create(A) -> A; Update(B props, old=A, A) -> FAILED after 30 min;
+    UPDATE_ROLLBACK: Update(props=A, old=B, A), polled every 300 s.
+
+    Expected: the rollback Update answers SUCCESS (A is ACTIVE, the stop of B is best
+    effort) within the hour CloudFormation gives a custom resource; otherwise the rollback
+    fails and the stack ends UPDATE_ROLLBACK_FAILED.
+
+    Instead: ``_abandoned_stopped`` (engine/wait.py:181) gives up only at a poll that
+    comes at or after SHORT_PATH_DEADLINE_SECONDS (3480 s) from on_event; with a 300 s
+    interval the polls come at 3300 s and then 3600 s, so the answer (if the framework
+    polls once more at all) comes at CloudFormation's hour, not inside it: the rollback
+    that before 486c856 answered at its first poll now times out. Any interval with no
+    poll between 3480 s and 3600 s (200, 240, 300, 600 s ...) does the same.
+    """
+    world.framework.query_interval = 300
+    world.framework.max_polls = 13  # the framework's last attempt at totalTimeout (3600 s)
+    cfn = world.cfn(contract.ML_INPUT_CHANNEL_RESOURCE_TYPE)
+    a_props = _channel_props("SELECT a FROM t")
+    b_props = _channel_props("SELECT b FROM t", **{contract.COMPLETION_TIMEOUT_SECONDS: "1800"})
+    a = cfn.create(a_props)
+    assert a.ok, a.reason
+    world.emulator.timings = Timings(pending_seconds=5, training_seconds=7200, transition_seconds=5)
+    b = cfn.update(b_props, old=a_props, physical_id=a.physical_id)
+    assert not b.ok
+    sent = world.emulator.clock.now()
+    back = cfn.update(a_props, old=b_props, physical_id=a.physical_id)
+    took = world.emulator.clock.now() - sent
+    assert back.ok, back.reason
+    assert took < contract.SHORT_PATH_MAX_SECONDS, (
+        f"the rollback Update answered after {took:.0f} s: CloudFormation's hour had passed "
+        "(UPDATE_ROLLBACK_FAILED)"
+    )
