@@ -10,18 +10,41 @@ require, and what happens instead.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
 
-from cdk_cleanrooms_ml.local.emulator.state import CHANNEL, MODEL, Timings
-from test_review2_findings import (  # noqa: F401  (fixtures)
-    World,
-    _channel_props,
-    _model_props,
-    server,
-    world,
-)
+import pytest
+from cfn import Framework
+from test_review2_findings import World, _channel_props, _client, _model_props
 
+import aws_client
 import contract
+import engine
+import index
+from cdk_cleanrooms_ml.local.emulator import Emulator, EmulatorServer, start_server
+from cdk_cleanrooms_ml.local.emulator.state import CHANNEL, MODEL, Timings
+
+EPOCH = 1_800_000_000.0
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[EmulatorServer]:
+    running = start_server(Emulator())
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def world(monkeypatch: pytest.MonkeyPatch, server: EmulatorServer) -> World:
+    """As ``test_review2_findings.world``."""
+    emulator = Emulator(
+        timings=Timings(pending_seconds=5, training_seconds=60, transition_seconds=5)
+    )
+    server.emulator = emulator
+    monkeypatch.setattr(index, "_client", _client(monkeypatch, server, aws_client.TOTAL_ATTEMPTS))
+    monkeypatch.setattr(index, "clock", lambda: EPOCH + emulator.clock.now())
+    monkeypatch.setattr(index, "sleep", emulator.clock.advance)
+    engine.RESOLVED.clear()
+    return World(emulator, Framework(advance=emulator.clock.advance))
 
 
 def _others(world: World, kind: str, keep: str) -> dict[str, str]:
