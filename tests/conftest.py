@@ -30,6 +30,7 @@ import pytest  # noqa: E402 (the environment above comes first)
 from botocore.stub import Stubber  # noqa: E402 (the environment above comes first)
 
 import index  # noqa: E402 (the environment above comes first)
+import kinds  # noqa: E402 (the environment above comes first)
 from aws_client import make_client  # noqa: E402 (the environment above comes first)
 from helpers import StubbedClient, raise_queued_exceptions  # noqa: E402 (the environment above comes first)
 from local_cli import SharedCloud  # noqa: E402 (the environment above comes first)
@@ -42,6 +43,7 @@ def stack_resources(
     """The handler asks the in-process CloudFormation (``cfn.STACKS``) for a stack's
     resources, never a real endpoint; each test starts with no stacks."""
     cfn.STACKS.clear()
+    kinds._FAILED_ASKED.clear()  # what this "container" asked: nothing, for each test
     monkeypatch.setattr(index, "_stack_resources", cfn.stack_resources)
     yield cfn.STACKS
     cfn.STACKS.clear()

@@ -845,10 +845,12 @@ def test_a_training_that_fails_while_the_delete_waits_is_deleted_too(
     stubbed: StubbedClient,
 ) -> None:
     """A failed training still holds its name (A1): a poll that sees one deletes its
-    output, once, and the delete is done (a service that kept it CREATE_FAILED is never
-    asked again and again)."""
+    output and looks again (the deletion may fail); a service that kept it
+    CREATE_FAILED is not asked again by this process, and the delete is done."""
     stubbed.get_model(model_description(status="CREATE_FAILED", tags=OWNED))
     stubbed.delete_output()
+    assert is_complete(stubbed, _deleting()) == {"IsComplete": False}
+    stubbed.get_model(model_description(status="CREATE_FAILED", tags=OWNED))
     assert is_complete(stubbed, _deleting()) == {"IsComplete": True}
 
 

@@ -109,3 +109,17 @@ def delete_failed(noun: str, observed: Observed) -> faults.HandlerError:
         f"deleting {noun} {observed.ref.arn} failed ({observed.status}): "
         f"{observed.details} - delete the stack again to retry"
     )
+
+
+_FAILED_ASKED: set[str] = set()
+"""ARNs of failed resources (CREATE_FAILED) whose deletion this process has asked for."""
+
+
+def ask_to_delete_failed(first: bool, arn: str) -> bool:
+    """Whether a step should ask to delete a failed resource: the Delete event's own
+    step always does; a later one (it failed while the Delete waited) does once per
+    process, so that a service that kept it CREATE_FAILED after the call is not asked
+    at every poll (a poll in another container may ask once more)."""
+    asked = arn in _FAILED_ASKED
+    _FAILED_ASKED.add(arn)
+    return first or not asked

@@ -112,6 +112,8 @@ class MLInputChannels:
             return Step.WAIT
         # a failed channel still holds its name: its data is deleted whenever a step sees
         # it, also when its query failed while this Delete waited
+        if status == CREATE_FAILED and not kinds.ask_to_delete_failed(first, observed.ref.arn):
+            return Step.DONE  # asked already: the service kept it CREATE_FAILED
         if status in (READY, CREATE_FAILED) or once:
             try:
                 client.delete_ml_input_channel_data(**_key(observed.ref))
@@ -126,10 +128,7 @@ class MLInputChannels:
                 if once and faults.is_conflict(error):
                     raise kinds.delete_failed(self.noun, observed) from error
                 raise
-            # a failed one seen after the first step (it failed while this Delete waited,
-            # or the service kept it CREATE_FAILED after the first step's call): one
-            # call, then done, so that nothing is asked again and again
-            return Step.DONE if status == CREATE_FAILED and not first else Step.WAIT
+            return Step.WAIT
         if status in DELETE_FAILURES:
             raise kinds.delete_failed(self.noun, observed)
         return Step.DONE if status in GONE else Step.WAIT

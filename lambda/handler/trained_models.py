@@ -121,6 +121,8 @@ class TrainedModels:
             return Step.WAIT
         # a failed training still holds its name: its output is deleted whenever a step
         # sees it, also when it failed while this Delete waited for the cancellation
+        if status == CREATE_FAILED and not kinds.ask_to_delete_failed(first, observed.ref.arn):
+            return Step.DONE  # asked already: the service kept it CREATE_FAILED
         if status in (READY, CREATE_FAILED) or once:
             try:
                 client.delete_trained_model_output(**key)
@@ -135,10 +137,7 @@ class TrainedModels:
                         self.noun, observed
                     ) from error  # the service will not retry it now
                 raise
-            # a failed one seen after the first step (it failed while this Delete waited,
-            # or the service kept it CREATE_FAILED after the first step's call): one
-            # call, then done, so that nothing is asked again and again
-            return Step.DONE if status == CREATE_FAILED and not first else Step.WAIT
+            return Step.WAIT
         if status in DELETE_FAILURES:
             raise kinds.delete_failed(self.noun, observed)
         # INACTIVE: gone. CANCEL_*/DELETE_* in progress: wait.

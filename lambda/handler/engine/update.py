@@ -24,7 +24,6 @@ from engine.shared import (
 from engine.types import (
     ABANDONED_KEY,
     CREATE_FAILED,
-    IN_PROGRESS,
     REFRESH,
     TARGET_KEY,
     USABLE,
@@ -75,9 +74,10 @@ def _stop_abandoned(call: Call, current: Observed) -> list[str]:
 
     Row 7 with the rollback naming A: Update(props=A, old=B, PhysicalResourceId=A). B's
     creation failed or timed out, CloudFormation never held its id, so no Delete comes
-    for it: under B's DESTROY, a B of ours with the old properties' identity and name
-    that is still being created is cancelled (a channel, whose query cannot be stopped,
-    is deleted once it ends), or, failed, deleted; nothing else is touched. A forward
+    for it: under B's DESTROY, a B of ours with the old properties' identity and name is
+    stopped as the cleanup's Delete(B) would: cancelled while it is being created (a
+    channel, whose query cannot be stopped, is deleted once it ends), deleted once
+    created or failed; nothing else is touched. A forward
     update never gets here with old properties that A does not fit (A fits them, or it
     would have been replaced, with a new id); a RETAIN B is left as its reason said.
     What is not stopped yet (physical ids) is left to the polls (``ABANDONED_KEY``).
@@ -98,7 +98,7 @@ def _stop_abandoned(call: Call, current: Observed) -> list[str]:
     for found in candidates:
         if (
             found.ref != current.ref
-            and found.status in IN_PROGRESS | {CREATE_FAILED}
+            and found.status in USABLE | {CREATE_FAILED}
             and ours(found, event)
             and has_identity(found, previous)
             and named_as(found, previous)

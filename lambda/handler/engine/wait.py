@@ -84,8 +84,9 @@ def _not_yet(call: Call, desired: Desired, observed: Observed, elapsed: float) -
         policy = "it will be cancelled when the stack rolls back (removal policy destroy)"
     else:
         policy = (
-            "its creation cannot be stopped: it goes on, and is deleted once it ends when "
-            "the stack rolls back (removal policy destroy)"
+            "its creation cannot be stopped: if the stack rolls back, the rollback waits "
+            "for it to end (within the hour CloudFormation gives it) and deletes it "
+            "(removal policy destroy)"
         )
     hint = "Raise completion_timeout or set wait_for_completion=False"
     if call.event.extra.get(WAITER_KEY) == WAITER_SELF:
