@@ -99,3 +99,93 @@ def test_row_7_rollback_naming_a_keeps_a_b_retained_by_an_earlier_deploy(world: 
         f"the retained B ended {statuses[b.physical_id]}: a rollback destroyed a model "
         "kept by RETAIN that the failed update never created or adopted"
     )
+
+
+def test_row_7_rollback_naming_a_keeps_a_b_the_stack_s_first_life_retained(
+    world: World,
+) -> None:
+    """The stack deleted and created again under its name (ownership is by stack *name*
+    and logical id, so the new stack "owns" what the first one kept): the first stack
+    kept its model B (DeletionPolicy Retain); the new one trains A; an update to B's
+    configuration under DESTROY fails in on_event (ListTrainedModels refused once), and
+    the rollback names A.
+
+    Events: stack 1: Create(B, RETAIN) -> B; stack delete: Delete(B) skipped (Retain).
+    Stack 2, same name: Create(A) -> A; Update(B props, DESTROY, old=A, A) -> FAILED in
+    on_event (B untouched); UPDATE_ROLLBACK: Update(props=A, old=B, A).
+
+    Expected: B, kept by the first stack's RETAIN and never touched by the failed
+    update, is left ACTIVE (another stack may train incrementally from it or run
+    inference with it).
+
+    Instead: ``_stop_abandoned`` (engine/update.py:99-104) deletes B's output: every
+    ACTIVE model of "this" logical resource with the old identity and name is taken for
+    the failed update's replacement.
+    """
+    cfn = world.cfn()
+    b_keep = _model_props("20", **RETAIN)
+    a_props = _model_props("10")
+    b_destroy = _model_props("20")
+    b = cfn.create(b_keep)
+    assert b.ok, b.reason
+    cfn.recreate_stack()  # the stack's Delete skips B (DeletionPolicy Retain)
+    a = cfn.create(a_props)
+    assert a.ok, a.reason
+    assert a.physical_id != b.physical_id
+    world.emulator.inject_fault("ListTrainedModels", "AccessDeniedException", count=1)
+    failed = cfn.update(b_destroy, old=a_props, physical_id=a.physical_id)
+    assert not failed.ok
+    back = cfn.update(a_props, old=b_destroy, physical_id=a.physical_id)
+    assert back.ok, back.reason
+    assert back.physical_id == a.physical_id
+    world.settle(600)
+    statuses = _statuses(world, MODEL)
+    assert statuses[b.physical_id] == "ACTIVE", (
+        f"the first stack's retained B ended {statuses[b.physical_id]}"
+    )
+
+
+# --- 2. A failed resource's one ask is marked before it is made ------------------------
+
+
+def test_delete_of_a_channel_whose_query_fails_survives_a_throttled_ask(
+    world: World, monkeypatch: pytest.MonkeyPatch, server: EmulatorServer
+) -> None:
+    """Row 2b for an ML input channel, DESTROY: the Create times out (30 s) while the
+    query runs; the rollback's Delete(A) waits for the query, which then fails
+    (CREATE_FAILED); the poll's DeleteMlInputChannelData is throttled (past the client's
+    retries: one attempt here), which the Delete's poll takes as "look again at the next
+    poll" (engine/delete.py ``_delete_step``).
+
+    Events: Create(A) -> FAILED "timed out"; Delete(A) -> waits -> A CREATE_FAILED ->
+    DeleteMlInputChannelData: ThrottlingException -> next poll.
+
+    Expected: the throttled call is made again at a later poll (nothing was asked yet),
+    and the Delete follows the deletion: A ends INACTIVE, its data and name freed.
+
+    Instead: ``kinds.ask_to_delete_failed`` (kinds.py:122-125) records the ARN as
+    "asked" *before* the call is made, whether or not it succeeds; at the next poll the
+    channel is still CREATE_FAILED, "asked already", so ml_input_channels.py
+    ``delete_step`` (ml_input_channels.py:115-116) answers Step.DONE: the Delete reports
+    SUCCESS, the channel keeps its data and its name, owned by no stack. The same holds
+    for a trained model (trained_models.py:124-125) and for the rollback's stop of a
+    failed B (stop_step takes the throttle as "try again", the poll then finds it
+    "asked").
+    """
+    monkeypatch.setattr(index, "_client", _client(monkeypatch, server, 1))
+    cfn = world.cfn(contract.ML_INPUT_CHANNEL_RESOURCE_TYPE)
+    props = _channel_props("SELECT a FROM t", **{contract.COMPLETION_TIMEOUT_SECONDS: "30"})
+    world.emulator.fail_next_creation(CHANNEL, "QueryFailed: the protected query failed")
+    world.emulator.inject_fault("DeleteMLInputChannelData", "ThrottlingException", count=1)
+    a = cfn.create(props)
+    assert not a.ok
+    assert "timed out" in a.reason, a.reason
+    gone = cfn.delete(props, physical_id=a.physical_id)
+    assert world.emulator.calls.count("DeleteMLInputChannelData") >= 1
+    world.settle(600)
+    [status] = _statuses(world, CHANNEL).values()
+    assert gone.ok, gone.reason
+    assert status == "INACTIVE", (
+        f"the Delete reported SUCCESS after {gone.polls} polls with the channel {status}: "
+        "its one (throttled) deletion never happened and nothing asks again"
+    )
