@@ -189,3 +189,51 @@ def test_delete_of_a_channel_whose_query_fails_survives_a_throttled_ask(
         f"the Delete reported SUCCESS after {gone.polls} polls with the channel {status}: "
         "its one (throttled) deletion never happened and nothing asks again"
     )
+
+
+# --- 3. A late duplicate of the rollback deletes the model the stack moved on to --------
+
+
+def test_late_duplicate_of_a_row_7_rollback_keeps_the_b_a_later_deploy_made(
+    world: World,
+) -> None:
+    """Row 10 (any event delivered twice: same RequestId, the first one's effect, not a
+    second one) for a row 7 rollback naming A: the duplicate (a Lambda async retry of
+    the framework's onEvent, or an at-least-once redelivery) arrives after the stack
+    moved on, when a later deploy of B's configuration succeeded.
+
+    Events: Create(A, RETAIN) -> A; Update(B props, DESTROY, 30 s, old=A, A) -> FAILED
+    "timed out"; UPDATE_ROLLBACK: Update(props=A, old=B, A) [RequestId R] -> A, B1
+    cancelled; deploy again: Update(B props, DESTROY, old=A, A) -> B2 (cleanup Delete(A)
+    skipped: Retain); the duplicate of R: Update(props=A, old=B, A).
+
+    Expected: the duplicate has the first delivery's effect (B1 stopped, already done);
+    B2, the stack's current model, stays ACTIVE ("never delete what the stack still
+    uses").
+
+    Instead: ``_stop_abandoned`` (engine/update.py:99-104) matches any ACTIVE model of
+    this logical resource with B's identity and name, and B2 is one: its output is
+    deleted while the stack holds it (before e6d8959 only a B2 still training was at
+    risk; now a finished one is too). Nothing checks that the stack no longer holds A or
+    that the candidate was made before the rollback's request.
+    """
+    cfn = world.cfn()
+    a_props = _model_props("10", **RETAIN)
+    b_timeout = _model_props("20", **{contract.COMPLETION_TIMEOUT_SECONDS: "30"})
+    b_props = _model_props("20")
+    a = cfn.create(a_props)
+    assert a.ok, a.reason
+    failed = cfn.update(b_timeout, old=a_props, physical_id=a.physical_id)
+    assert not failed.ok
+    rollback = "5f0c8a7e-1d2b-4c3a-9e8f-7a6b5c4d3e2f"
+    back = cfn.update(a_props, old=b_timeout, physical_id=a.physical_id, request_id=rollback)
+    assert back.ok, back.reason
+    world.settle(600)
+    b2 = cfn.update(b_props, old=a_props, physical_id=a.physical_id)
+    assert b2.ok, b2.reason
+    assert _statuses(world, MODEL)[b2.physical_id] == "ACTIVE"
+    duplicate = cfn.update(a_props, old=b_timeout, physical_id=a.physical_id, request_id=rollback)
+    assert duplicate.ok, duplicate.reason
+    world.settle(600)
+    status = _statuses(world, MODEL)[b2.physical_id]
+    assert status == "ACTIVE", f"the stack's current model B2 ended {status}"
