@@ -290,7 +290,7 @@ def test_row_7_rename_timeout_with_rollback_naming_a_does_not_leave_b_training(
     assert a.ok, a.reason
     b = cfn.update(b_props, old=a_props, physical_id=a.physical_id)
     assert not b.ok
-    assert "it will be cancelled when the stack rolls back" in b.reason, b.reason
+    assert "it is cancelled (removal policy destroy)" in b.reason, b.reason
     back = cfn.update(a_props, old=b_props, physical_id=a.physical_id)
     assert back.ok, back.reason
     assert back.physical_id == a.physical_id

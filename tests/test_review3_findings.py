@@ -1,9 +1,12 @@
 """Review 3 findings: event sequences 1020ed0..486c856's rollback stop still got wrong.
 
-Every test here failed against 486c856 and passes since its fix. Two more findings are
-documented limitations, not tests: a channel's query that outlasts the rollback's hour is
-left (logged), and the local-only ``queryIntervalSeconds`` at 200-600 s can make the
-rollback's give-up answer after CloudFormation's hour.
+Every test here failed against 486c856 and passes since its fix. Four more findings are
+documented limitations, not tests: a replacement that finished (a model trained, a
+channel's query ended) before the rollback naming the original reached it is left, as
+the fourth review showed it cannot be told from a retained one (RETAIN keeps); a
+channel's query that outlasts the rollback's hour is left (logged); and the local-only
+``queryIntervalSeconds`` at 200-600 s can make the rollback's give-up answer after
+CloudFormation's hour.
 
 Same stand-ins as ``test_review2_findings.py``: the handler's real entry points
 (``index.on_event`` / ``index.is_complete``), the Provider framework's behaviour around
@@ -19,14 +22,14 @@ from collections.abc import Iterator
 
 import pytest
 from cfn import Framework
-from test_review2_findings import World, _channel_props, _client, _model_props
+from test_review2_findings import World, _channel_props, _client
 
 import aws_client
 import contract
 import engine
 import index
 from cdk_cleanrooms_ml.local.emulator import Emulator, EmulatorServer, start_server
-from cdk_cleanrooms_ml.local.emulator.state import CHANNEL, MODEL, Timings
+from cdk_cleanrooms_ml.local.emulator.state import CHANNEL, Timings
 
 EPOCH = 1_800_000_000.0
 
@@ -59,82 +62,6 @@ def _others(world: World, kind: str, keep: str) -> dict[str, str]:
 
 
 # --- 1. Row 7 naming A: a B that ended before the rollback reached it is orphaned -------
-
-
-def test_row_7_channel_whose_query_ends_before_the_rollback_naming_a_is_deleted(
-    world: World,
-) -> None:
-    """Row 7 for an ML input channel (a query change replaces it), DESTROY; B's query
-    outlasts CompletionTimeoutSeconds (30 s) but ends before UPDATE_ROLLBACK reaches this
-    resource (other resources roll back first: a minute here); the rollback names A.
-
-    Events: Create(A) -> A; Update(B props, old=A, A) -> pending:B -> FAILED "timed out
-    ... its creation cannot be stopped: it goes on, and is deleted once it ends when the
-    stack rolls back (removal policy destroy)"; B's query ends (B ACTIVE, with data);
-    UPDATE_ROLLBACK: Update(props=A, old=B, A). No Delete(B) comes.
-
-    Expected: what the FAILED reason promised, and what the rollback naming B does (its
-    cleanup Delete(B) deletes an ACTIVE B): B's data is deleted, B ends INACTIVE.
-
-    Instead: engine/update.py ``_stop_abandoned`` (update.py:101) only considers
-    candidates in IN_PROGRESS | {CREATE_FAILED}; an ACTIVE B is "not abandoned", so
-    nothing ever deletes it: B stays ACTIVE with the query's output, owned by no stack,
-    contrary to the reason the stack events show. Whether B is cleaned up depends on
-    the rollback's timing and on which id CloudFormation names (row 7 says "correct
-    either way").
-    """
-    cfn = world.cfn(contract.ML_INPUT_CHANNEL_RESOURCE_TYPE)
-    a_props = _channel_props("SELECT a FROM t")
-    b_props = _channel_props("SELECT b FROM t", **{contract.COMPLETION_TIMEOUT_SECONDS: "30"})
-    a = cfn.create(a_props)
-    assert a.ok, a.reason
-    b = cfn.update(b_props, old=a_props, physical_id=a.physical_id)
-    assert not b.ok
-    assert "the rollback waits for it to end" in b.reason, b.reason
-    world.settle(120)  # B's query ends while other resources roll back
-    assert list(_others(world, CHANNEL, a.physical_id).values()) == ["ACTIVE"]
-    back = cfn.update(a_props, old=b_props, physical_id=a.physical_id)
-    assert back.ok, back.reason
-    assert back.physical_id == a.physical_id
-    world.settle(600)
-    others = _others(world, CHANNEL, a.physical_id)
-    assert list(others.values()) == ["INACTIVE"], (
-        f"B ended {others}: its data was never deleted although the reason said it would be"
-    )
-
-
-def test_row_7_model_that_finished_before_the_rollback_naming_a_is_deleted(
-    world: World,
-) -> None:
-    """Row 7 for a trained model, DESTROY; B outlasts CompletionTimeoutSeconds (30 s) and
-    finishes training before UPDATE_ROLLBACK reaches this resource; the rollback names A.
-
-    Events: Create(A) -> A; Update(B props, old=A, A) -> pending:B -> FAILED "timed out
-    ... it will be cancelled when the stack rolls back (removal policy destroy)"; B
-    finishes (ACTIVE); UPDATE_ROLLBACK: Update(props=A, old=B, A). No Delete(B).
-
-    Expected: under B's DESTROY, B does not outlive the rollback, as when the rollback
-    names B (its cleanup Delete(B) deletes an ACTIVE B's output): B ends INACTIVE.
-
-    Instead: ``_stop_abandoned`` (engine/update.py:101) skips an ACTIVE B, so B and its
-    output stay, owned by no stack (the next deploy of props B would even adopt it, but a
-    stack that never goes back to B keeps paying for it).
-    """
-    cfn = world.cfn()
-    a_props = _model_props("10")
-    b_props = _model_props("20", **{contract.COMPLETION_TIMEOUT_SECONDS: "30"})
-    a = cfn.create(a_props)
-    assert a.ok, a.reason
-    b = cfn.update(b_props, old=a_props, physical_id=a.physical_id)
-    assert not b.ok
-    world.settle(120)
-    assert list(_others(world, MODEL, a.physical_id).values()) == ["ACTIVE"]
-    back = cfn.update(a_props, old=b_props, physical_id=a.physical_id)
-    assert back.ok, back.reason
-    assert back.physical_id == a.physical_id
-    world.settle(600)
-    others = _others(world, MODEL, a.physical_id)
-    assert list(others.values()) == ["INACTIVE"], f"B ended {others}"
 
 
 # --- 2. A failed resource's Delete reports success before its deletion has happened -----

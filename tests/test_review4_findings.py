@@ -1,11 +1,15 @@
-"""Review 4 findings: event sequences e6d8959's rollback stop still gets wrong.
+"""Review 4 findings: event sequences e6d8959's rollback stop still got wrong.
+
+Every test here failed against e6d8959 and passes since its fix (the rollback stops
+only a replacement made after the original that is still being created or failed, and
+a throttled delete of a failed resource is asked again).
 
 Same stand-ins as ``test_review3_findings.py``: the handler's real entry points
 (``index.on_event`` / ``index.is_complete``), the Provider framework's behaviour around
 them (``cfn.Framework``), the in-process CloudFormation and the Clean Rooms ML emulator
 over HTTP on a virtual clock. Each docstring gives the event sequence, what
 ``shared/reference/cloudformation-event-sequences.md`` and the library's promise
-require, and what happens instead.
+require, and what happened instead.
 """
 
 from __future__ import annotations
@@ -99,6 +103,30 @@ def test_row_7_rollback_naming_a_keeps_a_b_retained_by_an_earlier_deploy(world: 
         f"the retained B ended {statuses[b.physical_id]}: a rollback destroyed a model "
         "kept by RETAIN that the failed update never created or adopted"
     )
+
+
+def test_row_7_rollback_naming_a_keeps_a_retained_b_still_being_created(
+    world: World,
+) -> None:
+    """As above, with the retained B still training (deployed with
+    wait_for_completion=False): a B older than A is never the failed update's, so the
+    rollback leaves it training (the rule: only one made after A is stopped)."""
+    cfn = world.cfn()
+    no_wait = {contract.WAIT_FOR_COMPLETION: "false", **RETAIN}
+    b_keep = _model_props("20", **no_wait)
+    a_props = _model_props("10", **no_wait)
+    b_destroy = _model_props("20", **{contract.WAIT_FOR_COMPLETION: "false"})
+    b = cfn.create(b_keep)
+    assert b.ok, b.reason
+    a = cfn.update(a_props, old=b_keep, physical_id=b.physical_id)
+    assert a.ok, a.reason
+    world.emulator.inject_fault("ListTrainedModels", "AccessDeniedException", count=1)
+    assert not cfn.update(b_destroy, old=a_props, physical_id=a.physical_id).ok
+    assert _statuses(world, MODEL)[b.physical_id] in ("CREATE_PENDING", "CREATE_IN_PROGRESS")
+    back = cfn.update(a_props, old=b_destroy, physical_id=a.physical_id)
+    assert back.ok, back.reason
+    world.settle(600)
+    assert _statuses(world, MODEL)[b.physical_id] == "ACTIVE"  # trained on, not cancelled
 
 
 def test_row_7_rollback_naming_a_keeps_a_b_the_stack_s_first_life_retained(

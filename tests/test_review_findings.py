@@ -407,7 +407,7 @@ def test_row_7_timeout_with_rollback_naming_a_does_not_leave_b_training(world: W
     assert a.ok, a.reason
     b = cfn.update(b_props, old=a_props, physical_id=a.physical_id)
     assert not b.ok
-    promise = "it will be cancelled when the stack rolls back (removal policy destroy)"
+    promise = "still being created, it is cancelled (removal policy destroy)"
     assert promise in b.reason, b.reason
     back = cfn.update(a_props, old=b_props, physical_id=a.physical_id)
     assert back.ok, back.reason

@@ -112,14 +112,18 @@ def delete_failed(noun: str, observed: Observed) -> faults.HandlerError:
 
 
 _FAILED_ASKED: set[str] = set()
-"""ARNs of failed resources (CREATE_FAILED) whose deletion this process has asked for."""
+"""ARNs of failed resources (CREATE_FAILED) whose deletion this process has asked for
+(a call the service answered)."""
 
 
-def ask_to_delete_failed(first: bool, arn: str) -> bool:
-    """Whether a step should ask to delete a failed resource: the Delete event's own
-    step always does; a later one (it failed while the Delete waited) does once per
-    process, so that a service that kept it CREATE_FAILED after the call is not asked
-    at every poll (a poll in another container may ask once more)."""
-    asked = arn in _FAILED_ASKED
+def asked_to_delete_failed(first: bool, arn: str) -> bool:
+    """Whether a step should leave a failed resource alone: the Delete event's own step
+    always asks; a later one (it failed while the Delete waited) asks once per process,
+    so that a service that kept it CREATE_FAILED after the call is not asked at every
+    poll (a poll in another container may ask once more)."""
+    return not first and arn in _FAILED_ASKED
+
+
+def delete_of_failed_asked(arn: str) -> None:
+    """The service answered the deletion of failed ``arn`` (a throttled call is not one)."""
     _FAILED_ASKED.add(arn)
-    return first or not asked

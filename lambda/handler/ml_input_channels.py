@@ -112,7 +112,7 @@ class MLInputChannels:
             return Step.WAIT
         # a failed channel still holds its name: its data is deleted whenever a step sees
         # it, also when its query failed while this Delete waited
-        if status == CREATE_FAILED and not kinds.ask_to_delete_failed(first, observed.ref.arn):
+        if status == CREATE_FAILED and kinds.asked_to_delete_failed(first, observed.ref.arn):
             return Step.DONE  # asked already: the service kept it CREATE_FAILED
         if status in (READY, CREATE_FAILED) or once:
             try:
@@ -128,6 +128,8 @@ class MLInputChannels:
                 if once and faults.is_conflict(error):
                     raise kinds.delete_failed(self.noun, observed) from error
                 raise
+            if status == CREATE_FAILED:
+                kinds.delete_of_failed_asked(observed.ref.arn)
             return Step.WAIT
         if status in DELETE_FAILURES:
             raise kinds.delete_failed(self.noun, observed)

@@ -121,7 +121,7 @@ class TrainedModels:
             return Step.WAIT
         # a failed training still holds its name: its output is deleted whenever a step
         # sees it, also when it failed while this Delete waited for the cancellation
-        if status == CREATE_FAILED and not kinds.ask_to_delete_failed(first, observed.ref.arn):
+        if status == CREATE_FAILED and kinds.asked_to_delete_failed(first, observed.ref.arn):
             return Step.DONE  # asked already: the service kept it CREATE_FAILED
         if status in (READY, CREATE_FAILED) or once:
             try:
@@ -137,6 +137,8 @@ class TrainedModels:
                         self.noun, observed
                     ) from error  # the service will not retry it now
                 raise
+            if status == CREATE_FAILED:
+                kinds.delete_of_failed_asked(observed.ref.arn)
             return Step.WAIT
         if status in DELETE_FAILURES:
             raise kinds.delete_failed(self.noun, observed)

@@ -24,6 +24,7 @@ from engine.shared import (
 from engine.types import (
     ABANDONED_KEY,
     CREATE_FAILED,
+    IN_PROGRESS,
     REFRESH,
     TARGET_KEY,
     USABLE,
@@ -74,10 +75,12 @@ def _stop_abandoned(call: Call, current: Observed) -> list[str]:
 
     Row 7 with the rollback naming A: Update(props=A, old=B, PhysicalResourceId=A). B's
     creation failed or timed out, CloudFormation never held its id, so no Delete comes
-    for it: under B's DESTROY, a B of ours with the old properties' identity and name is
-    stopped as the cleanup's Delete(B) would: cancelled while it is being created (a
-    channel, whose query cannot be stopped, is deleted once it ends), deleted once
-    created or failed; nothing else is touched. A forward
+    for it: under B's DESTROY, a B of ours with the old properties' identity and name,
+    made after A and still being created or failed, is stopped as the cleanup's
+    Delete(B) would: cancelled (a channel, whose query cannot be stopped, is deleted
+    once it ends), or, failed, deleted. A finished one is left alone (it may be a
+    retained one the failed update never reached: RETAIN keeps); nothing else is
+    touched. A forward
     update never gets here with old properties that A does not fit (A fits them, or it
     would have been replaced, with a new id); a RETAIN B is left as its reason said.
     What is not stopped yet (physical ids) is left to the polls (``ABANDONED_KEY``).
@@ -98,7 +101,8 @@ def _stop_abandoned(call: Call, current: Observed) -> list[str]:
     for found in candidates:
         if (
             found.ref != current.ref
-            and found.status in USABLE | {CREATE_FAILED}
+            and found.status in IN_PROGRESS | {CREATE_FAILED}
+            and found.created > current.created
             and ours(found, event)
             and has_identity(found, previous)
             and named_as(found, previous)

@@ -81,12 +81,15 @@ def _not_yet(call: Call, desired: Desired, observed: Observed, elapsed: float) -
     if not desired.destroy:
         policy = "it is left as it is (removal policy retain)"
     elif call.kind.cancellable:
-        policy = "it will be cancelled when the stack rolls back (removal policy destroy)"
+        policy = (
+            "if the stack rolls back while it is still being created, it is cancelled "
+            "(removal policy destroy)"
+        )
     else:
         policy = (
-            "its creation cannot be stopped: if the stack rolls back, the rollback waits "
-            "for it to end (within the hour CloudFormation gives it) and deletes it "
-            "(removal policy destroy)"
+            "its creation cannot be stopped: if the stack rolls back while it runs, the "
+            "rollback waits for it to end (within the hour CloudFormation gives it) and "
+            "deletes it (removal policy destroy)"
         )
     hint = "Raise completion_timeout or set wait_for_completion=False"
     if call.event.extra.get(WAITER_KEY) == WAITER_SELF:
