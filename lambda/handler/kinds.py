@@ -7,14 +7,14 @@ tags, times and status details.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
 import contract
 import faults
 import identity
-from engine import Desired, Observed, Summary
+from engine import CREATE_FAILED, GONE, READY, Desired, Observed, Step, Summary
 from identity import PropertyError
 from ownership import Ref
 
@@ -127,3 +127,44 @@ def asked_to_delete_failed(first: bool, arn: str) -> bool:
 def delete_of_failed_asked(arn: str) -> None:
     """The service answered the deletion of failed ``arn`` (a throttled call is not one)."""
     _FAILED_ASKED.add(arn)
+
+
+def delete_stored(
+    noun: str,
+    observed: Observed,
+    first: bool,
+    failures: frozenset[str],
+    delete: Callable[[], object],
+) -> str:
+    """The step that deletes what a created (or failed) resource stores (a model's
+    output, a channel's data), once nothing is being created any more.
+
+    ``first`` is the step of a Delete event (or of the poll that takes it when on_event
+    could not): only then is a deletion that ended in one of ``failures`` tried again
+    (once per CloudFormation attempt, so deleting the stack again retries it). A failed
+    one (CREATE_FAILED) still holds its name, so its deletion is asked for at any step
+    that sees it, also when it failed while the Delete waited (``asked_to_delete_failed``).
+    """
+    status = observed.status
+    once = first and (status in failures or status == CREATE_FAILED)
+    if status == CREATE_FAILED and asked_to_delete_failed(first, observed.ref.arn):
+        return Step.DONE  # asked already: the service kept it CREATE_FAILED
+    if status in (READY, CREATE_FAILED) or once:
+        try:
+            delete()
+        except Exception as error:
+            code = faults.error_code(error)
+            if status == CREATE_FAILED and code in ("ConflictException", "ValidationException"):
+                return Step.DONE  # nothing stored for a failed one
+            if once and faults.is_transient(error):
+                return Step.DEFERRED
+            if once and faults.is_conflict(error):
+                raise delete_failed(noun, observed) from error  # the service will not retry it now
+            raise
+        if status == CREATE_FAILED:
+            delete_of_failed_asked(observed.ref.arn)
+        return Step.WAIT
+    if status in failures:
+        raise delete_failed(noun, observed)
+    # INACTIVE: gone. CANCEL_*/DELETE_* in progress: wait.
+    return Step.DONE if status in GONE else Step.WAIT

@@ -11,11 +11,10 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 import contract
-import faults
 import identity
 import kinds
 import ownership
-from engine import CREATE_FAILED, GONE, IN_PROGRESS, READY, Desired, Observed, Step, Summary
+from engine import IN_PROGRESS, Desired, Observed, Step, Summary
 from ownership import Pending, Ref
 
 if TYPE_CHECKING:
@@ -103,37 +102,17 @@ class MLInputChannels:
 
         A channel still being created cannot be stopped: wait for it (if its query
         then fails, the failed channel is deleted too, freeing its name). A failed
-        deletion is tried again once per Delete event (deleting the stack again
-        retries it).
+        deletion is tried again once per Delete event (``kinds.delete_stored``).
         """
-        status = observed.status
-        once = first and status in (DELETE_FAILURES | {CREATE_FAILED})
-        if status in IN_PROGRESS:
+        if observed.status in IN_PROGRESS:
             return Step.WAIT
-        # a failed channel still holds its name: its data is deleted whenever a step sees
-        # it, also when its query failed while this Delete waited
-        if status == CREATE_FAILED and kinds.asked_to_delete_failed(first, observed.ref.arn):
-            return Step.DONE  # asked already: the service kept it CREATE_FAILED
-        if status in (READY, CREATE_FAILED) or once:
-            try:
-                client.delete_ml_input_channel_data(**_key(observed.ref))
-            except Exception as error:
-                if status == CREATE_FAILED and faults.error_code(error) in (
-                    "ConflictException",
-                    "ValidationException",
-                ):
-                    return Step.DONE  # nothing stored for a failed channel
-                if once and faults.is_transient(error):
-                    return Step.DEFERRED
-                if once and faults.is_conflict(error):
-                    raise kinds.delete_failed(self.noun, observed) from error
-                raise
-            if status == CREATE_FAILED:
-                kinds.delete_of_failed_asked(observed.ref.arn)
-            return Step.WAIT
-        if status in DELETE_FAILURES:
-            raise kinds.delete_failed(self.noun, observed)
-        return Step.DONE if status in GONE else Step.WAIT
+        return kinds.delete_stored(
+            self.noun,
+            observed,
+            first,
+            DELETE_FAILURES,
+            lambda: client.delete_ml_input_channel_data(**_key(observed.ref)),
+        )
 
 
 KIND: Final = MLInputChannels()

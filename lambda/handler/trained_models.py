@@ -11,11 +11,10 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 import contract
-import faults
 import identity
 import kinds
 import ownership
-from engine import CREATE_FAILED, GONE, IN_PROGRESS, READY, Desired, Observed, Step, Summary
+from engine import IN_PROGRESS, Desired, Observed, Step, Summary
 from ownership import Pending, Ref
 
 if TYPE_CHECKING:
@@ -103,47 +102,23 @@ class TrainedModels:
                 yield kinds.summary(ref, item)
 
     def delete_step(self, client: CleanRoomsMLClient, observed: Observed, first: bool) -> str:
-        """One step towards deletion: cancel a training, delete an output, or wait.
+        """One step towards deletion: cancel a training, else delete its output (or wait).
 
-        ``first`` is the step of a Delete event (or of the poll that takes it when
-        on_event could not): only then is a failed deletion or cancellation tried
-        again (once per CloudFormation attempt, so deleting the stack again retries
-        it). A failed cancellation is retried by deleting the output: cancelling is
-        only for a model still training (A4). The output of a failed training is
-        deleted at any step that sees it, so that the model stops holding its name
-        (ASSUMPTIONs A1, A6): also when the training failed while the Delete waited.
+        A failed cancellation is retried by deleting the output: cancelling is only for
+        a model still training (A4). The output of a failed training is deleted too, so
+        that the model stops holding its name (ASSUMPTIONs A1, A6; ``kinds.delete_stored``).
         """
-        status = observed.status
         key = _key(observed.ref)
-        once = first and (status in DELETE_FAILURES or status == CREATE_FAILED)
-        if status in IN_PROGRESS:
+        if observed.status in IN_PROGRESS:
             client.cancel_trained_model(**key)
             return Step.WAIT
-        # a failed training still holds its name: its output is deleted whenever a step
-        # sees it, also when it failed while this Delete waited for the cancellation
-        if status == CREATE_FAILED and kinds.asked_to_delete_failed(first, observed.ref.arn):
-            return Step.DONE  # asked already: the service kept it CREATE_FAILED
-        if status in (READY, CREATE_FAILED) or once:
-            try:
-                client.delete_trained_model_output(**key)
-            except Exception as error:
-                code = faults.error_code(error)
-                if status == CREATE_FAILED and code in ("ConflictException", "ValidationException"):
-                    return Step.DONE  # nothing stored for a failed training
-                if once and faults.is_transient(error):
-                    return Step.DEFERRED
-                if once and faults.is_conflict(error):
-                    raise kinds.delete_failed(
-                        self.noun, observed
-                    ) from error  # the service will not retry it now
-                raise
-            if status == CREATE_FAILED:
-                kinds.delete_of_failed_asked(observed.ref.arn)
-            return Step.WAIT
-        if status in DELETE_FAILURES:
-            raise kinds.delete_failed(self.noun, observed)
-        # INACTIVE: gone. CANCEL_*/DELETE_* in progress: wait.
-        return Step.DONE if status in GONE else Step.WAIT
+        return kinds.delete_stored(
+            self.noun,
+            observed,
+            first,
+            DELETE_FAILURES,
+            lambda: client.delete_trained_model_output(**key),
+        )
 
 
 KIND: Final = TrainedModels()
