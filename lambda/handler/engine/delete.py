@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import faults
-from engine.shared import answer, current_ref, describe, ours, resolve
+from engine.shared import answer, current_ref, delete_step, describe, ours, resolve
 from engine.types import (
     ACTION_KEY,
     DEFERRED_STEP_KEY,
@@ -14,10 +13,8 @@ from engine.types import (
     TARGET_KEY,
     Call,
     Desired,
-    Observed,
     Step,
 )
-from faults import HandlerError
 from identity import PropertyError
 from jsonlog import log
 
@@ -49,7 +46,7 @@ def on_delete(call: Call) -> dict[str, Any]:
     if not ours(observed, event):
         log("delete-skipped", reason="not created by this resource", **fields)
         return result
-    step = _delete_step(call, observed, first=True)
+    step = delete_step(call, observed, first=True)
     log("deleting" if step != Step.DONE else "deleted", status=observed.status, **fields)
     if step == Step.DONE:
         return result
@@ -60,19 +57,6 @@ def on_delete(call: Call) -> dict[str, Any]:
     return result
 
 
-def _delete_step(call: Call, observed: Observed, first: bool) -> str:
-    try:
-        return call.kind.delete_step(call.client, observed, first)
-    except HandlerError:
-        raise
-    except Exception as error:
-        if faults.is_not_found(error):
-            return Step.DONE
-        if faults.is_transient(error) or faults.is_conflict(error):
-            return Step.WAIT  # changing state or throttled: look again at the next poll
-        raise call.fail(error, f"deleting {call.kind.noun}", observed.ref.arn) from error
-
-
 def poll_delete(call: Call) -> dict[str, Any]:
     observed = describe(call, current_ref(call))
     if observed is None:
@@ -81,7 +65,7 @@ def poll_delete(call: Call) -> dict[str, Any]:
     # the one-time step, if on_event could not take it and nothing has happened since
     deferred = call.event.extra.get(DEFERRED_STEP_KEY)
     first = deferred is not None and observed.updated == float(deferred)
-    step = _delete_step(call, observed, first)
+    step = delete_step(call, observed, first)
     log(
         "poll",
         physicalResourceId=observed.ref.physical_id,

@@ -116,6 +116,21 @@ def named_like(call: Call, desired: Desired, name: str | None = None) -> list[Ob
     )
 
 
+def delete_step(call: Call, observed: Observed, first: bool) -> str:
+    """The kind's step towards deletion (a ``Step``): gone is done; a changing state or
+    a throttled call is looked at again at the next poll; anything else fails."""
+    try:
+        return call.kind.delete_step(call.client, observed, first)
+    except HandlerError:
+        raise
+    except Exception as error:
+        if faults.is_not_found(error):
+            return Step.DONE
+        if faults.is_transient(error) or faults.is_conflict(error):
+            return Step.WAIT  # changing state or throttled: look again at the next poll
+        raise call.fail(error, f"deleting {call.kind.noun}", observed.ref.arn) from error
+
+
 def stop_step(call: Call, observed: Observed, first: bool) -> bool:
     """One step to stop a failed replacement no Delete will come for (see
     ``update.on_update``): True once nothing is left to do. Best effort: an error never
@@ -124,16 +139,9 @@ def stop_step(call: Call, observed: Observed, first: bool) -> bool:
     if observed.status in GONE:
         return True
     try:
-        step = call.api(call.kind.delete_step, call.client, observed, first)
-    except NotYet:
-        return False
-    except Exception as error:
-        if faults.is_not_found(error):
-            return True
-        if faults.is_conflict(error) or faults.is_transient(error):
-            log("stop-retry", errorCode=faults.error_code(error), **fields)
-            return False
-        log("stop-failed", reason=faults.describe(error), status=observed.status, **fields)
+        step = delete_step(call, observed, first)
+    except HandlerError as error:
+        log("stop-failed", reason=str(error), status=observed.status, **fields)
         return True
     log("stopping", status=observed.status, **fields)
     return step == Step.DONE
