@@ -24,16 +24,14 @@ from typing import Any
 
 import pytest
 from cfn import CREATE_FAILED_MARKER, CloudFormation, Framework, Response, Waiters, waiters
+from emulated import client_for, fresh_emulator, serve
 
 import contract
-import engine
 import index
-from aws_client import make_client
-from cdk_cleanrooms_ml.local.emulator import Emulator, EmulatorServer, Timings, start_server
+from cdk_cleanrooms_ml.local.emulator import Emulator, EmulatorServer
 from cdk_cleanrooms_ml.local.emulator.state import CHANNEL, JOB, MODEL
 from helpers import handler_properties
 
-EPOCH = 1_800_000_000.0
 M = "0f3d2a1b-1234-4cde-8f00-0123456789ab"
 PREFIX = f"arn:aws:cleanrooms-ml:us-east-1:000000000000:membership/{M}"
 ASSOCIATION = f"{PREFIX}/configured-model-algorithm-association/a"
@@ -204,14 +202,11 @@ def _inputs(emulator: Emulator) -> tuple[str, str]:
 @pytest.fixture(scope="module")
 def cloud() -> Iterator[tuple[EmulatorServer, Any, Waiters]]:
     """One emulator server, client and handle server for the module (fast tests)."""
-    server = start_server(Emulator())
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AWS_ENDPOINT_URL_CLEANROOMSML", server.endpoint_url)
-        client = make_client()
-    client.meta.events.register("before-call.cleanroomsml", _count_call)
-    with waiters(lambda seconds: None) as handles:
-        yield server, client, handles
-    server.stop()
+    for server in serve():
+        client = client_for(server)
+        client.meta.events.register("before-call.cleanroomsml", _count_call)
+        with waiters(lambda seconds: None) as handles:
+            yield server, client, handles
 
 
 @pytest.fixture(
@@ -231,20 +226,10 @@ def world(
 ) -> World:
     kind, name, policy, path = request.param
     server, client, handles = cloud
-    emulator = Emulator(
-        timings=Timings(pending_seconds=5, training_seconds=60, transition_seconds=5)
-    )
-    server.emulator = emulator  # a fresh cloud for each test
-
-    def advance(seconds: float) -> None:
-        emulator.clock.advance(seconds)
-
+    emulator = fresh_emulator(monkeypatch, server, client)  # a fresh cloud for each test
+    advance = emulator.clock.advance
     handles.reset(advance)
-    monkeypatch.setattr(index, "_client", client)
-    monkeypatch.setattr(index, "clock", lambda: EPOCH + emulator.clock.now())
-    monkeypatch.setattr(index, "sleep", advance)
     monkeypatch.setattr(index, "_starter", lambda: handles.start)
-    engine.RESOLVED.clear()
     cfn = CloudFormation(Framework(advance=advance), resource_type=_TYPES[kind.name])
     inputs = _inputs(emulator) if kind.emulated == JOB else ("", "")
     return World(cfn, emulator, handles, kind, name, policy, path, inputs)
@@ -521,11 +506,7 @@ def config_world(
     cloud: tuple[EmulatorServer, Any, Waiters],
 ) -> ConfigWorld:
     server, client, _ = cloud
-    emulator = Emulator()
-    server.emulator = emulator
-    monkeypatch.setattr(index, "_client", client)
-    monkeypatch.setattr(index, "clock", lambda: EPOCH + emulator.clock.now())
-    monkeypatch.setattr(index, "sleep", emulator.clock.advance)
+    emulator = fresh_emulator(monkeypatch, server, client)
     framework = Framework(advance=emulator.clock.advance)
     cfn = CloudFormation(framework, resource_type=contract.ML_CONFIGURATION_RESOURCE_TYPE)
     return ConfigWorld(cfn, emulator, request.param)

@@ -12,15 +12,14 @@ from typing import Any
 
 import pytest
 from cfn import CloudFormation, Context, Framework, Response
+from emulated import client_for, fresh_emulator, serve
 
 import contract
 import engine
 import index
-from aws_client import make_client
-from cdk_cleanrooms_ml.local.emulator import Emulator, EmulatorServer, Timings, start_server
+from cdk_cleanrooms_ml.local.emulator import Emulator, EmulatorServer
 from helpers import handler_properties
 
-EPOCH = 1_800_000_000.0
 SHORT = {contract.COMPLETION_TIMEOUT_SECONDS: "30"}
 
 
@@ -54,25 +53,13 @@ class World:
 
 @pytest.fixture(scope="module")
 def cloud() -> Iterator[tuple[EmulatorServer, Any]]:
-    server = start_server(Emulator())
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AWS_ENDPOINT_URL_CLEANROOMSML", server.endpoint_url)
-        client = make_client()
-    yield server, client
-    server.stop()
+    for server in serve():
+        yield server, client_for(server)
 
 
 @pytest.fixture
 def world(monkeypatch: pytest.MonkeyPatch, cloud: tuple[EmulatorServer, Any]) -> World:
-    server, client = cloud
-    emulator = Emulator(
-        timings=Timings(pending_seconds=5, training_seconds=60, transition_seconds=5)
-    )
-    server.emulator = emulator
-    monkeypatch.setattr(index, "_client", client)
-    monkeypatch.setattr(index, "clock", lambda: EPOCH + emulator.clock.now())
-    monkeypatch.setattr(index, "sleep", emulator.clock.advance)
-    engine.RESOLVED.clear()
+    emulator = fresh_emulator(monkeypatch, *cloud)
     return World(CloudFormation(Framework(advance=emulator.clock.advance)), emulator)
 
 

@@ -16,82 +16,29 @@ require, and what happened instead.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from cfn import CloudFormation, Framework
+from emulated import (
+    World,
+    channel_props,
+    model_props,
+    serve,
+)
 
-import aws_client
 import contract
-import engine
-import index
-from cdk_cleanrooms_ml.local.emulator import Emulator, EmulatorServer, Timings, start_server
+from cdk_cleanrooms_ml.local.emulator import Emulator, EmulatorServer
 from cdk_cleanrooms_ml.local.emulator.state import CHANNEL
-from helpers import LOGICAL_ID, STACK_ID, handler_properties
-
-EPOCH = 1_800_000_000.0
-M = "0f3d2a1b-1234-4cde-8f00-0123456789ab"
-PREFIX = f"arn:aws:cleanrooms-ml:us-east-1:000000000000:membership/{M}"
-ASSOCIATION = f"{PREFIX}/configured-model-algorithm-association/a"
-CHANNEL_ROLE = "arn:aws:iam::000000000000:role/cleanrooms-ml-channel"
-CONFIG_ROLE = "arn:aws:iam::000000000000:role/cleanrooms-ml-config"
-
-
-@dataclass
-class World:
-    emulator: Emulator
-    framework: Framework
-
-    def cfn(
-        self,
-        resource_type: str = contract.RESOURCE_TYPE,
-        logical_id: str = LOGICAL_ID,
-        stack_id: str = STACK_ID,
-    ) -> CloudFormation:
-        """The events CloudFormation sends one logical resource of a stack."""
-        return CloudFormation(
-            self.framework, resource_type=resource_type, logical_id=logical_id, stack_id=stack_id
-        )
-
-    def settle(self, seconds: float = 60) -> None:
-        self.emulator.clock.advance(seconds)
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[EmulatorServer]:
-    running = start_server(Emulator())
-    yield running
-    running.stop()
-
-
-def _client(monkeypatch: pytest.MonkeyPatch, server: EmulatorServer, attempts: int) -> Any:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AWS_ENDPOINT_URL_CLEANROOMSML", server.endpoint_url)
-        patch.setattr(aws_client, "TOTAL_ATTEMPTS", attempts)
-        return aws_client.make_client()
+    yield from serve()
 
 
 @pytest.fixture
 def world(monkeypatch: pytest.MonkeyPatch, server: EmulatorServer) -> World:
-    emulator = Emulator(
-        timings=Timings(pending_seconds=5, training_seconds=60, transition_seconds=5)
-    )
-    server.emulator = emulator
-    monkeypatch.setattr(index, "_client", _client(monkeypatch, server, aws_client.TOTAL_ATTEMPTS))
-    monkeypatch.setattr(index, "clock", lambda: EPOCH + emulator.clock.now())
-    monkeypatch.setattr(index, "sleep", emulator.clock.advance)
-    engine.RESOLVED.clear()
-    return World(emulator, Framework(advance=emulator.clock.advance))
-
-
-def _model_props(epochs: str, **extra: Any) -> dict[str, Any]:
-    fields: dict[str, Any] = {
-        contract.HYPERPARAMETERS: {"epochs": epochs},
-        contract.REMOVAL_POLICY: "destroy",
-    }
-    fields.update(extra)
-    return handler_properties(**fields)
+    return World.on(monkeypatch, server)
 
 
 # --- 1. The rollback's stop of the abandoned replacement can fail the rollback -----------
@@ -117,8 +64,8 @@ def test_row_7_rollback_naming_a_survives_a_refused_cancel_of_b(world: World) ->
     skipped gets it out), although A is ACTIVE and was the right answer.
     """
     cfn = world.cfn()
-    a_props = _model_props("10")
-    b_props = _model_props("20", **{contract.COMPLETION_TIMEOUT_SECONDS: "30"})
+    a_props = model_props("10")
+    b_props = model_props("20", **{contract.COMPLETION_TIMEOUT_SECONDS: "30"})
     a = cfn.create(a_props)
     assert a.ok, a.reason
     b = cfn.update(b_props, old=a_props, physical_id=a.physical_id)
@@ -135,8 +82,8 @@ def test_row_7_rollback_naming_a_survives_a_failed_search_for_b(world: World) ->
     """As above, but the search for B itself fails (ListTrainedModels: AccessDenied):
     the rollback still answers A, and says in the log why B was not stopped."""
     cfn = world.cfn()
-    a_props = _model_props("10")
-    b_props = _model_props("20", **{contract.COMPLETION_TIMEOUT_SECONDS: "30"})
+    a_props = model_props("10")
+    b_props = model_props("20", **{contract.COMPLETION_TIMEOUT_SECONDS: "30"})
     a = cfn.create(a_props)
     assert a.ok, a.reason
     assert not cfn.update(b_props, old=a_props, physical_id=a.physical_id).ok
@@ -147,20 +94,6 @@ def test_row_7_rollback_naming_a_survives_a_failed_search_for_b(world: World) ->
 
 
 # --- 2. Row 7 with the rollback naming A, for an ML input channel: B is orphaned ---------
-
-
-def _channel_props(query: str, **extra: Any) -> dict[str, Any]:
-    props = {
-        contract.MEMBERSHIP_IDENTIFIER: M,
-        contract.NAME_PREFIX: "Test-Channel",
-        contract.CONFIGURED_MODEL_ALGORITHM_ASSOCIATION_ARN: ASSOCIATION,
-        contract.QUERY_STRING: query,
-        contract.ROLE_ARN: CHANNEL_ROLE,
-        contract.RETENTION_IN_DAYS: "7",
-        contract.REMOVAL_POLICY: "destroy",
-    }
-    props.update(extra)
-    return props
 
 
 def test_row_7_channel_timeout_with_rollback_naming_a_leaves_no_channel_behind(
@@ -187,8 +120,8 @@ def test_row_7_channel_timeout_with_rollback_naming_a_leaves_no_channel_behind(
     output that no stack owns) — "deleted if CloudFormation deletes it" never happens.
     """
     cfn = world.cfn(contract.ML_INPUT_CHANNEL_RESOURCE_TYPE)
-    a_props = _channel_props("SELECT a FROM t")
-    b_props = _channel_props("SELECT b FROM t", **{contract.COMPLETION_TIMEOUT_SECONDS: "30"})
+    a_props = channel_props("SELECT a FROM t")
+    b_props = channel_props("SELECT b FROM t", **{contract.COMPLETION_TIMEOUT_SECONDS: "30"})
     a = cfn.create(a_props)
     assert a.ok, a.reason
     b = cfn.update(b_props, old=a_props, physical_id=a.physical_id)
@@ -239,7 +172,7 @@ def test_destroy_of_a_failed_training_the_service_keeps_create_failed_does_not_h
     monkeypatch.setattr(Emulator, "_op_DeleteTrainedModelOutput", no_op_for_failed)
     cfn = world.cfn()
     world.emulator.fail_next_training("AlgorithmError: training failed")
-    props = _model_props("10")
+    props = model_props("10")
     a = cfn.create(props)
     assert a.status == "FAILED"
     gone = cfn.delete(props, physical_id=a.physical_id)
@@ -284,8 +217,8 @@ def test_row_7_rename_timeout_with_rollback_naming_a_does_not_leave_b_training(
     stack, contrary to the FAILED reason.
     """
     cfn = world.cfn()
-    a_props = _model_props("10", **a_name)
-    b_props = _model_props("10", **b_name, **{contract.COMPLETION_TIMEOUT_SECONDS: "30"})
+    a_props = model_props("10", **a_name)
+    b_props = model_props("10", **b_name, **{contract.COMPLETION_TIMEOUT_SECONDS: "30"})
     a = cfn.create(a_props)
     assert a.ok, a.reason
     b = cfn.update(b_props, old=a_props, physical_id=a.physical_id)

@@ -21,38 +21,21 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from cfn import Framework
-from test_review2_findings import World, _channel_props, _client
+from emulated import World, channel_props, serve
 
-import aws_client
 import contract
-import engine
-import index
-from cdk_cleanrooms_ml.local.emulator import Emulator, EmulatorServer, start_server
-from cdk_cleanrooms_ml.local.emulator.state import CHANNEL, Timings
-
-EPOCH = 1_800_000_000.0
+from cdk_cleanrooms_ml.local.emulator import EmulatorServer
+from cdk_cleanrooms_ml.local.emulator.state import CHANNEL
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[EmulatorServer]:
-    running = start_server(Emulator())
-    yield running
-    running.stop()
+    yield from serve()
 
 
 @pytest.fixture
 def world(monkeypatch: pytest.MonkeyPatch, server: EmulatorServer) -> World:
-    """As ``test_review2_findings.world``."""
-    emulator = Emulator(
-        timings=Timings(pending_seconds=5, training_seconds=60, transition_seconds=5)
-    )
-    server.emulator = emulator
-    monkeypatch.setattr(index, "_client", _client(monkeypatch, server, aws_client.TOTAL_ATTEMPTS))
-    monkeypatch.setattr(index, "clock", lambda: EPOCH + emulator.clock.now())
-    monkeypatch.setattr(index, "sleep", emulator.clock.advance)
-    engine.RESOLVED.clear()
-    return World(emulator, Framework(advance=emulator.clock.advance))
+    return World.on(monkeypatch, server)
 
 
 def _others(world: World, kind: str, keep: str) -> dict[str, str]:
@@ -92,7 +75,7 @@ def test_delete_of_a_channel_whose_query_fails_while_it_waits_reports_a_failed_d
     needed "one call", not "done before the call's effect is seen".
     """
     cfn = world.cfn(contract.ML_INPUT_CHANNEL_RESOURCE_TYPE)
-    props = _channel_props("SELECT a FROM t", **{contract.COMPLETION_TIMEOUT_SECONDS: "30"})
+    props = channel_props("SELECT a FROM t", **{contract.COMPLETION_TIMEOUT_SECONDS: "30"})
     world.emulator.fail_next_creation(CHANNEL, "QueryFailed: the protected query failed")
     world.emulator.fail_next_delete("the channel's data could not be deleted")
     a = cfn.create(props)

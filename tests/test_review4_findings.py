@@ -17,39 +17,24 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from cfn import Framework
-from test_review2_findings import World, _channel_props, _client, _model_props
+from emulated import World, channel_props, client_for, model_props, serve
 
-import aws_client
 import contract
-import engine
 import index
-from cdk_cleanrooms_ml.local.emulator import Emulator, EmulatorServer, start_server
-from cdk_cleanrooms_ml.local.emulator.state import CHANNEL, MODEL, Timings
+from cdk_cleanrooms_ml.local.emulator import EmulatorServer
+from cdk_cleanrooms_ml.local.emulator.state import CHANNEL, MODEL
 
-EPOCH = 1_800_000_000.0
 RETAIN = {contract.REMOVAL_POLICY: contract.REMOVAL_POLICY_RETAIN}
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[EmulatorServer]:
-    running = start_server(Emulator())
-    yield running
-    running.stop()
+    yield from serve()
 
 
 @pytest.fixture
 def world(monkeypatch: pytest.MonkeyPatch, server: EmulatorServer) -> World:
-    """As ``test_review2_findings.world``."""
-    emulator = Emulator(
-        timings=Timings(pending_seconds=5, training_seconds=60, transition_seconds=5)
-    )
-    server.emulator = emulator
-    monkeypatch.setattr(index, "_client", _client(monkeypatch, server, aws_client.TOTAL_ATTEMPTS))
-    monkeypatch.setattr(index, "clock", lambda: EPOCH + emulator.clock.now())
-    monkeypatch.setattr(index, "sleep", emulator.clock.advance)
-    engine.RESOLVED.clear()
-    return World(emulator, Framework(advance=emulator.clock.advance))
+    return World.on(monkeypatch, server)
 
 
 def _statuses(world: World, kind: str) -> dict[str, str]:
@@ -81,9 +66,9 @@ def test_row_7_rollback_naming_a_keeps_a_b_retained_by_an_earlier_deploy(world: 
     the failed update's DESTROY: the retained B is destroyed by a rollback.
     """
     cfn = world.cfn()
-    b_keep = _model_props("20", **RETAIN)
-    a_props = _model_props("10", **RETAIN)
-    b_destroy = _model_props("20")
+    b_keep = model_props("20", **RETAIN)
+    a_props = model_props("10", **RETAIN)
+    b_destroy = model_props("20")
     b = cfn.create(b_keep)
     assert b.ok, b.reason
     a = cfn.update(a_props, old=b_keep, physical_id=b.physical_id)
@@ -113,9 +98,9 @@ def test_row_7_rollback_naming_a_keeps_a_retained_b_still_being_created(
     rollback leaves it training (the rule: only one made after A is stopped)."""
     cfn = world.cfn()
     no_wait = {contract.WAIT_FOR_COMPLETION: "false", **RETAIN}
-    b_keep = _model_props("20", **no_wait)
-    a_props = _model_props("10", **no_wait)
-    b_destroy = _model_props("20", **{contract.WAIT_FOR_COMPLETION: "false"})
+    b_keep = model_props("20", **no_wait)
+    a_props = model_props("10", **no_wait)
+    b_destroy = model_props("20", **{contract.WAIT_FOR_COMPLETION: "false"})
     b = cfn.create(b_keep)
     assert b.ok, b.reason
     a = cfn.update(a_props, old=b_keep, physical_id=b.physical_id)
@@ -151,9 +136,9 @@ def test_row_7_rollback_naming_a_keeps_a_b_the_stack_s_first_life_retained(
     the failed update's replacement.
     """
     cfn = world.cfn()
-    b_keep = _model_props("20", **RETAIN)
-    a_props = _model_props("10")
-    b_destroy = _model_props("20")
+    b_keep = model_props("20", **RETAIN)
+    a_props = model_props("10")
+    b_destroy = model_props("20")
     b = cfn.create(b_keep)
     assert b.ok, b.reason
     cfn.recreate_stack()  # the stack's Delete skips B (DeletionPolicy Retain)
@@ -200,9 +185,9 @@ def test_delete_of_a_channel_whose_query_fails_survives_a_throttled_ask(
     failed B (stop_step takes the throttle as "try again", the poll then finds it
     "asked").
     """
-    monkeypatch.setattr(index, "_client", _client(monkeypatch, server, 1))
+    monkeypatch.setattr(index, "_client", client_for(server, 1))
     cfn = world.cfn(contract.ML_INPUT_CHANNEL_RESOURCE_TYPE)
-    props = _channel_props("SELECT a FROM t", **{contract.COMPLETION_TIMEOUT_SECONDS: "30"})
+    props = channel_props("SELECT a FROM t", **{contract.COMPLETION_TIMEOUT_SECONDS: "30"})
     world.emulator.fail_next_creation(CHANNEL, "QueryFailed: the protected query failed")
     world.emulator.inject_fault("DeleteMLInputChannelData", "ThrottlingException", count=1)
     a = cfn.create(props)
@@ -246,9 +231,9 @@ def test_late_duplicate_of_a_row_7_rollback_keeps_the_b_a_later_deploy_made(
     that the candidate was made before the rollback's request.
     """
     cfn = world.cfn()
-    a_props = _model_props("10", **RETAIN)
-    b_timeout = _model_props("20", **{contract.COMPLETION_TIMEOUT_SECONDS: "30"})
-    b_props = _model_props("20")
+    a_props = model_props("10", **RETAIN)
+    b_timeout = model_props("20", **{contract.COMPLETION_TIMEOUT_SECONDS: "30"})
+    b_props = model_props("20")
     a = cfn.create(a_props)
     assert a.ok, a.reason
     failed = cfn.update(b_timeout, old=a_props, physical_id=a.physical_id)

@@ -14,13 +14,23 @@ from __future__ import annotations
 
 import urllib.error
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
-from cfn import CloudFormation, Framework
+from emulated import (
+    ASSOCIATION,
+    CHANNEL_ROLE,
+    CONFIG_ROLE,
+    EPOCH,
+    PREFIX,
+    M,
+    World,
+    client_for,
+    model_props,
+    serve,
+)
 
 import aws_client
 import contract
@@ -28,60 +38,22 @@ import engine
 import index
 import long_wait
 import ownership
-from cdk_cleanrooms_ml.local.emulator import Emulator, EmulatorServer, Timings, start_server
+from cdk_cleanrooms_ml.local.emulator import EmulatorServer
 from cdk_cleanrooms_ml.local.emulator.state import CHANNEL
-from helpers import LOGICAL_ID, handler_properties
+from helpers import handler_properties
 from trained_models import KIND as MODELS
 
-EPOCH = 1_800_000_000.0
 REAL_STACK_RESOURCES = index._stack_resources  # before conftest replaces it for each test
-M = "0f3d2a1b-1234-4cde-8f00-0123456789ab"
-PREFIX = f"arn:aws:cleanrooms-ml:us-east-1:000000000000:membership/{M}"
-ASSOCIATION = f"{PREFIX}/configured-model-algorithm-association/a"
-CHANNEL_ROLE = "arn:aws:iam::000000000000:role/cleanrooms-ml-channel"
-CONFIG_ROLE = "arn:aws:iam::000000000000:role/cleanrooms-ml-config"
-
-
-@dataclass
-class World:
-    emulator: Emulator
-    framework: Framework
-
-    def cfn(
-        self, resource_type: str = contract.RESOURCE_TYPE, logical_id: str = LOGICAL_ID
-    ) -> CloudFormation:
-        """The events CloudFormation sends one logical resource of the stack."""
-        return CloudFormation(self.framework, resource_type=resource_type, logical_id=logical_id)
-
-    def settle(self, seconds: float = 60) -> None:
-        self.emulator.clock.advance(seconds)
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[EmulatorServer]:
-    running = start_server(Emulator())
-    yield running
-    running.stop()
-
-
-def _client(monkeypatch: pytest.MonkeyPatch, server: EmulatorServer, attempts: int) -> Any:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AWS_ENDPOINT_URL_CLEANROOMSML", server.endpoint_url)
-        patch.setattr(aws_client, "TOTAL_ATTEMPTS", attempts)
-        return aws_client.make_client()
+    yield from serve()
 
 
 @pytest.fixture
 def world(monkeypatch: pytest.MonkeyPatch, server: EmulatorServer) -> World:
-    emulator = Emulator(
-        timings=Timings(pending_seconds=5, training_seconds=60, transition_seconds=5)
-    )
-    server.emulator = emulator
-    monkeypatch.setattr(index, "_client", _client(monkeypatch, server, aws_client.TOTAL_ATTEMPTS))
-    monkeypatch.setattr(index, "clock", lambda: EPOCH + emulator.clock.now())
-    monkeypatch.setattr(index, "sleep", emulator.clock.advance)
-    engine.RESOLVED.clear()
-    return World(emulator, Framework(advance=emulator.clock.advance))
+    return World.on(monkeypatch, server)
 
 
 # --- 1. ML configuration: adopted by one resource, deleted by another -------------------
@@ -304,7 +276,7 @@ def test_a_long_transient_message_never_shows_part_of_a_secret(
     """
     secret = "tok-0123456789abcdefghijklmnopqrstuvwxyz"
     # one attempt per call: the throttling is not retried in real time by botocore
-    monkeypatch.setattr(index, "_client", _client(monkeypatch, server, 1))
+    monkeypatch.setattr(index, "_client", client_for(server, 1))
     props = handler_properties(
         **{
             contract.HYPERPARAMETERS: {"api_token": secret},
@@ -372,15 +344,6 @@ def test_the_waiters_give_up_signal_is_sent_even_when_the_handle_fails_once() ->
 # --- 6. Row 7 after a timeout, the rollback naming A: the replacement trains on ----------
 
 
-def _model_props(epochs: str, **extra: Any) -> dict[str, Any]:
-    fields: dict[str, Any] = {
-        contract.HYPERPARAMETERS: {"epochs": epochs},
-        contract.REMOVAL_POLICY: "destroy",
-    }
-    fields.update(extra)
-    return handler_properties(**fields)
-
-
 def test_row_7_timeout_with_rollback_naming_a_does_not_leave_b_training(world: World) -> None:
     """Row 7 (replacing update, *this* resource times out), DESTROY, the rollback
     naming A (the spec allows B or A as its PhysicalResourceId).
@@ -401,8 +364,8 @@ def test_row_7_timeout_with_rollback_naming_a_does_not_leave_b_training(world: W
     test_event_sequences; a B still training is not the same thing.)
     """
     cfn = world.cfn()
-    a_props = _model_props("10")
-    b_props = _model_props("20", **{contract.COMPLETION_TIMEOUT_SECONDS: "30"})
+    a_props = model_props("10")
+    b_props = model_props("20", **{contract.COMPLETION_TIMEOUT_SECONDS: "30"})
     a = cfn.create(a_props)
     assert a.ok, a.reason
     b = cfn.update(b_props, old=a_props, physical_id=a.physical_id)

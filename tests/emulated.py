@@ -1,0 +1,113 @@
+"""The handler's real entry points against the Clean Rooms ML emulator over HTTP, on the
+emulator's virtual clock: what the in-process lifecycle tests share.
+
+``fresh_emulator`` points the handler (``index``) at a new emulator behind a running
+server, with the handler's clock and sleep on the emulator's clock; ``World`` drives
+logical resources of a stack through ``cfn.CloudFormation`` around it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from cfn import CloudFormation, Framework
+
+import aws_client
+import contract
+import engine
+import index
+from cdk_cleanrooms_ml.local.emulator import Emulator, EmulatorServer, Timings, start_server
+from helpers import LOGICAL_ID, STACK_ID, handler_properties
+
+EPOCH = 1_800_000_000.0
+"""The handler's clock at the emulator's time zero."""
+M = "0f3d2a1b-1234-4cde-8f00-0123456789ab"
+PREFIX = f"arn:aws:cleanrooms-ml:us-east-1:000000000000:membership/{M}"
+ASSOCIATION = f"{PREFIX}/configured-model-algorithm-association/a"
+CHANNEL_ROLE = "arn:aws:iam::000000000000:role/cleanrooms-ml-channel"
+CONFIG_ROLE = "arn:aws:iam::000000000000:role/cleanrooms-ml-config"
+
+
+def serve() -> Iterator[EmulatorServer]:
+    """An emulator server for a module (its emulator is replaced for each test)."""
+    running = start_server(Emulator())
+    yield running
+    running.stop()
+
+
+def client_for(server: EmulatorServer, attempts: int = aws_client.TOTAL_ATTEMPTS) -> Any:
+    """The handler's cleanroomsml client, pointed at ``server`` (``attempts`` per call)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AWS_ENDPOINT_URL_CLEANROOMSML", server.endpoint_url)
+        patch.setattr(aws_client, "TOTAL_ATTEMPTS", attempts)
+        return aws_client.make_client()
+
+
+def fresh_emulator(
+    monkeypatch: pytest.MonkeyPatch, server: EmulatorServer, client: Any
+) -> Emulator:
+    """A new emulator behind ``server``, and the handler on it and on its clock."""
+    emulator = Emulator(
+        timings=Timings(pending_seconds=5, training_seconds=60, transition_seconds=5)
+    )
+    server.emulator = emulator
+    monkeypatch.setattr(index, "_client", client)
+    monkeypatch.setattr(index, "clock", lambda: EPOCH + emulator.clock.now())
+    monkeypatch.setattr(index, "sleep", emulator.clock.advance)
+    engine.RESOLVED.clear()
+    return emulator
+
+
+@dataclass
+class World:
+    """The emulator and the Provider framework around the handler."""
+
+    emulator: Emulator
+    framework: Framework
+
+    @classmethod
+    def on(cls, monkeypatch: pytest.MonkeyPatch, server: EmulatorServer) -> World:
+        emulator = fresh_emulator(monkeypatch, server, client_for(server))
+        return cls(emulator, Framework(advance=emulator.clock.advance))
+
+    def cfn(
+        self,
+        resource_type: str = contract.RESOURCE_TYPE,
+        logical_id: str = LOGICAL_ID,
+        stack_id: str = STACK_ID,
+    ) -> CloudFormation:
+        """The events CloudFormation sends one logical resource of a stack."""
+        return CloudFormation(
+            self.framework, resource_type=resource_type, logical_id=logical_id, stack_id=stack_id
+        )
+
+    def settle(self, seconds: float = 60) -> None:
+        self.emulator.clock.advance(seconds)
+
+
+def model_props(epochs: str, **extra: Any) -> dict[str, Any]:
+    """A trained model's properties under DESTROY, ``epochs`` telling configurations apart."""
+    fields: dict[str, Any] = {
+        contract.HYPERPARAMETERS: {"epochs": epochs},
+        contract.REMOVAL_POLICY: "destroy",
+    }
+    fields.update(extra)
+    return handler_properties(**fields)
+
+
+def channel_props(query: str, **extra: Any) -> dict[str, Any]:
+    """An ML input channel's properties under DESTROY, ``query`` telling them apart."""
+    props = {
+        contract.MEMBERSHIP_IDENTIFIER: M,
+        contract.NAME_PREFIX: "Test-Channel",
+        contract.CONFIGURED_MODEL_ALGORITHM_ASSOCIATION_ARN: ASSOCIATION,
+        contract.QUERY_STRING: query,
+        contract.ROLE_ARN: CHANNEL_ROLE,
+        contract.RETENTION_IN_DAYS: "7",
+        contract.REMOVAL_POLICY: "destroy",
+    }
+    props.update(extra)
+    return props
