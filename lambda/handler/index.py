@@ -23,7 +23,7 @@ import contract
 import engine
 import faults
 from aws_client import make_client
-from jsonlog import log, secrets
+from jsonlog import log
 
 if TYPE_CHECKING:
     from mypy_boto3_cleanroomsml import CleanRoomsMLClient
@@ -128,7 +128,7 @@ def _run(
 ) -> dict[str, Any]:
     """Run ``fn``; any failure leaves as one bounded message without secret values."""
     hidden = _secret_values(event)
-    with secrets(hidden):
+    with faults.hiding(hidden):
         try:
             return fn(hidden)
         except Exception as error:

@@ -2,8 +2,8 @@
 
 Only the fields below are ever written: never the event, its ``ResponseURL``,
 the resource properties, hyperparameter or environment values. Text fields are
-also redacted of the secret values of the invocation under way (``secrets``), in
-case a service message echoed one.
+also redacted of the secret values of the invocation under way
+(``faults.hiding``), in case a service message echoed one.
 """
 
 from __future__ import annotations
@@ -29,10 +29,6 @@ ALLOWED_FIELDS: Final = frozenset(
         "retrying",
     }
 )
-
-secrets = faults.hiding
-"""While inside, every text field logged (and every ``HandlerError``) is redacted of
-the values given."""
 
 
 def log(step: str, **fields: object) -> None:
