@@ -1,0 +1,132 @@
+"""The handler role's policy, synthesized: what the tests enforce on the handler's calls.
+
+``handler_policy(build, stack_id)`` synthesizes a stack (account and region of the
+emulator) that ``build`` fills, and returns the statements of its handler role's
+policies with intrinsic functions resolved as that stack (``stack_id``) would have
+them deployed. ``KINDS`` builds one construct of each kind with the properties the
+event-sequence rows use; ``without(kind)`` a stack whose only construct is of
+another kind (what the template in force is after the last one of ``kind`` was
+removed: row 12).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from functools import cache
+from typing import Any
+
+from aws_cdk import App, Duration, Environment, Size, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from aws_cdk.assertions import Template
+from iam_sim import ACCOUNT, REGION, Fabricated, Policy, pseudo
+
+from cdk_cleanrooms_ml import (
+    DataChannel,
+    InstanceType,
+    MLConfiguration,
+    MLInputChannel,
+    MLInputChannelDataSource,
+    TrainedModel,
+    TrainedModelInferenceJob,
+)
+from cdk_cleanrooms_ml._provider import PROVIDER_ID
+from helpers import ASSOCIATION_ARN, CHANNEL_ARN
+
+M = "0f3d2a1b-1234-4cde-8f00-0123456789ab"
+PREFIX = f"arn:aws:cleanrooms-ml:{REGION}:{ACCOUNT}:membership/{M}"
+ASSOCIATION = f"{PREFIX}/configured-model-algorithm-association/a"
+CHANNEL_ROLE = f"arn:aws:iam::{ACCOUNT}:role/cleanrooms-ml-channel"
+CONFIG_ROLE = f"arn:aws:iam::{ACCOUNT}:role/cleanrooms-ml-config"
+
+Build = Callable[[Stack], None]
+
+
+def _model(stack: Stack) -> None:
+    TrainedModel(
+        stack,
+        "Model",
+        membership_identifier=M,
+        # the association helpers.handler_properties() names (another member's account)
+        configured_model_algorithm_association_arn=ASSOCIATION_ARN,
+        instance_type=InstanceType.ML_M5_XLARGE,
+        volume_size=Size.gibibytes(10),
+        data_channels=[DataChannel(ml_input_channel_arn=CHANNEL_ARN, channel_name="train")],
+    )
+
+
+def _channel(stack: Stack) -> None:
+    MLInputChannel(
+        stack,
+        "Channel",
+        membership_identifier=M,
+        configured_model_algorithm_association=ASSOCIATION,
+        data_source=MLInputChannelDataSource.sql("SELECT 1"),
+        retention=Duration.days(7),
+        role=iam.Role.from_role_arn(stack, "ChannelRole", CHANNEL_ROLE, mutable=False),
+    )
+
+
+def _job(stack: Stack) -> None:
+    TrainedModelInferenceJob(
+        stack,
+        "Job",
+        membership_identifier=M,
+        trained_model=TrainedModel.from_trained_model_arn(
+            stack, "InputModel", f"{PREFIX}/trained-model/input"
+        ),
+        data_source=MLInputChannel.from_ml_input_channel_arn(
+            stack, "InputChannel", f"{PREFIX}/ml-input-channel/input"
+        ),
+        instance_type=InstanceType.ML_M5_XLARGE,
+        output_account_id=ACCOUNT,
+    )
+
+
+def _configuration(stack: Stack) -> None:
+    MLConfiguration(
+        stack,
+        "Configuration",
+        membership_identifier=M,
+        output_bucket=s3.Bucket.from_bucket_name(stack, "Results", "bucket"),
+        role=iam.Role.from_role_arn(stack, "ConfigRole", CONFIG_ROLE, mutable=False),
+    )
+
+
+KINDS: dict[str, Build] = {
+    "trained-model": _model,
+    "ml-input-channel": _channel,
+    "inference-job": _job,
+    "ml-configuration": _configuration,
+}
+
+
+def without(kind: str) -> Build:
+    """A stack whose only construct is of another kind than ``kind``."""
+    return KINDS["ml-configuration" if kind != "ml-configuration" else "trained-model"]
+
+
+def synthesize(build: Build) -> dict[str, Any]:
+    app = App()
+    stack = Stack(app, "Test", env=Environment(account=ACCOUNT, region=REGION))
+    build(stack)
+    return dict(Template.from_stack(stack).to_json())
+
+
+def handler_role(template: Mapping[str, Any]) -> str:
+    resources = template["Resources"]
+    (role,) = [
+        logical_id
+        for logical_id, resource in resources.items()
+        if resource["Type"] == "AWS::IAM::Role" and logical_id.startswith(f"{PROVIDER_ID}Role")
+    ]
+    return str(role)
+
+
+@cache
+def handler_policy(kind: str, stack_id: str, *, only_other_kinds: bool = False) -> Policy:
+    """The handler role's policy of a stack holding a construct of ``kind`` (or, with
+    ``only_other_kinds``, one of another kind only), deployed as ``stack_id``."""
+    build = without(kind) if only_other_kinds else KINDS[kind]
+    template = synthesize(build)
+    return Policy.of_role(template, handler_role(template), pseudo(stack_id), Fabricated())
