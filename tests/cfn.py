@@ -40,6 +40,16 @@ STACKS: dict[str, dict[str, tuple[str, str]]] = {}
 kept by every ``CloudFormation`` as its events are answered (conftest serves it to the
 handler in place of the real call and empties it for each test)."""
 
+OPERATIONS: dict[str, str] = {}
+"""What ``DescribeStacks`` tells of a stack: its operation (``STATUS@since``), set by
+a test that plays CloudFormation moving on (cancelling, rolling back, deleting); a
+stack not here is in one operation for good (conftest serves it to the handler)."""
+
+
+def stack_operation(stack_id: str) -> str:
+    """``index._stack_operation`` for the in-process CloudFormation."""
+    return OPERATIONS.get(stack_id, "UPDATE_IN_PROGRESS@2026-01-01T00:00:00+00:00")
+
 
 def stack_resources(stack_id: str) -> list[engine.StackResource]:
     """``index._stack_resources`` for the in-process CloudFormation."""
@@ -72,6 +82,51 @@ class Context:
 
 
 @dataclass
+class InFlight:
+    """One event in the framework: on_event has answered, the waiter polls.
+
+    ``poll()`` is one ``isComplete`` invocation (the waiter's next step); ``response``
+    is set once the framework answered CloudFormation. A waiter CloudFormation stopped
+    waiting for (row 11) polls on all the same: its answer is then just ignored.
+    """
+
+    framework: Framework
+    event: dict[str, Any]
+    merged: dict[str, Any] = field(default_factory=dict)
+    response: Response | None = None
+    polls: int = 0
+
+    def poll(self) -> Response | None:
+        if self.response is not None:
+            return self.response
+        self.polls += 1
+        merged = self.merged
+        try:
+            done = self.framework.is_complete(dict(merged), Context())
+        except Exception as error:
+            self.response = Response(
+                "FAILED", str(merged["PhysicalResourceId"]), reason=str(error), polls=self.polls
+            )
+            return self.response
+        if done.get("IsComplete"):
+            answer = {**merged, **done}
+            data = {**(merged.get("Data") or {}), **(done.get("Data") or {})}
+            self.response = Response(
+                "SUCCESS", str(answer["PhysicalResourceId"]), data, polls=self.polls
+            )
+            return self.response
+        assert not done.get("Data"), "Data is not allowed when IsComplete is False"
+        if self.polls >= self.framework.max_polls:
+            self.response = Response(
+                "FAILED",
+                str(merged["PhysicalResourceId"]),
+                reason="Operation timed out",
+                polls=self.polls,
+            )
+        return self.response
+
+
+@dataclass
 class Framework:
     """The Provider framework around the handler's entry points."""
 
@@ -83,35 +138,39 @@ class Framework:
     on_event: Callable[[dict[str, Any], object], dict[str, Any]] = index.on_event
     is_complete: Callable[[dict[str, Any], object], dict[str, Any]] = index.is_complete
 
-    def handle(self, event: dict[str, Any]) -> Response:
+    def start(self, event: dict[str, Any]) -> InFlight:
+        """The framework's onEvent: the handler's on_event, then the waiter started
+        (not yet polled); a failure answers at once (``InFlight.response``)."""
         physical_id = event.get("PhysicalResourceId")
+        flight = InFlight(self, event)
         if event["RequestType"] == "Delete" and physical_id == CREATE_FAILED_MARKER:
-            return Response("SUCCESS", CREATE_FAILED_MARKER)  # never reaches the handler
+            # never reaches the handler
+            flight.response = Response("SUCCESS", CREATE_FAILED_MARKER)
+            return flight
         failed_id = physical_id or CREATE_FAILED_MARKER
         try:
             result = self.on_event(dict(event), Context())
         except Exception as error:
-            return Response("FAILED", str(failed_id), reason=str(error))
+            flight.response = Response("FAILED", str(failed_id), reason=str(error))
+            return flight
         merged = {**event, **result}
         merged["PhysicalResourceId"] = result.get("PhysicalResourceId") or (
             event["RequestId"] if event["RequestType"] == "Create" else physical_id
         )
+        flight.merged = merged
         if not self.waiter_starts:
-            return Response("FAILED", str(failed_id), reason="States.ExecutionLimitExceeded")
-        for polls in range(1, self.max_polls + 1):
-            try:
-                done = self.is_complete(dict(merged), Context())
-            except Exception as error:
-                return Response(
-                    "FAILED", str(merged["PhysicalResourceId"]), reason=str(error), polls=polls
-                )
-            if done.get("IsComplete"):
-                answer = {**merged, **done}
-                data = {**(merged.get("Data") or {}), **(done.get("Data") or {})}
-                return Response("SUCCESS", str(answer["PhysicalResourceId"]), data, polls=polls)
-            assert not done.get("Data"), "Data is not allowed when IsComplete is False"
+            flight.response = Response(
+                "FAILED", str(failed_id), reason="States.ExecutionLimitExceeded"
+            )
+        return flight
+
+    def handle(self, event: dict[str, Any]) -> Response:
+        flight = self.start(event)
+        while True:
+            response = flight.poll()
+            if response is not None:
+                return response
             self.advance(self.query_interval)
-        return Response("FAILED", str(merged["PhysicalResourceId"]), reason="Operation timed out")
 
 
 @dataclass
@@ -197,8 +256,27 @@ class CloudFormation:
     def recreate_stack(self) -> None:
         """The stack deleted and created again under its name (a new stack id)."""
         STACKS.pop(self.stack_id, None)
+        OPERATIONS.pop(self.stack_id, None)
         head = self.stack_id.rsplit("/", 1)[0]
         self.stack_id = f"{head}/{uuid.uuid4()}"
+
+    def start(self, props: Mapping[str, Any], *, request_id: str | None = None) -> InFlight:
+        """A Create sent, on_event answered, the framework's waiter started (not polled):
+        for a test that plays what happens while it waits."""
+        event = self.event("Create", props, request_id=request_id)
+        self.sent.append(event)
+        return self.framework.start(event)
+
+    def cancel(self, status: str = "ROLLBACK_IN_PROGRESS") -> str:
+        """CloudFormation gives up on this resource's Create (a sibling failed: row 11,
+        or the stack is being deleted): the stack moves on to ``status`` and the
+        resource is CREATE_FAILED under a physical id CloudFormation makes up
+        (``Stack-LogicalId-1XKQ2Z7ZJ4M5N``), which it returns."""
+        OPERATIONS[self.stack_id] = f"{status}@{uuid.uuid4()}"
+        stack_name = self.stack_id.split("/")[1]
+        made_up = f"{stack_name}-{self.logical_id}-{uuid.uuid4().hex[:13].upper()}"
+        STACKS.setdefault(self.stack_id, {})[self.logical_id] = (made_up, "CREATE_FAILED")
+        return made_up
 
 
 class _Handle(BaseHTTPRequestHandler):

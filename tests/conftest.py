@@ -40,13 +40,17 @@ from local_cli import SharedCloud  # noqa: E402 (the environment above comes fir
 def stack_resources(
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[dict[str, dict[str, tuple[str, str]]]]:
-    """The handler asks the in-process CloudFormation (``cfn.STACKS``) for a stack's
-    resources, never a real endpoint; each test starts with no stacks."""
+    """The handler asks the in-process CloudFormation (``cfn.STACKS``, ``cfn.OPERATIONS``)
+    for a stack's resources and operation, never a real endpoint; each test starts with
+    no stacks."""
     cfn.STACKS.clear()
+    cfn.OPERATIONS.clear()
     kinds._FAILED_ASKED.clear()  # what this "container" asked: nothing, for each test
     monkeypatch.setattr(index, "_stack_resources", cfn.stack_resources)
+    monkeypatch.setattr(index, "_stack_operation", cfn.stack_operation)
     yield cfn.STACKS
     cfn.STACKS.clear()
+    cfn.OPERATIONS.clear()
 
 
 @pytest.fixture

@@ -732,20 +732,50 @@ def test_retain_deletes_nothing(stubbed: StubbedClient) -> None:
     assert result == {"PhysicalResourceId": MODEL_ARN, ACTION_KEY: engine.NONE, STARTED_AT_KEY: NOW}
 
 
-@pytest.mark.parametrize(
-    "physical_id",
-    [
-        "AWSCDK::CustomResourceProviderFramework::CREATE_FAILED",
-        "Test-Model0301700E-ABCDEF123456",  # CloudFormation's invented id
-        "arn:aws:s3:::bucket",
-        f"{MODEL_ARN}#not-a-version",
-        "pending:not-a-membership:x:y",
-    ],
-)
-def test_a_physical_id_that_is_not_ours_is_never_touched(
+NOT_OURS = [
+    "AWSCDK::CustomResourceProviderFramework::CREATE_FAILED",
+    "Test-Model0301700E-ABCDEF123456",  # CloudFormation's invented id
+    "arn:aws:s3:::bucket",
+    f"{MODEL_ARN}#not-a-version",
+    "pending:not-a-membership:x:y",
+]
+
+
+@pytest.mark.parametrize("physical_id", NOT_OURS)
+def test_a_physical_id_that_is_not_ours_touches_nothing_another_life_of_the_stack_made(
     stubbed: StubbedClient, physical_id: str
 ) -> None:
+    """Row 11: an id CloudFormation made up leads nowhere; the tags are looked at, and a
+    model of this resource, with this identity and name, made by an earlier life of the
+    stack (another stack id: kept by RETAIN) is left alone."""
+    name = generated()
+    earlier = f"{STACK_ID.rsplit('/', 1)[0]}/00000000-0000-4000-8000-000000000000"
+    stubbed.list_models([summary(name=name)])
+    stubbed.get_model(
+        model_description(name=name, tags={contract.RESERVED_TAG_KEY: owner_tag(stack_id=earlier)})
+    )
     assert on_event(stubbed, _delete(physical_id))[ACTION_KEY] == engine.NONE
+
+
+@pytest.mark.parametrize("physical_id", NOT_OURS)
+def test_a_physical_id_that_is_not_ours_under_retain_is_never_looked_up(
+    stubbed: StubbedClient, physical_id: str
+) -> None:
+    assert on_event(stubbed, _delete(physical_id, handler_properties()))[ACTION_KEY] == engine.NONE
+
+
+def test_a_cancelled_creates_model_is_found_by_its_tags_and_cancelled(
+    stubbed: StubbedClient,
+) -> None:
+    """Row 11: the Create this Delete cancelled started a training; only its tags (this
+    stack's life, this resource, this identity) lead back to it."""
+    name = generated()
+    stubbed.list_models([summary(name=name)])
+    stubbed.get_model(model_description(name=name, tags=OWNED))
+    stubbed.cancel()
+    result = on_event(stubbed, _delete("Test-Model0301700E-ABCDEF123456"))
+    assert result[ACTION_KEY] == engine.DELETE
+    assert result[engine.STOPPING_KEY] == [MODEL_ARN]
 
 
 def test_a_model_another_resource_created_is_never_deleted(stubbed: StubbedClient) -> None:

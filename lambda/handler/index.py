@@ -105,6 +105,26 @@ def _stack_resources(stack_id: str) -> list[engine.StackResource]:
     ]
 
 
+def _stack_operation(stack_id: str) -> str:
+    """The operation the stack is in (``DescribeStacks``): its status and when the
+    operation began (``engine.STACK_GONE`` once the stack no longer exists)."""
+    global _cloudformation
+    if _cloudformation is None:
+        _cloudformation = make_client("cloudformation")
+    try:
+        stacks = _cloudformation.describe_stacks(StackName=stack_id).get("Stacks") or []
+    except Exception as error:
+        if faults.error_code(error) == "ValidationError" and "does not exist" in str(error):
+            return engine.STACK_GONE
+        raise
+    if not stacks or stacks[0].get("StackStatus") == "DELETE_COMPLETE":
+        return engine.STACK_GONE
+    stack = stacks[0]
+    since = stack.get("LastUpdatedTime") or stack.get("CreationTime")
+    when = since.isoformat() if hasattr(since, "isoformat") else str(since)
+    return f"{stack.get('StackStatus')}@{when}"
+
+
 def _starter() -> Callable[[str, Mapping[str, Any]], None] | None:
     """The long path's waiter starter, when the stack has a waiter."""
     return _start_waiter if os.environ.get(contract.LONG_WAITER_ARN_ENV) else None
@@ -164,6 +184,7 @@ def _call(
         sleep=sleep,
         secrets=hidden,
         stack_resources=_stack_resources,
+        stack_operation=_stack_operation,
     )
 
 

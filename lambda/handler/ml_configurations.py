@@ -33,6 +33,7 @@ from engine import (
     ACTION_KEY,
     CREATE,
     NONE,
+    OPERATION_KEY,
     READY,
     STARTED_AT_KEY,
     Call,
@@ -41,7 +42,7 @@ from engine import (
     Step,
     Summary,
 )
-from engine.shared import describe
+from engine.shared import describe, stack_operation, still_wanted
 from faults import HandlerError
 from identity import PropertyError
 from jsonlog import log
@@ -140,13 +141,18 @@ class MLConfigurations:
 KIND: Final = MLConfigurations()
 
 
-def _answer(ref: Ref, action: str, now: float) -> dict[str, Any]:
-    return {
+def _answer(call: Call, ref: Ref, action: str) -> dict[str, Any]:
+    found = {
         "PhysicalResourceId": ref.physical_id,
         ACTION_KEY: action,
-        STARTED_AT_KEY: now,
+        STARTED_AT_KEY: call.now,
         "Data": {contract.ATTR_MEMBERSHIP_IDENTIFIER: ref.membership},
     }
+    if action == CREATE:  # the poll puts it only while CloudFormation still waits for it
+        operation = stack_operation(call)
+        if operation is not None:
+            found[OPERATION_KEY] = operation
+    return found
 
 
 def _put_or_adopt(call: Call, desired: Desired) -> dict[str, Any]:
@@ -155,10 +161,10 @@ def _put_or_adopt(call: Call, desired: Desired) -> dict[str, Any]:
     held = describe(call, ref)
     if held is None:
         log("create-requested", physicalResourceId=ref.physical_id, **call.event.fields())
-        return _answer(ref, CREATE, call.now)
+        return _answer(call, ref, CREATE)
     if held.document == desired.request:
         log("adopted", reason="the configuration asked for", **call.event.fields())
-        return _answer(ref, NONE, call.now)
+        return _answer(call, ref, NONE)
     raise HandlerError(
         f"membership {desired.membership} already has an ML configuration ("
         f"{_location(held.document)}) that this resource did not make; a membership has "
@@ -182,7 +188,7 @@ def on_update(call: Call) -> dict[str, Any]:
         )
     if current.membership == desired.membership:
         # in place (a rollback puts the old configuration back): the poll puts it
-        return _answer(ref_of(desired.membership), CREATE, call.now)
+        return _answer(call, ref_of(desired.membership), CREATE)
     return _put_or_adopt(call, desired)  # another membership: a replacement
 
 
@@ -213,42 +219,63 @@ def _other_holder(call: Call, physical_id: str) -> str | None:
 
 
 def on_delete(call: Call) -> dict[str, Any]:
+    """Under DESTROY, delete the configuration this resource put, if it still holds it.
+
+    The physical id names the membership; an id CloudFormation made up (it cancelled
+    this resource's Create: a sibling failed, row 11) does not, and the properties do.
+    """
     event = call.event
     result = {"PhysicalResourceId": event.physical_id, ACTION_KEY: NONE, STARTED_AT_KEY: call.now}
-    ref = KIND.parse_physical_id(event.physical_id)
     try:
         desired: Desired | None = parse(event.properties)
     except PropertyError:
         desired = None  # unreadable properties: never delete on a guess
-    if not isinstance(ref, Ref) or desired is None or not desired.destroy:
-        log("retained", reason="removal policy retain or not ours", **event.fields())
+    if desired is None or not desired.destroy:
+        log("retained", reason="removal policy retain", **event.fields())
         return result
+    ref = KIND.parse_physical_id(event.physical_id) or ref_of(desired.membership)
+    if isinstance(ref, Ref) and _delete_if_ours(call, desired, ref):
+        log("deleted", physicalResourceId=ref.physical_id, **event.fields())
+    return result
+
+
+def _delete_if_ours(call: Call, desired: Desired, ref: Ref) -> bool:
+    """Delete the membership's configuration if it is the one ``desired`` asked for and no
+    other resource of the stack holds it; True when it was deleted."""
+    event = call.event
     held = describe(call, ref)
     if held is None or held.document != dict(desired.request, membershipIdentifier=ref.membership):
         log("delete-skipped", reason="gone, or changed outside CloudFormation", **event.fields())
-        return result
-    holder = _other_holder(call, str(event.physical_id))
+        return False
+    holder = _other_holder(call, ref.physical_id)
     if holder is not None:
         log(
             "delete-skipped",
             reason=f"resource {holder} of this stack holds it now",
             **event.fields(),
         )
-        return result
+        return False
     try:
         call.api(KIND.delete_step, call.client, held, True)
     except Exception as error:
         if faults.is_not_found(error):
-            return result
+            return False
         raise call.fail(error, "deleting the ML configuration of membership", ref.membership) from (
             error
         )
-    log("deleted", physicalResourceId=ref.physical_id, **event.fields())
-    return result
+    return True
 
 
 def poll_put(call: Call) -> dict[str, Any]:
+    """Put the configuration, while CloudFormation still waits for it (``still_wanted``:
+    a request it cancelled puts nothing, and one cancelled while the put was under way
+    is taken back under DESTROY, as its Delete would)."""
     desired = parse(call.event.properties)
+    if not still_wanted(call):
+        raise HandlerError(
+            "CloudFormation no longer waits for this ML configuration (its creation or "
+            "update was cancelled, or the stack rolled back or was deleted): nothing was put"
+        )
     try:
         ref = call.api(KIND.create, call.client, desired, "", {})
     except faults.NotYet:
@@ -258,6 +285,12 @@ def poll_put(call: Call) -> dict[str, Any]:
             error, "putting the ML configuration of membership", desired.membership
         ) from error
     log("created", physicalResourceId=ref.physical_id, **call.event.fields())
+    if not still_wanted(call):
+        if call.event.request_type == "Create" and desired.destroy:
+            _delete_if_ours(call, desired, ref)
+        raise HandlerError(
+            "CloudFormation cancelled this ML configuration's request while it was put"
+        )
     return {
         "IsComplete": True,
         "PhysicalResourceId": ref.physical_id,

@@ -2,7 +2,7 @@
 
 Every resource the handler creates carries the tag ``contract.RESERVED_TAG_KEY``:
 
-    v2.<owner>.<request>.<identity>.<stack name>/<logical id>
+    v2.<owner>.<request>.<identity>.<stack name>/<logical id>@<instance>
 
 - ``owner``: a digest of the stack (its ARN without the trailing id: region, account
   and stack name) and the logical id. A stack deleted and created again under the same
@@ -11,7 +11,13 @@ Every resource the handler creates carries the tag ``contract.RESERVED_TAG_KEY``
   delivery of the same request has the same id);
 - ``identity``: the first 16 hex digits of the resource's identity (``identity.py``);
 - ``<stack name>/<logical id>``: for people, in conflict messages (cut to fit the
-  tag's 256 characters).
+  tag's 256 characters);
+- ``@<instance>``: 12 hex digits of the stack *id* (this life of the stack). A Create
+  that CloudFormation cancelled (a sibling failed, row 11) is deleted with an id
+  CloudFormation made up: the Delete finds what the Create started by its owner, its
+  identity and this mark, and never touches what an earlier life of the stack kept.
+  Releases up to 0.2.0 wrote no mark; their tags are read as before (and the mark is
+  invisible to them: it is part of the text after the fourth dot).
 
 Release 0.1.0 wrote ``v1.<owner>.<request>.<config>`` with the owner a digest of the
 stack *id*; such tags are still read and never rewritten, so that release 0.1.0's
@@ -34,7 +40,9 @@ import contract
 TAG_V1: Final = "v1"
 TAG_V2: Final = "v2"
 DIGEST_LENGTH: Final = 16
+INSTANCE_LENGTH: Final = 12
 TAG_VALUE_MAX: Final = 256
+_INSTANCE_MARK: Final = re.compile(r"(?P<who>.*)@(?P<instance>[0-9a-f]{12})", re.DOTALL)
 UUID: Final = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _ARN: Final = (
     r"arn:aws[-a-z]*:cleanrooms-ml:[-a-z0-9]+:[0-9]{12}:membership/"
@@ -74,6 +82,11 @@ def request_digest(request_id: str) -> str:
     return digest(request_id)
 
 
+def instance(stack_id: str) -> str:
+    """This life of the stack: a digest of its id (a stack created again has a new id)."""
+    return digest(stack_id, length=INSTANCE_LENGTH)
+
+
 def make_tag(stack_id: str, logical_id: str, request_id: str, identity: str) -> str:
     """The reserved tag's value for a resource this request creates."""
     head = ".".join(
@@ -84,8 +97,9 @@ def make_tag(stack_id: str, logical_id: str, request_id: str, identity: str) -> 
             identity[:DIGEST_LENGTH],
         )
     )
-    who = f"{stack_name(stack_id)}/{logical_id}"
-    return f"{head}.{who}"[:TAG_VALUE_MAX]
+    mark = f"@{instance(stack_id)}"
+    who = f"{stack_name(stack_id)}/{logical_id}"[: TAG_VALUE_MAX - len(head) - 1 - len(mark)]
+    return f"{head}.{who}{mark}"
 
 
 @dataclass(frozen=True)
@@ -96,11 +110,17 @@ class Tag:
     identity: str
     who: str | None = None
     """``<stack name>/<logical id>`` (v2 only)."""
+    instance: str | None = None
+    """The life of the stack that created it (``instance``); None before release 0.3.0."""
 
     def owned_by(self, stack_id: str, logical_id: str) -> bool:
         if self.version == TAG_V1:
             return self.owner == digest(stack_id, logical_id)
         return self.owner == owner(stack_id, logical_id)
+
+    def made_by(self, stack_id: str) -> bool:
+        """Whether this life of the stack (its id, not only its name) created it."""
+        return self.instance is not None and self.instance == instance(stack_id)
 
 
 def parse_tag(value: str | None) -> Tag | None:
@@ -111,7 +131,12 @@ def parse_tag(value: str | None) -> Tag | None:
     if parts[0] == TAG_V1 and len(parts) == 4:
         return Tag(TAG_V1, parts[1], parts[2], parts[3])
     if parts[0] == TAG_V2 and len(parts) == 5:
-        return Tag(TAG_V2, parts[1], parts[2], parts[3], parts[4])
+        marked = _INSTANCE_MARK.fullmatch(parts[4])
+        if marked is None:
+            return Tag(TAG_V2, parts[1], parts[2], parts[3], parts[4])
+        return Tag(
+            TAG_V2, parts[1], parts[2], parts[3], marked.group("who"), marked.group("instance")
+        )
     return None
 
 

@@ -17,9 +17,11 @@ from engine.shared import (
     named,
     require_waiter,
     resolve_pending,
+    still_wanted,
+    stop_step,
     survey_names,
 )
-from engine.types import Call, Desired
+from engine.types import GONE, Call, Desired, Observed
 from engine.wait import wait_for
 from faults import HandlerError, NotYet
 from jsonlog import log
@@ -39,6 +41,14 @@ def on_create(call: Call) -> dict[str, Any]:
 
 
 def poll_create(call: Call) -> dict[str, Any]:
+    """Create (once: a pending id names one creation), then wait.
+
+    Only while CloudFormation still waits for it (``still_wanted``): a request it
+    cancelled (a sibling failed, row 11) creates nothing, and one cancelled while the
+    call was under way is stopped here (its Delete, with an id CloudFormation made up,
+    may have looked before it existed). A channel's query cannot be stopped: until it
+    is stopped, every poll looks again.
+    """
     event = call.event
     desired = call.kind.parse(event.properties)
     pending = call.kind.parse_physical_id(event.physical_id)
@@ -46,12 +56,45 @@ def poll_create(call: Call) -> dict[str, Any]:
         raise HandlerError(f"lost track of the {call.kind.noun}: {event.physical_id!r}")
     observed = resolve_pending(call, pending)
     if observed is None:
+        if not still_wanted(call):
+            raise HandlerError(
+                f"CloudFormation no longer waits for this {call.kind.noun} (its creation "
+                "was cancelled, or the stack rolled back or was deleted): nothing was created"
+            )
         ref = create_for(call, desired, pending)
+        if not still_wanted(call):
+            created = describe(call, ref)
+            if created is not None:
+                return _cancelled(call, desired, created)
         observed = describe(call, ref)
         if observed is None:  # not readable yet right after its creation: look again
             return {"IsComplete": False}
+    elif (
+        not call.kind.cancellable
+        and desired.destroy
+        and observed.status not in GONE
+        and not still_wanted(call)
+    ):
+        return _cancelled(call, desired, observed)
     # the answer carries the resource's own physical id in place of the pending one
     return wait_for(call, desired, observed, observed.ref.physical_id)
+
+
+def _cancelled(call: Call, desired: Desired, observed: Observed) -> dict[str, Any]:
+    """A creation CloudFormation cancelled while it was made: under DESTROY it is stopped
+    (as the Delete would have); under RETAIN kept (the next deploy adopts it)."""
+    noun, arn = call.kind.noun, observed.ref.arn
+    if not desired.destroy:
+        raise HandlerError(
+            f"CloudFormation cancelled the creation of {noun} {arn} while it was made; it "
+            "is kept (removal policy retain): the next deploy of this resource adopts it"
+        )
+    if stop_step(call, observed, True) or call.kind.cancellable:
+        raise HandlerError(
+            f"CloudFormation cancelled the creation of {noun} {arn} while it was made; it "
+            "was stopped (removal policy destroy)"
+        )
+    return {"IsComplete": False}  # being stopped (a channel's query ends first)
 
 
 def create_for(call: Call, desired: Desired, pending: Pending) -> Ref:

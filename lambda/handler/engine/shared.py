@@ -14,6 +14,7 @@ from engine.types import (
     CREATE,
     CREATE_FAILED,
     GONE,
+    OPERATION_KEY,
     READY,
     STARTED_AT_KEY,
     TARGET_KEY,
@@ -265,8 +266,47 @@ def create_later(call: Call, desired: Desired, name: str, new_wait: bool) -> dic
     )
     log("create-requested", physicalResourceId=pending.physical_id, **call.event.fields())
     return answer(
-        pending.physical_id, CREATE, call.now, **{WAITER_KEY: waiter_mode(desired, new_wait)}
+        pending.physical_id,
+        CREATE,
+        call.now,
+        **{
+            WAITER_KEY: waiter_mode(desired, new_wait),
+            OPERATION_KEY: stack_operation(call),
+        },
     )
+
+
+def stack_operation(call: Call) -> str | None:
+    """The operation the event's stack is in now, or None when it cannot be told (not
+    asked, or CloudFormation refused: then every creation goes ahead, as before)."""
+    if call.stack_operation is None:
+        return None
+    try:
+        return call.api(call.stack_operation, call.event.stack_id)
+    except NotYet:
+        raise
+    except Exception as error:
+        log(
+            "operation-unknown",
+            reason=faults.explain(error, "describing stack", call.event.stack_id, call.secrets),
+            **call.event.fields(),
+        )
+        return None
+
+
+def still_wanted(call: Call) -> bool:
+    """Whether CloudFormation still waits for this request's creation: its stack is in the
+    operation on_event saw (``OPERATION_KEY``). After a cancellation (a sibling failed,
+    row 11), a rollback or a stack delete, it is not, and nothing may be created for it:
+    the framework's waiter polls on, and nothing would ever delete what it made."""
+    recorded = call.event.extra.get(OPERATION_KEY)
+    if not recorded:
+        return True
+    now = stack_operation(call)
+    if now is None or now == recorded:
+        return True
+    log("cancelled", reason=f"the stack is now {now}, was {recorded}", **call.event.fields())
+    return False
 
 
 RESOLVED: dict[tuple[str, str, str], Ref] = {}

@@ -26,6 +26,13 @@ DEFERRED_STEP_KEY: Final = "CleanRoomsMLDeferredStep"
 retrying a failed deletion) could not be taken in on_event: the resource's
 ``updateTime`` then. The poll takes the step while the resource still shows that
 time, so a step that was taken is never repeated (the service's clock only)."""
+OPERATION_KEY: Final = "CleanRoomsMLOperation"
+"""Set when on_event hands a creation to the poll: the stack operation that sent the
+event (``Call.stack_operation``). The poll creates only while the stack is still in
+that operation: CloudFormation may have cancelled the request meanwhile (a sibling
+failed, row 11; the stack is being deleted), and the framework's waiter polls on."""
+STOPPING_KEY: Final = "CleanRoomsMLStopping"
+"""A Delete's: the physical ids its polls stop (a cancelled Create's, found by tags)."""
 ABANDONED_KEY: Final = "CleanRoomsMLAbandoned"
 """An update rollback's: the physical ids of failed replacements it is stopping (no
 Delete comes for them); its polls finish stopping them (``shared.stop_step``)."""
@@ -189,6 +196,9 @@ class Event:
 
 T = TypeVar("T")
 
+STACK_GONE: Final = "GONE"
+"""``Call.stack_operation`` of a stack that no longer exists."""
+
 WORST_CALL_SECONDS: Final = aws_client.worst_call_seconds()
 """The longest one API call with all botocore's retries can take: on_event tries a
 transient failure again only while that much time is left."""
@@ -222,6 +232,10 @@ class Call:
     stack_resources: Callable[[str], list[StackResource]] | None = None
     """The resources of a stack (by its id), as CloudFormation lists them now; None:
     not asked (a kind that needs them then acts as if no other resource held its own)."""
+    stack_operation: Callable[[str], str] | None = None
+    """The operation a stack (by its id) is in now (``StackStatus@LastUpdatedTime``;
+    ``GONE`` for a stack that no longer exists); None: not asked (every creation then
+    goes ahead)."""
 
     def api(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Call the kind or the client under the transient-failure rule."""

@@ -161,6 +161,10 @@ def poll_refresh(call: Call) -> dict[str, Any]:
         return {"IsComplete": False}
     if not _abandoned_stopped(call, started):
         return {"IsComplete": False}
+    if desired.wait_for_completion and desired.wait_handle_url is None and observed.status != READY:
+        # short path: an update that turns waiting on (or finds it still being created)
+        # waits as a create does: whatever uses it next is deployed after it is ready
+        return wait_for(call, desired, observed)
     return done(observed)
 
 
