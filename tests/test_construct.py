@@ -305,35 +305,40 @@ def test_one_provider_per_stack_however_many_models() -> None:
     assert counts[5] - counts[1] == 4  # exactly one resource per extra model
 
 
-def test_handler_policy_is_scoped_to_memberships_and_associations() -> None:
+def test_handler_policy_creates_with_the_association_and_manages_the_accounts_models() -> None:
+    """Creating is scoped to the association; reading, stopping and deleting to this
+    account and region's trained models (row 12: a cleanup Delete runs under the policy
+    of the template in force, which may have no model, or not this membership, left)."""
     stack = new_stack()
     TrainedModel(stack, "A", **valid_props())
     TrainedModel(stack, "B", **valid_props())  # same membership: no duplicate resources
     statements = _handler_statements(stack)
     by_sid = {s["Sid"]: s for s in statements if "Sid" in s}
+    assert len(by_sid) == len([s for s in statements if "Sid" in s])
     assert by_sid["CreateTrainedModel"]["Action"] == "cleanrooms-ml:CreateTrainedModel"
     assert by_sid["CreateTrainedModel"]["Resource"] == ASSOCIATION_ARN
-    assert by_sid["TrainedModels"]["Resource"] == {
+    assert by_sid["ManageWhatItMade"]["Resource"][0] == {
         "Fn::Join": [
             "",
             [
                 "arn:",
                 {"Ref": "AWS::Partition"},
-                f":cleanrooms-ml:us-east-1:111122223333:membership/{MEMBERSHIP}/trained-model/*",
+                ":cleanrooms-ml:us-east-1:111122223333:membership/*/trained-model/*",
             ],
         ]
     }
-    assert sorted(by_sid["TrainedModels"]["Action"]) == [
+    assert {
         "cleanrooms-ml:CancelTrainedModel",
         "cleanrooms-ml:DeleteTrainedModelOutput",
         "cleanrooms-ml:GetTrainedModel",
         "cleanrooms-ml:TagResource",
         "cleanrooms-ml:UntagResource",
-    ]
-    assert by_sid["ListTrainedModels"]["Resource"] == "*"
+    } <= set(by_sid["ManageWhatItMade"]["Action"])
+    starred = by_sid["FindAndDeleteWithoutResourceLevelPermissions"]
+    assert starred["Resource"] == "*"
     for statement in statements:
         if statement.get("Resource") == "*":
-            assert statement["Action"] == "cleanrooms-ml:ListTrainedModels"
+            assert statement is starred
 
 
 def test_kms_key_is_granted_to_the_handler() -> None:

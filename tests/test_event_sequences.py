@@ -6,7 +6,10 @@ long path's waiter), with the Provider framework's behaviour around them
 (``cfn.Framework``), against the Clean Rooms ML emulator over HTTP on a virtual
 clock. Every row runs for every combination of name (generated, fixed), removal
 policy (RETAIN, DESTROY) and path (short; long: a WaitCondition signalled by the
-waiter).
+waiter). Every call the handler makes is checked against the handler role's
+policy as a synthesized stack holding the resource's construct has it
+(``policies``, ``iam_sim``); row 12's Delete runs under the policy of a stack that
+no longer holds any construct of its kind. A denied call fails the row.
 
 A = the resource before the change, B = its replacement. Under RETAIN,
 CloudFormation skips the Deletes marked so in the table; they are sent anyway
@@ -23,8 +26,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from cfn import CREATE_FAILED_MARKER, CloudFormation, Framework, Response, Waiters, waiters
+from cfn import (
+    CREATE_FAILED_MARKER,
+    CloudFormation,
+    Framework,
+    InFlight,
+    Response,
+    Waiters,
+    waiters,
+)
 from emulated import client_for, fresh_emulator, serve
+from iam_sim import Enforcer
+from policies import handler_policy
 
 import contract
 import index
@@ -110,8 +123,31 @@ class World:
     name: str
     policy: str
     path: str
+    enforcer: Enforcer
     inputs: tuple[str, str] = ("", "")
     """An inference job's trained model and ML input channel (ACTIVE)."""
+
+    def recreate_stack(self) -> None:
+        """The stack deleted and created again under its name: its own handler policy."""
+        self.cfn.recreate_stack()
+        self.enforcer.policy = handler_policy(self.kind.name, self.cfn.stack_id)
+
+    def remove_the_kind(self) -> None:
+        """UPDATE_IN_PROGRESS rewrote the shared handler policy: the template in force
+        holds no construct of this kind any more (row 12)."""
+        self.enforcer.policy = handler_policy(
+            self.kind.name, self.cfn.stack_id, only_other_kinds=True
+        )
+        self.enforcer.phase = "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"
+
+    def run_out(self, flight: InFlight) -> Response:
+        """The framework's waiter, polling on until it ends (its answer CloudFormation
+        may ignore), and the long path's waiter executions it started."""
+        while (response := flight.poll()) is None:
+            self.emulator.clock.advance(flight.framework.query_interval)
+        if self.path == "long":
+            self.waiters.run()
+        return response
 
     def props(self, config: str = "A", tags: dict[str, str] | None = None) -> dict[str, Any]:
         """Configuration A or B (B replaces A), with this world's name, policy and path."""
@@ -199,14 +235,33 @@ def _inputs(emulator: Emulator) -> tuple[str, str]:
     return str(model), str(channel)
 
 
+Cloud = tuple[EmulatorServer, Any, Waiters, Enforcer]
+
+
 @pytest.fixture(scope="module")
-def cloud() -> Iterator[tuple[EmulatorServer, Any, Waiters]]:
-    """One emulator server, client and handle server for the module (fast tests)."""
+def cloud() -> Iterator[Cloud]:
+    """One emulator server, client (its calls checked by an ``Enforcer``) and handle
+    server for the module (fast tests)."""
     for server in serve():
         client = client_for(server)
         client.meta.events.register("before-call.cleanroomsml", _count_call)
+        enforcer = Enforcer()
+        enforcer.install(client)
         with waiters(lambda seconds: None) as handles:
-            yield server, client, handles
+            yield server, client, handles, enforcer
+
+
+def _enforce(monkeypatch: pytest.MonkeyPatch, enforcer: Enforcer, kind: str, stack: str) -> None:
+    """The handler's calls checked against its policy as a stack of ``kind`` has it,
+    CloudFormation's too (``index``'s, served in-process by ``cfn``)."""
+    enforcer.policy = handler_policy(kind, stack)
+    enforcer.phase = "deploying"
+    enforcer.denials.clear()
+    for name, action in (
+        ("_stack_resources", "cloudformation:ListStackResources"),
+        ("_stack_operation", "cloudformation:DescribeStacks"),
+    ):
+        monkeypatch.setattr(index, name, enforcer.guard(action, getattr(index, name)))
 
 
 @pytest.fixture(
@@ -222,17 +277,19 @@ def cloud() -> Iterator[tuple[EmulatorServer, Any, Waiters]]:
 def world(
     request: pytest.FixtureRequest,
     monkeypatch: pytest.MonkeyPatch,
-    cloud: tuple[EmulatorServer, Any, Waiters],
+    cloud: Cloud,
 ) -> World:
     kind, name, policy, path = request.param
-    server, client, handles = cloud
+    server, client, handles, enforcer = cloud
     emulator = fresh_emulator(monkeypatch, server, client)  # a fresh cloud for each test
     advance = emulator.clock.advance
     handles.reset(advance)
     monkeypatch.setattr(index, "_starter", lambda: handles.start)
     cfn = CloudFormation(Framework(advance=advance), resource_type=_TYPES[kind.name])
+    enforcer.policy = None  # the job's inputs are made by the test, not the handler
     inputs = _inputs(emulator) if kind.emulated == JOB else ("", "")
-    return World(cfn, emulator, handles, kind, name, policy, path, inputs)
+    _enforce(monkeypatch, enforcer, kind.name, cfn.stack_id)
+    return World(cfn, emulator, handles, kind, name, policy, path, enforcer, inputs)
 
 
 _TYPES = {
@@ -301,7 +358,7 @@ def _(w: World) -> None:
     w.settle()
     assert w.status(a.physical_id) == w.destroyed("ACTIVE")
     # cdk deploy again: the rolled-back stack is deleted and created under its name
-    w.cfn.recreate_stack()
+    w.recreate_stack()
     again = w.cfn.create(w.props("A"))
     assert w.deployed(again, "A"), again.reason
     if w.status(a.physical_id) == "ACTIVE":  # kept: adopted, no second training
@@ -321,6 +378,25 @@ def _(w: World) -> None:
     assert updated.physical_id == a.physical_id  # Update(new, old, A) -> returns A
     (model,) = w.resources()
     assert model["tags"]["team"] == "ml"
+    assert w.trainings() == 1
+
+
+@row("4 in-place update that turns waiting on")
+def _(w: World) -> None:
+    unwaited = w.props("A")
+    unwaited[contract.WAIT_FOR_COMPLETION] = "false"
+    unwaited.pop(contract.WAIT_HANDLE_URL, None)  # the long path is for a wait only
+    unwaited.pop(contract.COMPLETION_TIMEOUT_SECONDS, None)
+    a = w.cfn.create(unwaited)
+    assert a.ok, a.reason
+    assert w.status(a.physical_id) != "ACTIVE"  # it did not wait
+    # Update(new, old, A): waiting is on now; whatever uses it next is deployed after it
+    waited = w.cfn.update(w.props("A"), old=unwaited, physical_id=a.physical_id)
+    assert w.deployed(waited, "A"), waited.reason
+    assert waited.physical_id == a.physical_id
+    assert w.status(a.physical_id) == "ACTIVE"
+    if w.path == "short":
+        assert waited.data["Status"] == "ACTIVE"
     assert w.trainings() == 1
 
 
@@ -439,10 +515,99 @@ def _(w: World) -> None:
     assert w.status(b1.physical_id) == w.destroyed("ACTIVE")
 
 
+def _cancelled_first_deploy(w: World, started: int) -> None:
+    """After a first deploy CloudFormation cancelled: under DESTROY nothing is left
+    running (the Delete or the poll stopped it); under RETAIN what was started is kept,
+    and deploying again adopts it (no second training)."""
+    w.settle()
+    if w.destroy:
+        assert all(status == "INACTIVE" for status in w.statuses()), w.statuses()
+    else:
+        live = ("CREATE_PENDING", "CREATE_IN_PROGRESS", "ACTIVE")
+        assert all(status in live for status in w.statuses()), w.statuses()
+    assert w.trainings() == started
+    w.recreate_stack()
+    again = w.cfn.create(w.props("A"))
+    assert w.deployed(again, "A"), again.reason
+    kept = started and not w.destroy
+    assert w.trainings() == (started if kept else started + 1)
+
+
+@row("11 a sibling fails after the first poll created it")
+def _(w: World) -> None:
+    flight = w.cfn.start(w.props("A"))  # Create(new): on_event answered a pending id
+    assert flight.response is None
+    flight.poll()  # the waiter's first poll creates it (the long path's also answers)
+    assert w.trainings() == 1
+    made_up = w.cfn.cancel()  # ours: CREATE_FAILED "Resource creation cancelled"
+    # ROLLBACK_IN_PROGRESS: Delete(props=new, an id CloudFormation made up)
+    assert w.cfn.delete(w.props("A"), physical_id=made_up).ok
+    w.run_out(flight)  # the framework's waiter is not stopped: its answer is ignored
+    _cancelled_first_deploy(w, started=1)
+
+
+@row("11 the stack is deleted while the create is in flight")
+def _(w: World) -> None:
+    flight = w.cfn.start(w.props("A"))
+    flight.poll()
+    made_up = w.cfn.cancel("DELETE_IN_PROGRESS")
+    assert w.cfn.delete(w.props("A"), physical_id=made_up).ok
+    w.run_out(flight)
+    _cancelled_first_deploy(w, started=1)
+
+
+@row("11 a sibling fails before the first poll")
+def _(w: World) -> None:
+    flight = w.cfn.start(w.props("A"))
+    made_up = w.cfn.cancel()
+    # the Delete arrives before the waiter's first poll: nothing exists yet
+    assert w.cfn.delete(w.props("A"), physical_id=made_up).ok
+    failed = w.run_out(flight)  # and then the poll must create nothing
+    assert failed.status == "FAILED"
+    assert "nothing was created" in failed.reason
+    _cancelled_first_deploy(w, started=0)
+
+
+@row("11 a sibling fails while the first poll creates it")
+def _(w: World) -> None:
+    flight = w.cfn.start(w.props("A"))
+    before = index._stack_operation(w.cfn.stack_id)
+    made_up = w.cfn.cancel()
+    # the Delete looked before the creation landed: it found nothing
+    assert w.cfn.delete(w.props("A"), physical_id=made_up).ok
+    assert w.trainings() == 0
+    # ... and the poll's look at the stack came before the cancellation
+    looked = index._stack_operation
+    seen = iter([before])
+    index._stack_operation = lambda stack_id: next(seen, None) or looked(stack_id)
+    try:
+        flight.poll()
+    finally:
+        index._stack_operation = looked
+    assert w.trainings() == 1
+    w.run_out(flight)  # the poll's second look saw the cancellation
+    _cancelled_first_deploy(w, started=1)
+
+
+@row("12 a removed resource's Delete runs under the new template's policy")
+def _(w: World) -> None:
+    a = w.cfn.create(w.props("A"))
+    assert w.deployed(a, "A"), a.reason
+    # deploy 2 removes the last construct of this kind: UPDATE_IN_PROGRESS rewrites the
+    # shared handler policy; UPDATE_COMPLETE_CLEANUP then sends Delete(A, props=old)
+    w.remove_the_kind()
+    gone = w.cfn.delete(w.props("A"), physical_id=a.physical_id)
+    assert gone.ok, gone.reason
+    w.settle()
+    assert w.status(a.physical_id) == w.destroyed("ACTIVE")
+
+
 @pytest.mark.parametrize("number", list(ROWS))
 def test_row(number: str, world: World, request: pytest.FixtureRequest) -> None:
     CALLS.clear()
     ROWS[number](world)
+    assert world.enforcer.denials == []
+    assert world.enforcer.checked > 0
     _report(request.node.name, world.trainings())
 
 
@@ -475,6 +640,7 @@ class ConfigWorld:
     cfn: CloudFormation
     emulator: Emulator
     policy: str
+    enforcer: Enforcer
 
     def props(self, config: str = "A") -> dict[str, Any]:
         return {
@@ -503,13 +669,14 @@ class ConfigWorld:
 def config_world(
     request: pytest.FixtureRequest,
     monkeypatch: pytest.MonkeyPatch,
-    cloud: tuple[EmulatorServer, Any, Waiters],
+    cloud: Cloud,
 ) -> ConfigWorld:
-    server, client, _ = cloud
+    server, client, _, enforcer = cloud
     emulator = fresh_emulator(monkeypatch, server, client)
     framework = Framework(advance=emulator.clock.advance)
     cfn = CloudFormation(framework, resource_type=contract.ML_CONFIGURATION_RESOURCE_TYPE)
-    return ConfigWorld(cfn, emulator, request.param)
+    _enforce(monkeypatch, enforcer, "ml-configuration", cfn.stack_id)
+    return ConfigWorld(cfn, emulator, request.param, enforcer)
 
 
 CONFIG_ROWS: dict[str, Callable[[ConfigWorld], None]] = {}
@@ -558,6 +725,7 @@ def _(w: ConfigWorld) -> None:
     assert w.cfn.delete(w.props("A"), physical_id=a.physical_id).ok
     assert w.held() == ({} if w.destroy else {M: "s3://bucket/a/"})
     w.cfn.recreate_stack()
+    w.enforcer.policy = handler_policy("ml-configuration", w.cfn.stack_id)
     again = w.cfn.create(w.props("A"))
     assert again.ok, again.reason
     assert w.puts() == (2 if w.destroy else 1)  # the kept one is adopted, as it is
@@ -651,10 +819,63 @@ def _(w: ConfigWorld) -> None:
     assert w.held() == ({} if w.destroy else {M: "s3://bucket/a/"})
 
 
+def _run_out(w: ConfigWorld, flight: InFlight) -> Response:
+    while (response := flight.poll()) is None:
+        w.emulator.clock.advance(flight.framework.query_interval)
+    return response
+
+
+@config_row("11 a sibling fails after the poll put it")
+def _(w: ConfigWorld) -> None:
+    flight = w.cfn.start(w.props("A"))
+    assert flight.poll() is not None  # the put is one call: done, but not yet read
+    made_up = w.cfn.cancel()
+    assert w.cfn.delete(w.props("A"), physical_id=made_up).ok
+    assert w.held() == ({} if w.destroy else {M: "s3://bucket/a/"})
+
+
+@config_row("11 a sibling fails before the poll")
+def _(w: ConfigWorld) -> None:
+    flight = w.cfn.start(w.props("A"))
+    made_up = w.cfn.cancel()
+    assert w.cfn.delete(w.props("A"), physical_id=made_up).ok
+    assert _run_out(w, flight).status == "FAILED"
+    assert w.held() == {}
+    assert w.puts() == 0
+
+
+@config_row("11 a sibling fails while the poll puts it")
+def _(w: ConfigWorld) -> None:
+    flight = w.cfn.start(w.props("A"))
+    before = index._stack_operation(w.cfn.stack_id)
+    made_up = w.cfn.cancel()
+    assert w.cfn.delete(w.props("A"), physical_id=made_up).ok  # nothing put yet
+    looked = index._stack_operation
+    seen = iter([before])
+    index._stack_operation = lambda stack_id: next(seen, None) or looked(stack_id)
+    try:
+        assert _run_out(w, flight).status == "FAILED"  # its second look saw it
+    finally:
+        index._stack_operation = looked
+    assert w.puts() == 1
+    assert w.held() == ({} if w.destroy else {M: "s3://bucket/a/"})
+
+
+@config_row("12 a removed configuration's Delete runs under the new template's policy")
+def _(w: ConfigWorld) -> None:
+    a = w.cfn.create(w.props("A"))
+    assert a.ok, a.reason
+    w.enforcer.policy = handler_policy("ml-configuration", w.cfn.stack_id, only_other_kinds=True)
+    gone = w.cfn.delete(w.props("A"), physical_id=a.physical_id)
+    assert gone.ok, gone.reason
+    assert w.held() == ({} if w.destroy else {M: "s3://bucket/a/"})
+
+
 @pytest.mark.parametrize("number", list(CONFIG_ROWS))
 def test_ml_configuration_row(
     number: str, config_world: ConfigWorld, request: pytest.FixtureRequest
 ) -> None:
     CALLS.clear()
     CONFIG_ROWS[number](config_world)
+    assert config_world.enforcer.denials == []
     _report(request.node.name, config_world.puts())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 from pathlib import Path
 from typing import Any
 
@@ -124,28 +125,83 @@ def test_the_code_calls_the_operations_we_expect() -> None:
     assert sum(len(ops) for ops in kinds) == len(_called_operations() - TAGGING)
 
 
-# what every handler role needs besides Clean Rooms ML actions, per kind
-EXTRA = {
-    "TrainedModel": {"cleanrooms:PassMembership"},
-    "MLInputChannel": {"cleanrooms:PassMembership", "iam:PassRole"},
-    "TrainedModelInferenceJob": {"cleanrooms:PassMembership"},
-    "MLConfiguration": {
-        "cleanrooms:PassMembership",
-        "iam:PassRole",
-        "cloudformation:ListStackResources",  # index._stack_resources, for its Delete
-    },
+CREATES = {
+    "TrainedModel": {"CreateTrainedModel"},
+    "MLInputChannel": {"CreateMLInputChannel"},
+    "TrainedModelInferenceJob": {"StartTrainedModelInferenceJob"},
+    "MLConfiguration": {"PutMLConfiguration"},
 }
+"""What only a construct of the kind grants: making one."""
+LIFECYCLE_SIDS = {
+    "ManageWhatItMade",
+    "FindAndDeleteWithoutResourceLevelPermissions",
+    "PassMembership",
+    "ThisStack",
+}
+"""Statements every handler role has, whatever the app holds (row 12)."""
+# what every handler role needs besides Clean Rooms ML actions
+EVERY = {
+    "cleanrooms:PassMembership",
+    "cloudformation:ListStackResources",  # index._stack_resources
+    "cloudformation:DescribeStacks",  # index._stack_operation
+}
+PASSES_A_ROLE = {"MLInputChannel", "MLConfiguration"}
 LOGS = {"logs:CreateLogStream", "logs:PutLogEvents"}
 
 
+def _lifecycle() -> set[str]:
+    return _called_operations() - set().union(*CREATES.values())
+
+
+def test_each_kind_s_module_makes_what_its_construct_grants() -> None:
+    for kind, creates in CREATES.items():
+        assert creates <= _kind_operations(kind), kind
+
+
 @pytest.mark.parametrize("kind", list(KIND_MODULES))
-def test_handler_role_allows_only_what_the_kind_calls(kind: str) -> None:
+def test_handler_role_allows_the_lifecycle_of_every_kind_and_making_only_its_own(
+    kind: str,
+) -> None:
     stack = new_stack()
     _build(stack, kind)
     actions = _handler_actions(stack)
     cleanrooms_ml = {a.split(":", 1)[1] for a in actions if a.startswith("cleanrooms-ml:")}
-    assert cleanrooms_ml == _kind_operations(kind)
-    assert set(actions) - {f"cleanrooms-ml:{op}" for op in cleanrooms_ml} == EXTRA[kind] | LOGS
+    assert cleanrooms_ml == _lifecycle() | CREATES[kind]
+    others = set(actions) - {f"cleanrooms-ml:{op}" for op in cleanrooms_ml}
+    assert others == EVERY | LOGS | ({"iam:PassRole"} if kind in PASSES_A_ROLE else set())
+
+
+def _lifecycle_statements(stack: Stack) -> list[Any]:
+    policies = Template.from_stack(stack).find_resources("AWS::IAM::Policy")
+    return sorted(
+        (
+            statement
+            for resource_id, policy in policies.items()
+            if resource_id.startswith(f"{PROVIDER_ID}Role")
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+            if statement.get("Sid") in LIFECYCLE_SIDS
+        ),
+        key=lambda statement: str(statement["Sid"]),
+    )
+
+
+def test_what_a_delete_needs_does_not_depend_on_which_constructs_remain() -> None:
+    """Row 12: the policy of the template in force when a removed (or moved) resource's
+    cleanup Delete runs is the new one; every kind's lifecycle statements are in every
+    handler role, the same whatever the app holds, and name no membership."""
+    rendered = []
+    for kinds in ([kind] for kind in KIND_MODULES):
+        stack = new_stack()
+        for kind in kinds:
+            _build(stack, kind)
+        rendered.append(_lifecycle_statements(stack))
+    everything = new_stack()
+    for kind in KIND_MODULES:
+        _build(everything, kind)
+    rendered.append(_lifecycle_statements(everything))
+    assert all(statements == rendered[0] for statements in rendered)
+    assert {statement["Sid"] for statement in rendered[0]} == LIFECYCLE_SIDS
+    assert MEMBERSHIP not in json.dumps(rendered[0])
 
 
 def test_a_stack_of_every_kind_allows_exactly_what_the_handler_calls() -> None:
@@ -212,12 +268,9 @@ def test_long_path_roles_allow_only_what_the_code_calls() -> None:
     sources = "\n".join(p.read_text() for p in HANDLER.rglob("*.py"))
     assert "sfn_client.start_execution(" in sources  # the one Step Functions call
     handler = _role_actions(stack, "Role")
-    assert handler - {f"cleanrooms-ml:{op}" for op in _called_operations()} == {
-        "cleanrooms:PassMembership",
-        "logs:CreateLogStream",
-        "logs:PutLogEvents",
-        "states:StartExecution",
-    }
+    assert handler - {f"cleanrooms-ml:{op}" for op in _called_operations()} == (
+        EVERY | LOGS | {"states:StartExecution"}
+    )
     # the waiter's poll function only reads models
     assert _role_actions(stack, "LongWaitRole") == {
         "cleanrooms-ml:GetTrainedModel",
@@ -226,9 +279,10 @@ def test_long_path_roles_allow_only_what_the_code_calls() -> None:
     }
 
 
-def test_the_ml_configuration_reads_only_its_own_stacks_resources() -> None:
-    """The one call outside Clean Rooms ML (``index._stack_resources``, an ML
-    configuration's Delete): ``ListStackResources`` on the handler's own stack."""
+def test_the_handler_asks_cloudformation_only_about_its_own_stack() -> None:
+    """The calls outside Clean Rooms ML (``index._stack_resources``: an ML
+    configuration's Delete; ``index._stack_operation``: whether a creation is still
+    wanted) are ``ListStackResources`` and ``DescribeStacks`` on the handler's own stack."""
     paginators = {
         str(node.args[0].value)
         for path in HANDLER.rglob("*.py")
@@ -242,6 +296,11 @@ def test_the_ml_configuration_reads_only_its_own_stacks_resources() -> None:
     assert paginators - {botocore.xform_name(n) for n in model.operation_names} == {
         "list_stack_resources"
     }
-    stack = new_stack()
-    _build(stack, "MLConfiguration")
-    assert _handler_actions(stack)["cloudformation:ListStackResources"] == [{"Ref": "AWS::StackId"}]
+    sources = (HANDLER / "index.py").read_text()
+    assert "_cloudformation.describe_stacks(StackName=stack_id)" in sources
+    for kind in KIND_MODULES:
+        stack = new_stack()
+        _build(stack, kind)
+        actions = _handler_actions(stack)
+        for action in ("cloudformation:ListStackResources", "cloudformation:DescribeStacks"):
+            assert actions[action] == [{"Ref": "AWS::StackId"}]

@@ -116,7 +116,7 @@ _ID = st.one_of(
         ),
         min_size=1,
         max_size=70,
-    ),
+    ).filter(lambda text: text != "__proto__"),  # a JavaScript object's own: no construct id
 )
 
 

@@ -32,6 +32,7 @@ from cdk_cleanrooms_ml import (
     ValidationError,
     WorkerComputeType,
 )
+from cdk_cleanrooms_ml.ml_configuration import logical_id_of
 from helpers import (
     ACCOUNT,
     ASSOCIATION_ARN,
@@ -574,3 +575,29 @@ def test_one_provider_serves_every_kind_with_one_resource_per_instance() -> None
     }
     assert len(tokens) == 1
     assert trained_models.KIND.resource_type == contract.RESOURCE_TYPE
+
+
+def test_renaming_an_ml_configuration_keeps_its_resource_and_updates_it_in_place() -> None:
+    """A membership has one configuration: its resource's logical id is the
+    membership's, so a renamed construct (with its default role, a new one then, and a
+    new output location) is an update in place of the same resource, which a rollback
+    puts back, not a second resource taking the configuration over."""
+
+    def configuration(construct_id: str, prefix: str) -> tuple[str, dict[str, Any]]:
+        stack = new_stack()
+        MLConfiguration(
+            stack,
+            construct_id,
+            membership_identifier=MEMBERSHIP,
+            output_bucket=s3.Bucket.from_bucket_name(stack, "Results", "results"),
+            output_prefix=prefix,
+        )
+        found = Template.from_stack(stack).find_resources(contract.ML_CONFIGURATION_RESOURCE_TYPE)
+        ((logical_id, resource),) = found.items()
+        return logical_id, resource["Properties"]
+
+    before, old = configuration("Configuration", "a/")
+    after, new = configuration("Renamed", "b/")
+    assert before == after == logical_id_of(MEMBERSHIP)
+    assert old[contract.ROLE_ARN] != new[contract.ROLE_ARN]  # a new default role
+    assert old[contract.OUTPUT_S3_URI] != new[contract.OUTPUT_S3_URI]

@@ -32,7 +32,7 @@ from aws_cdk import custom_resources as cr
 from constructs import Construct, IConstruct, IValidation, Node
 
 from . import _contract as contract
-from . import handler_logs
+from . import _payload, handler_logs
 from ._asset import handler_asset_path
 from ._context import (
     ENDPOINT_URL_CONTEXT_KEY,
@@ -115,23 +115,30 @@ class _TagsValidation:
     A failure is an error annotation on the resource that has the tags (the CLI
     reports it at that path, ``[Error at /Stack/Model] tags ...``, and fails the
     synth), not an exception out of the provider's validation (a jsii traceback
-    that names the provider).
+    that names the provider). The tags count towards the resource's event size too
+    (``_payload``): with the other properties they must fit the framework's waiter.
     """
 
-    def __init__(self, stack: Stack, models: list[tuple[Construct, Any]]) -> None:
+    def __init__(self, stack: Stack, models: list[tuple[Construct, Any, ResourceTags | None]]):
         self._stack = stack
         self._models = models
 
     def validate(self) -> list[str]:
         # One resolve for all resources (one without tags resolves to nothing, and
         # is left out of the object); paths are looked up only for failures.
-        rendered = self._stack.resolve({str(i): tags for i, (_, tags) in enumerate(self._models)})
-        for i, (model, _) in enumerate(self._models):
+        rendered = self._stack.resolve(
+            {str(i): tags for i, (_, tags, _) in enumerate(self._models)}
+        )
+        prop = "tags (including those added with Tags.of)"
+        for i, (model, _, sizes) in enumerate(self._models):
+            tags = rendered.get(str(i)) or {}
             # every key counts and is checked; a value that resolved to an intrinsic
             # (a token) is not measured
-            found = tag_failures(
-                "tags (including those added with Tags.of)", rendered.get(str(i)) or {}
-            )
+            found = tag_failures(prop, tags)
+            if sizes is not None and sizes.properties is not None:
+                too_large = _payload.failure(sizes.properties, tags, prop)
+                if too_large is not None:
+                    found.append(too_large)
             for failure in found:
                 Annotations.of(model).add_error(failure)
         return []
@@ -198,8 +205,18 @@ class ResourceTags:
         self._resource: CfnResource | None = None
         self.rendered: Any = None
         """The tags to render with the resource's properties (None: none yet)."""
+        self.properties: Mapping[str, Any] | None = None
+        """The resource's other properties, once rendered (``fit``): the final tags
+        must fit the framework's waiter with them."""
         if self._initial:
             self._make()
+
+    def fit(self, properties: Mapping[str, Any]) -> list[str]:
+        """The problem, if ``properties`` with the initial tags would not fit every event
+        of the resource (``_payload``); tags added later are measured at synth."""
+        found = _payload.failure(properties, self._initial, "tags")
+        self.properties = dict(properties)
+        return [] if found is None else [found]
 
     def attach(self, resource: CfnResource) -> None:
         """The resource whose ``Tags`` property a manager made later renders into."""
@@ -213,7 +230,7 @@ class ResourceTags:
     def _make(self) -> TagManager:
         manager = WatchedTags(self._type, self._initial)
         self._manager = manager
-        self.rendered = self._provider.validate_tags_of(self._owner, manager)
+        self.rendered = self._provider.validate_tags_of(self._owner, manager, self)
         if self._resource is not None:
             self._resource.add_property_override(contract.TAGS, self.rendered)
         return manager
@@ -274,7 +291,6 @@ class CleanRoomsMLProvider(Construct):
         )
         handler_logs.created(stack, self.log_group)
         self.log_group.grant_write(self.role)  # makes the role's DefaultPolicy
-        self._membership_findings: list[tuple[str, str]] = []
 
         # Statements by purpose, created on first use, their resources added as
         # constructs need them (a stack of trained models only gets their statements).
@@ -290,9 +306,9 @@ class CleanRoomsMLProvider(Construct):
         self._code = code
         self._environment = environment
         self._long_waiter: sfn.StateMachine | None = None
-        self._long_wait_statement: iam.PolicyStatement | None = None
-        self._models_arns: list[str] = []
-        """Every membership's trained model ARNs (the long path's waiter reads them)."""
+        self._lifecycle_arns: dict[str, tuple[str, tuple[str, str]]] = {}
+        """By ARN segment: every such resource of the account and region, with the
+        cdk-nag finding of that wildcard (``_grant_lifecycle``)."""
         query_interval, total_timeout, handler_timeout = _durations()
         runtime, architecture = _function_platform()
         common = {
@@ -359,7 +375,8 @@ class CleanRoomsMLProvider(Construct):
         self._keys: dict[int, kms.IKey] = {}
         self._service_token = self.provider.service_token
         self._acknowledge_framework_findings(node)
-        self._tagged_models: list[tuple[Construct, Any]] = []
+        self._grant_lifecycle()
+        self._tagged_models: list[tuple[Construct, Any, ResourceTags | None]] = []
         """The resources whose final tags are checked at synth (``validate_tags_of``)."""
 
     def _query_interval(self, node: Node, default: Duration) -> Duration:
@@ -394,15 +411,15 @@ class CleanRoomsMLProvider(Construct):
         )
         self.log_group.grant_write(role)
         long_wait_policy = policy_resource(role)
-        self._membership_policies.append(long_wait_policy)
-        for finding in self._membership_findings:
-            self._acknowledge(*finding, [long_wait_policy])
-        self._long_wait_statement = iam.PolicyStatement(
-            sid="GetTrainedModels", actions=["cleanrooms-ml:GetTrainedModel"]
+        models, finding = self._lifecycle_arns["trained-model"]
+        self._acknowledge(*finding, [long_wait_policy])
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="GetTrainedModels",
+                actions=["cleanrooms-ml:GetTrainedModel"],
+                resources=[models],
+            )
         )
-        for models in self._models_arns:
-            self._long_wait_statement.add_resources(models)
-        role.add_to_policy(self._long_wait_statement)
         environment = dict(self._environment)
         interval = self.node.try_get_context(LONG_WAIT_POLL_SECONDS_CONTEXT_KEY)
         if interval:
@@ -478,7 +495,9 @@ class CleanRoomsMLProvider(Construct):
         self._flush()
         return self._long_waiter
 
-    def validate_tags_of(self, model: Construct, tags: TagManager) -> Any:
+    def validate_tags_of(
+        self, model: Construct, tags: TagManager, sizes: ResourceTags | None = None
+    ) -> Any:
         """Check a model's final tags (``Tags.of`` included) when the app is built.
 
         Returns the tags to render (``tags.rendered_tags``, fetched once for both).
@@ -489,7 +508,7 @@ class CleanRoomsMLProvider(Construct):
         rendered = tags.rendered_tags
 
         def check() -> None:
-            self._check_tags_of(model, rendered)
+            self._check_tags_of(model, rendered, sizes)
 
         if isinstance(tags, WatchedTags) and not any(
             unresolved(key) or unresolved(value) for key, value in tags.initial.items()
@@ -505,10 +524,10 @@ class CleanRoomsMLProvider(Construct):
         """``owner``'s tags (see ``ResourceTags``), checked as ``validate_tags_of`` says."""
         return ResourceTags(self, owner, resource_type, initial)
 
-    def _check_tags_of(self, model: Construct, rendered: Any) -> None:
+    def _check_tags_of(self, model: Construct, rendered: Any, sizes: ResourceTags | None) -> None:
         if not self._tagged_models:  # the stack's one validation, added when needed
             self.node.add_validation(_TagsValidation(self._stack, self._tagged_models))
-        self._tagged_models.append((model, rendered))
+        self._tagged_models.append((model, rendered, sizes))
 
     def _acknowledge(
         self, finding: str, reason: str, resources: Sequence[CfnResource] = ()
@@ -590,9 +609,10 @@ class CleanRoomsMLProvider(Construct):
             (
                 "IAM5[Resource::*]",
                 "the list actions (ListTrainedModels, ListMLInputChannels, "
-                "ListTrainedModelInferenceJobs: finding what an earlier attempt of a "
-                "request created) and the ML configuration actions support no "
-                "resource-level permission: '*' is the only resource they take",
+                "ListTrainedModelInferenceJobs: finding by its tags what an earlier attempt "
+                "of a request, or a cancelled Create, started) and the ML configuration "
+                "actions support no resource-level permission: '*' is the only resource "
+                "they take",
             )
         ]
         # written with the first grant's (_flush): every construct grants at once
@@ -621,16 +641,18 @@ class CleanRoomsMLProvider(Construct):
         sid: str,
         actions: list[str],
         resource: str,
+        *more: str,
         conditions: dict[str, Any] | None = None,
     ) -> None:
-        """Allow the handler ``actions`` on ``resource`` (statement ``sid``, made once)."""
+        """Allow the handler ``actions`` on ``resource`` (and ``more``, in a statement
+        made with them), statement ``sid``, made once."""
         if (sid, resource) in self._granted_to:
             return
         self._granted_to.add((sid, resource))
         statement = self._statements.get(sid)
         if statement is None:
             statement = iam.PolicyStatement(
-                sid=sid, actions=actions, resources=[resource], conditions=conditions
+                sid=sid, actions=actions, resources=[resource, *more], conditions=conditions
             )
             self._statements[sid] = statement
             # added with the grant's others in one call (_flush): what
@@ -675,29 +697,100 @@ class CleanRoomsMLProvider(Construct):
         arn = self._membership_arn("cleanrooms-ml", membership_identifier, rest)
         if ("ack", arn) not in self._granted_to:
             self._granted_to.add(("ack", arn))
-            if unresolved(membership_identifier):
-                text = nag_text(self._stack.resolve(arn))
-            else:
-                _, spelled = self._arn_template()
-                text = spelled.replace(_SERVICE_MARK, "cleanrooms-ml").replace(
-                    _NAME_MARK, f"{membership_identifier}{rest}"
-                )
             finding = (
-                f"IAM5[Resource::{text}]",
+                f"IAM5[Resource::{self._nag_spelling(arn, membership_identifier, rest)}]",
                 f"{what} ARNs are generated by the service when one is created; the grant is "
                 "scoped to those of the one membership used",
             )
-            self._membership_findings.append(finding)
-            self._acknowledge(*finding, self._membership_policies)
+            self._acknowledge(*finding, [self._handler_policy])
         return arn
 
-    def _membership(self, membership_identifier: str) -> None:
-        """Every Clean Rooms ML call that names a membership needs PassMembership on it."""
-        self._allow(
-            "PassMembership",
-            ["cleanrooms:PassMembership"],
-            self._membership_arn("cleanrooms", membership_identifier),
+    def _nag_spelling(
+        self, arn: str, membership_identifier: str, rest: str, service: str = "cleanrooms-ml"
+    ) -> str:
+        """How cdk-nag spells ``arn`` (``_membership_arn``'s) in a finding id."""
+        if unresolved(membership_identifier):
+            return nag_text(self._stack.resolve(arn))
+        _, spelled = self._arn_template()
+        return spelled.replace(_SERVICE_MARK, service).replace(
+            _NAME_MARK, f"{membership_identifier}{rest}"
         )
+
+    def _grant_lifecycle(self) -> None:
+        """What every kind's lifecycle needs after its creation, for every resource of its
+        kind in this account and region, whatever the app holds now.
+
+        A shared handler role's policy is rewritten in UPDATE_IN_PROGRESS, before the
+        cleanup's Deletes of removed (or moved) resources run, and rolled back before the
+        rollback's cleanup deletes a replacement made in another membership (rows 6 and
+        12): what a Delete, a rollback's return to the original or a cancelled Create's
+        cleanup needs (read, find by tags, tag, cancel, delete the stored data, delete a
+        configuration, pass the membership, ask CloudFormation about this stack) cannot
+        depend on which constructs (or memberships) the template in force still has.
+        Creating stays scoped to each construct's association, roles and membership.
+        """
+        any_membership = "*"
+        arns = []
+        actions = ["cleanrooms-ml:TagResource", "cleanrooms-ml:UntagResource"]
+        for segment, what, operations in (
+            (
+                "trained-model",
+                "trained model",
+                ["GetTrainedModel", "CancelTrainedModel", "DeleteTrainedModelOutput"],
+            ),
+            (
+                "ml-input-channel",
+                "ML input channel",
+                ["GetMLInputChannel", "DeleteMLInputChannelData"],
+            ),
+            (
+                "trained-model-inference-job",
+                "inference job",
+                ["GetTrainedModelInferenceJob", "CancelTrainedModelInferenceJob"],
+            ),
+        ):
+            rest = f"/{segment}/*"
+            arn = self._membership_arn("cleanrooms-ml", any_membership, rest)
+            finding = (
+                f"IAM5[Resource::{self._nag_spelling(arn, any_membership, rest)}]",
+                f"the handler reads, stops and deletes the {what}s it made in any membership "
+                "of this account and region: a Delete, a rollback or a cleanup can concern "
+                "one whose construct (or membership) the template in force no longer has",
+            )
+            self._lifecycle_arns[segment] = (arn, finding)
+            self._acknowledge(*finding, [self._handler_policy])
+            arns.append(arn)
+            actions.extend(f"cleanrooms-ml:{operation}" for operation in operations)
+        # one statement (one kernel object): each action takes only its own kind's ARNs
+        self._allow("ManageWhatItMade", actions, *arns)
+        self._everywhere(
+            "FindAndDeleteWithoutResourceLevelPermissions",
+            [
+                "cleanrooms-ml:ListTrainedModels",
+                "cleanrooms-ml:ListMLInputChannels",
+                "cleanrooms-ml:ListTrainedModelInferenceJobs",
+                "cleanrooms-ml:GetMLConfiguration",
+                "cleanrooms-ml:DeleteMLConfiguration",
+            ],
+        )
+        memberships = self._membership_arn("cleanrooms", any_membership)
+        self._allow("PassMembership", ["cleanrooms:PassMembership"], memberships)
+        self._acknowledge(
+            f"IAM5[Resource::{self._nag_spelling(memberships, any_membership, '', 'cleanrooms')}]",
+            "every Clean Rooms ML call that names a membership needs cleanrooms:PassMembership "
+            "on it, and a Delete, a rollback or a cleanup can concern a membership the "
+            "template in force no longer has",
+            [self._handler_policy],
+        )
+        # what a Delete asks CloudFormation: which resource of this stack holds an ML
+        # configuration (a renamed construct's), and whether the operation that sent a
+        # request still waits for it (a sibling's failure cancels a Create: row 11)
+        self._allow(
+            "ThisStack",
+            ["cloudformation:ListStackResources", "cloudformation:DescribeStacks"],
+            self._stack.stack_id,
+        )
+        # added with the first construct's grant (``_flush``): one call for all
 
     def _everywhere(self, sid: str, actions: list[str]) -> None:
         """Actions that support no resource-level permission ('*' only)."""
@@ -709,7 +802,7 @@ class CleanRoomsMLProvider(Construct):
             "PassRoleToCleanRoomsML",
             ["iam:PassRole"],
             role.role_arn,
-            {"StringEquals": {"iam:PassedToService": "cleanrooms-ml.amazonaws.com"}},
+            conditions={"StringEquals": {"iam:PassedToService": "cleanrooms-ml.amazonaws.com"}},
         )
 
     def _key(self, encryption_key: kms.IKey | None) -> None:
@@ -737,28 +830,9 @@ class CleanRoomsMLProvider(Construct):
         association_arn: str,
         encryption_key: kms.IKey | None,
     ) -> None:
-        """Let the handler create and manage trained models in one membership."""
+        """Let the handler create trained models with one association (the rest of their
+        lifecycle is granted for all: ``_grant_lifecycle``)."""
         self._allow("CreateTrainedModel", ["cleanrooms-ml:CreateTrainedModel"], association_arn)
-        if ("model", membership_identifier) not in self._granted_to:
-            self._granted_to.add(("model", membership_identifier))
-            models = self._in_membership(membership_identifier, "trained-model", "trained model")
-            self._allow(
-                "TrainedModels",
-                [
-                    "cleanrooms-ml:GetTrainedModel",
-                    "cleanrooms-ml:CancelTrainedModel",
-                    "cleanrooms-ml:DeleteTrainedModelOutput",
-                    "cleanrooms-ml:TagResource",
-                    "cleanrooms-ml:UntagResource",
-                ],
-                models,
-            )
-            if self._long_wait_statement is not None:
-                self._long_wait_statement.add_resources(models)
-            self._models_arns.append(models)
-            self._membership(membership_identifier)
-            # finds a model an earlier attempt of the same request created (adoption)
-            self._everywhere("ListTrainedModels", ["cleanrooms-ml:ListTrainedModels"])
         self._key(encryption_key)
         self._flush()
 
@@ -770,26 +844,9 @@ class CleanRoomsMLProvider(Construct):
         role: iam.IRole,
         encryption_key: kms.IKey | None,
     ) -> None:
-        """Let the handler create and manage ML input channels in one membership."""
+        """Let the handler create ML input channels with one association and query role."""
         self._allow("CreateMLInputChannel", ["cleanrooms-ml:CreateMLInputChannel"], association_arn)
         self._pass(role)
-        if ("channel", membership_identifier) not in self._granted_to:
-            self._granted_to.add(("channel", membership_identifier))
-            channels = self._in_membership(
-                membership_identifier, "ml-input-channel", "ML input channel"
-            )
-            self._allow(
-                "MLInputChannels",
-                [
-                    "cleanrooms-ml:GetMLInputChannel",
-                    "cleanrooms-ml:DeleteMLInputChannelData",
-                    "cleanrooms-ml:TagResource",
-                    "cleanrooms-ml:UntagResource",
-                ],
-                channels,
-            )
-            self._membership(membership_identifier)
-            self._everywhere("ListMLInputChannels", ["cleanrooms-ml:ListMLInputChannels"])
         self._key(encryption_key)
         self._flush()
 
@@ -800,7 +857,7 @@ class CleanRoomsMLProvider(Construct):
         association_arn: str | None,
         encryption_key: kms.IKey | None,
     ) -> None:
-        """Let the handler start and manage inference jobs in one membership.
+        """Let the handler start inference jobs in one membership.
 
         ``StartTrainedModelInferenceJob`` is authorized on the trained model, the ML
         input channel and the association a job names: granted on those of the job's
@@ -824,44 +881,12 @@ class CleanRoomsMLProvider(Construct):
                 ["cleanrooms-ml:StartTrainedModelInferenceJob"],
                 self._in_membership(membership_identifier, segment, what),
             )
-        if ("job", membership_identifier) not in self._granted_to:
-            self._granted_to.add(("job", membership_identifier))
-            jobs = self._in_membership(
-                membership_identifier, "trained-model-inference-job", "inference job"
-            )
-            self._allow(
-                "TrainedModelInferenceJobs",
-                [
-                    "cleanrooms-ml:GetTrainedModelInferenceJob",
-                    "cleanrooms-ml:CancelTrainedModelInferenceJob",
-                    "cleanrooms-ml:TagResource",
-                    "cleanrooms-ml:UntagResource",
-                ],
-                jobs,
-            )
-            self._membership(membership_identifier)
-            self._everywhere(
-                "ListTrainedModelInferenceJobs", ["cleanrooms-ml:ListTrainedModelInferenceJobs"]
-            )
         self._key(encryption_key)
         self._flush()
 
     def grant_configuration(self, *, membership_identifier: str, role: iam.IRole) -> None:
-        """Let the handler put, read and delete a membership's ML configuration."""
-        # the ML configuration actions support no resource-level permission
-        self._everywhere(
-            "MLConfiguration",
-            [
-                "cleanrooms-ml:PutMLConfiguration",
-                "cleanrooms-ml:GetMLConfiguration",
-                "cleanrooms-ml:DeleteMLConfiguration",
-            ],
-        )
-        # a Delete asks CloudFormation whether another resource of this stack (a renamed
-        # construct's) holds the configuration now: this stack's resources only
-        self._allow(
-            "ListStackResources", ["cloudformation:ListStackResources"], self._stack.stack_id
-        )
+        """Let the handler put a membership's ML configuration (no resource-level
+        permission: '*'), passing its role; reading and deleting are granted for all."""
+        self._everywhere("PutMLConfiguration", ["cleanrooms-ml:PutMLConfiguration"])
         self._pass(role)
-        self._membership(membership_identifier)
         self._flush()

@@ -372,6 +372,9 @@ class TrainedModelInferenceJob(TrainedModelInferenceJobBase):
             else name_prefix(self, scope=scope, construct_id=construct_id, stack=provider.stack)
         )
         properties = render(spec, prefix)
+        too_large = self._tags.fit(properties)
+        if too_large:
+            raise ValidationError("TrainedModelInferenceJob", self.node.path, too_large)
         if self._tags.rendered is not None:
             properties[contract.TAGS] = self._tags.rendered
         self._resource = ManagedResource(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import weakref
 from typing import TYPE_CHECKING, Any, Final, Protocol, runtime_checkable
 
@@ -72,7 +73,11 @@ class MLConfiguration(Resource):
     A membership has one ML configuration: two in one app for the same membership
     are an error at synth; one that the membership already has is adopted when it is
     the same, and refused (with how to import or remove it) when it is not. Changing
-    the output or the role updates it in place; another membership replaces it.
+    the output or the role updates it in place; another membership replaces it. Its
+    resource's logical id is made from the membership (``MLConfiguration<8 hex>``),
+    not from the construct's path: renaming or moving the construct within its stack
+    (with its default role, which is then a new one, or a new output location) is an
+    update in place.
     ``DESTROY`` deletes it (``DeleteMLConfiguration``), unless it was changed outside
     CloudFormation; ``RETAIN`` (the default) keeps it.
 
@@ -162,6 +167,8 @@ class MLConfiguration(Resource):
             properties=properties,
             removal_policy=policy,
         )
+        if not unresolved(membership):
+            self._resource.override_logical_id(logical_id_of(membership))
         if isinstance(self.role, iam.Role):
             # the service may use the role at once: not before the role's policy exists
             self._resource.node.add_dependency(self.role)
@@ -191,6 +198,17 @@ class MLConfiguration(Resource):
     def apply_removal_policy(self, policy: RemovalPolicy) -> None:
         """``RETAIN`` or ``DESTROY``: CloudFormation's policy and the handler's at once."""
         self._resource.apply_removal_policy(policy)
+
+
+def logical_id_of(membership_identifier: str) -> str:
+    """The configuration resource's logical id: ``MLConfiguration`` and 8 hex digits of
+    the membership, not the construct's path. A membership has one configuration, so
+    renaming (or moving) the construct within its stack changes nothing in
+    CloudFormation: a new role or output location is an update in place, and its
+    rollback puts the old one back (a new logical id would be a second resource taking
+    over the membership's one configuration, which a rollback could not give back)."""
+    digest = hashlib.sha256(membership_identifier.encode("utf-8")).hexdigest()
+    return f"MLConfiguration{digest[:8].upper()}"
 
 
 def _service_role(

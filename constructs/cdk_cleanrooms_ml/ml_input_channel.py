@@ -474,6 +474,9 @@ class MLInputChannel(MLInputChannelBase):
             if lifecycle.name is not None
             else name_prefix(self, scope=scope, construct_id=construct_id, stack=provider.stack),
         )
+        too_large = self._tags.fit(properties)
+        if too_large:
+            raise ValidationError("MLInputChannel", self.node.path, too_large)
         if self._tags.rendered is not None:
             properties[contract.TAGS] = self._tags.rendered
         self._resource = ManagedResource(

@@ -335,6 +335,9 @@ class TrainedModel(TrainedModelBase):
             handle = CfnWaitConditionHandle(self, f"WaitHandle{digest}")
             properties[contract.WAIT_HANDLE_URL] = handle.ref
             provider.long_waiter()
+        too_large = self._tags.fit(properties)
+        if too_large:
+            raise TrainedModelValidationError(self.node.path, too_large)
         if self._tags.rendered is not None:
             properties[contract.TAGS] = self._tags.rendered
 
