@@ -1,4 +1,5 @@
-"""Event sequences beyond the table's rows, each once a bug (most found by review).
+"""Event sequences beyond the table's rows: renames between fixed and generated names,
+failed and timed-out models, cold containers and two resources racing for one name.
 
 Same stand-ins as ``test_event_sequences.py``: the handler's real entry points, the
 Provider framework's behaviour (``cfn.Framework``), the emulator on a virtual clock.

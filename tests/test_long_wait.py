@@ -684,3 +684,36 @@ def test_a_three_hour_training_completes_or_fails_the_wait(
         assert "/signal" not in capsys.readouterr().out  # the handle URL is never logged
     finally:
         server.stop()
+
+
+def test_the_waiters_give_up_signal_is_sent_even_when_the_handle_fails_once() -> None:
+    """Long path: the waiter's Poll kept failing (a bug, a Lambda timeout), so the state
+    machine's Catch hands the state to GiveUp (retried by Step Functions on any error,
+    3 attempts) and then ends in the Fail state ``PollingFailed``.
+
+    GiveUp's FAILURE signal meets a transient error from the handle (S3 503 Slow Down,
+    which long_wait treats as retryable everywhere else).
+
+    Expected (long_wait's promise: "the WaitCondition is always told"; the spec: no
+    stack left waiting): the FAILURE signal is sent again until it is delivered, here
+    by GiveUp raising so that Step Functions retries it.
+    """
+    sent: list[str] = []
+    failures = [urllib.error.HTTPError(HANDLE_URL, 503, "Slow Down", {}, None)]  # type: ignore[arg-type]
+
+    def handle(url: str, status: str, reason: str, data: str) -> None:
+        if failures:
+            raise failures.pop()
+        sent.append(status)
+
+    ref = ownership.Ref(MODEL_ARN, None, MEMBERSHIP)
+    state = long_wait.waiter_input(KIND.resource_type, ref, "m", HANDLE_URL, 0.0, 7200)
+    state["failure"] = {"Error": "Lambda.Unknown", "Cause": "Task timed out"}
+    # Step Functions: GiveUp, retried on any error (3 retries), then PollingFailed
+    for attempt in range(4):
+        try:
+            long_wait.give_up(state, 100.0 + 30 * attempt, send=handle)
+        except Exception:
+            continue
+        break
+    assert sent == ["FAILURE"], "the WaitCondition was never told: the stack waits it out"
