@@ -9,7 +9,11 @@
 - the polls get ``{...event, ...onEventResult}``; a SUCCESS answer is
   ``{...pollInput, ...isCompleteResult}``, so a poll's ``PhysicalResourceId`` wins;
 - a failing poll answers FAILED with the poll input's physical id (on_event's);
-- a waiter that cannot start answers FAILED as a failing ``on_event`` does.
+- a waiter that cannot start answers FAILED as a failing ``on_event`` does, and so
+  does one whose input (``{...event, ...onEventResult}``, the whole event as JSON)
+  is over Step Functions' 262,144 bytes;
+- an answer whose body is over CloudFormation's 4,096 bytes is refused ("Response
+  object is too long"): the resource fails.
 
 ``CloudFormation`` sends the events of one logical resource, every scalar property
 stringified as CloudFormation does, and keeps what ``ListStackResources`` lists.
@@ -34,6 +38,17 @@ import index
 from helpers import LOGICAL_ID, STACK_ID, cfn_stringify
 
 CREATE_FAILED_MARKER = "AWSCDK::CustomResourceProviderFramework::CREATE_FAILED"
+WAITER_INPUT_MAX_BYTES = 262_144
+"""Step Functions' largest execution input: the framework's waiter gets the event."""
+RESPONSE_MAX_BYTES = 4096
+"""CloudFormation's largest custom resource response body."""
+
+
+def json_bytes(value: Any) -> int:
+    """The bytes of ``value`` as the framework's JSON.stringify writes it (UTF-8)."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return len(text.encode("utf-8", errors="surrogatepass"))
+
 
 STACKS: dict[str, dict[str, tuple[str, str]]] = {}
 """What ``ListStackResources`` lists: stack id -> logical id -> (physical id, status),
@@ -73,6 +88,22 @@ class Response:
     def ok(self) -> bool:
         return self.status == "SUCCESS"
 
+    def as_received(self, event: Mapping[str, Any]) -> Response:
+        """What CloudFormation makes of it: a body over ``RESPONSE_MAX_BYTES`` is refused."""
+        body = {
+            "Status": self.status,
+            "Reason": self.reason,
+            "PhysicalResourceId": self.physical_id,
+            "StackId": event.get("StackId"),
+            "RequestId": event.get("RequestId"),
+            "LogicalResourceId": event.get("LogicalResourceId"),
+            "NoEcho": False,
+            "Data": self.data,
+        }
+        if json_bytes(body) <= RESPONSE_MAX_BYTES:
+            return self
+        return Response("FAILED", self.physical_id, reason="Response object is too long.")
+
 
 class Context:
     """A Lambda context with five minutes to go."""
@@ -106,14 +137,14 @@ class InFlight:
         except Exception as error:
             self.response = Response(
                 "FAILED", str(merged["PhysicalResourceId"]), reason=str(error), polls=self.polls
-            )
+            ).as_received(self.event)
             return self.response
         if done.get("IsComplete"):
             answer = {**merged, **done}
             data = {**(merged.get("Data") or {}), **(done.get("Data") or {})}
             self.response = Response(
                 "SUCCESS", str(answer["PhysicalResourceId"]), data, polls=self.polls
-            )
+            ).as_received(self.event)
             return self.response
         assert not done.get("Data"), "Data is not allowed when IsComplete is False"
         if self.polls >= self.framework.max_polls:
@@ -151,7 +182,9 @@ class Framework:
         try:
             result = self.on_event(dict(event), Context())
         except Exception as error:
-            flight.response = Response("FAILED", str(failed_id), reason=str(error))
+            flight.response = Response("FAILED", str(failed_id), reason=str(error)).as_received(
+                event
+            )
             return flight
         merged = {**event, **result}
         merged["PhysicalResourceId"] = result.get("PhysicalResourceId") or (
@@ -161,6 +194,17 @@ class Framework:
         if not self.waiter_starts:
             flight.response = Response(
                 "FAILED", str(failed_id), reason="States.ExecutionLimitExceeded"
+            )
+        elif json_bytes(merged) > WAITER_INPUT_MAX_BYTES:
+            # StartExecution refuses it; the framework answers FAILED with its message
+            flight.response = Response(
+                "FAILED",
+                str(failed_id),
+                reason=(
+                    "1 validation error detected: Value at 'input' failed to satisfy "
+                    f"constraint: Member must have length less than or equal to "
+                    f"{WAITER_INPUT_MAX_BYTES}"
+                ),
             )
         return flight
 

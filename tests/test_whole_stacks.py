@@ -1,0 +1,481 @@
+"""Whole stacks: app histories deployed as CloudFormation runs them (``stack_sim``).
+
+The event-sequence table drives one resource at a time; here a stack of all four
+kinds is deployed, changed, failed anywhere and destroyed, with the handler's policy
+of the template in force enforced on every call. After every deploy and destroy
+(and once every waiter CloudFormation stopped waiting for has run out):
+
+- no stack is stuck in a ``*_FAILED`` state (ROLLBACK_FAILED, UPDATE_ROLLBACK_FAILED,
+  DELETE_FAILED) and no call was denied;
+- every resource of ours the service still holds (a training, a channel's data, a
+  job still running, a configuration) is one the stack holds, or one CloudFormation
+  let go under RETAIN: nothing is orphaned, nothing bills unseen;
+- one training (query, job) per create request, and a rollback never trains to
+  restore a configuration a resource of ours still has (row 6's rule);
+- what the stack holds exists with the properties' identity.
+
+Scripted histories reproduce each hole of issue 20; ``test_generated_histories``
+explores more with hypothesis (``WHOLE_STACK_HISTORIES`` sets how many; the suite runs
+a few, a hunt runs hundreds).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from cfn import waiters
+from emulated import client_for, fresh_emulator, serve
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+from iam_sim import Enforcer
+from stack_apps import EXISTING_CHANNEL, EXISTING_MODEL, MEMBERSHIPS, AppSpec, Piece, template
+from stack_sim import Failure, Record, Simulator
+
+import contract
+import identity
+import ownership
+from cdk_cleanrooms_ml import ValidationError
+from cdk_cleanrooms_ml.local.emulator import Emulator, EmulatorServer
+from cdk_cleanrooms_ml.local.emulator.state import CHANNEL, JOB, MODEL
+
+STUCK = {"ROLLBACK_FAILED", "UPDATE_ROLLBACK_FAILED", "DELETE_FAILED"}
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[EmulatorServer]:
+    yield from serve()
+
+
+class World:
+    """A simulator on a fresh emulator, and the checks every step ends with."""
+
+    def __init__(self, server: EmulatorServer, patch: pytest.MonkeyPatch) -> None:
+        patch.setenv("CDK_VALIDATION", "false")
+        client = client_for(server)
+        self.enforcer = Enforcer()
+        self.enforcer.install(client)
+        self.emulator: Emulator = fresh_emulator(patch, server, client)
+        self._handles = waiters(self.emulator.clock.advance)
+        handles = self._handles.__enter__()
+        self.sim = Simulator(self.emulator, self.enforcer, handles)
+        self.sim.install(patch)
+        self.existing = _existing(self.emulator)
+
+    def close(self) -> None:
+        self._handles.__exit__(None, None, None)
+
+    def spec(self, *pieces: Piece, **fields: Any) -> AppSpec:
+        return AppSpec(pieces=pieces, existing=self.existing, **fields)
+
+    def deploy(
+        self, spec: AppSpec, failure: Failure | None = None, *, settle: bool = True
+    ) -> Record:
+        """``cdk deploy`` of ``spec``, then (unless ``settle`` is off: the next deploy
+        follows at once) the invariants."""
+        record = self.sim.deploy(template(spec), failure)
+        if settle:
+            self.check(record)
+        return record
+
+    def destroy(self) -> Record:
+        record = self.sim.destroy()
+        self.check(record)
+        return record
+
+    # --- the invariants ----------------------------------------------------------
+    def check(self, record: Record) -> None:
+        self.sim.settle()
+        assert record.status not in STUCK, (record, self.sim.log[-30:])
+        assert self.enforcer.denials == [], self.enforcer.denials
+        assert record.rollback_creations == [], record
+        self.nothing_orphaned()
+        self.one_creation_per_request()
+        self.held_exist()
+
+    def ours(self) -> Iterator[tuple[str, dict[str, Any], ownership.Tag]]:
+        for kind in (MODEL, CHANNEL, JOB):
+            for resource in self.emulator.snapshot(kind):
+                tag = ownership.parse_tag(resource["tags"].get(contract.RESERVED_TAG_KEY))
+                if tag is not None:
+                    yield kind, resource, tag
+
+    def nothing_orphaned(self) -> None:
+        held = self.sim.held_ids()
+        held_arns = {physical_id.split("#")[0] for physical_id in held}
+        kept_arns = {physical_id.split("#")[0] for physical_id in self.sim.kept}
+        for kind, resource, tag in self.ours():
+            status = resource["status"]
+            if status == "INACTIVE" or (kind == JOB and status in ("ACTIVE", "CREATE_FAILED")):
+                continue  # stopped, deleted, or a job that ended (jobs have no delete)
+            arn = resource["arn"]
+            cancelled_kept = any(
+                tag.made_by(stack_id) and tag.owned_by(stack_id, logical_id)
+                for stack_id, logical_id in self.sim.kept_cancelled
+            )
+            assert arn in held_arns or arn in kept_arns or cancelled_kept, (
+                f"{kind} {resource['name']} ({status}) is neither held by the stack nor "
+                f"kept under RETAIN: {tag.who}; held {sorted(held)}; log {self.sim.log[-40:]}"
+            )
+        configured = self.emulator.configurations()
+        for membership in configured:
+            physical_id = f"ml-configuration:{membership}"
+            assert physical_id in held or physical_id in self.sim.kept, (
+                f"the ML configuration of {membership} is left: {self.sim.log[-30:]}"
+            )
+
+    def one_creation_per_request(self) -> None:
+        made: dict[tuple[str, str], int] = {}
+        for kind, _, tag in self.ours():
+            made[(kind, tag.request)] = made.get((kind, tag.request), 0) + 1
+        assert all(count == 1 for count in made.values()), made
+
+    def held_exist(self) -> None:
+        """What the stack holds exists, with its properties' identity (it is settled)."""
+        if self.sim.status.endswith("_FAILED"):
+            return
+        snapshot = {r["arn"]: (k, r) for k, r, _ in self.ours()}
+        for applied in self.sim.resources.values():
+            if not applied.ours or applied.type.endswith("Attributes"):
+                continue
+            if applied.type == contract.ML_CONFIGURATION_RESOURCE_TYPE:
+                membership = applied.physical_id.split(":", 1)[1]
+                assert membership in self.emulator.configurations(), applied
+                continue
+            found = snapshot.get(applied.physical_id.split("#")[0])
+            assert found is not None, f"{applied.logical_id} holds a gone {applied.physical_id}"
+            kind, resource = found
+            assert resource["status"] != "INACTIVE", (applied.logical_id, resource["status"])
+            tag = ownership.parse_tag(resource["tags"].get(contract.RESERVED_TAG_KEY))
+            assert tag is not None
+            document = {
+                MODEL: identity.trained_model_document,
+                CHANNEL: identity.ml_input_channel_document,
+                JOB: identity.inference_job_document,
+            }[kind](applied.properties)
+            assert tag.identity == identity.digest(document)[: ownership.DIGEST_LENGTH]
+
+
+def _existing(emulator: Emulator) -> tuple[str, str]:
+    """A model and a channel that exist already (ACTIVE), for pieces without their own."""
+    prefix = f"arn:aws:cleanrooms-ml:us-east-1:000000000000:membership/{MEMBERSHIPS[0]}"
+    association = f"{prefix}/configured-model-algorithm-association/a"
+    channel = emulator.call(
+        "CreateMLInputChannel",
+        {
+            "membershipIdentifier": MEMBERSHIPS[0],
+            "name": EXISTING_CHANNEL,
+            "configuredModelAlgorithmAssociations": [association],
+            "inputChannel": {
+                "dataSource": {
+                    "protectedQueryInputParameters": {"sqlParameters": {"queryString": "q"}}
+                },
+                "roleArn": "arn:aws:iam::000000000000:role/r",
+            },
+            "retentionInDays": 30,
+        },
+    )["mlInputChannelArn"]
+    model = emulator.call(
+        "CreateTrainedModel",
+        {
+            "membershipIdentifier": MEMBERSHIPS[0],
+            "name": EXISTING_MODEL,
+            "configuredModelAlgorithmAssociationArn": association,
+            "resourceConfig": {"instanceType": "ml.m5.xlarge", "volumeSizeInGB": 10},
+            "dataChannels": [{"mlInputChannelArn": channel, "channelName": "t"}],
+        },
+    )["trainedModelArn"]
+    emulator.clock.advance(3600)
+    return str(model), str(channel)
+
+
+@pytest.fixture
+def world(server: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    made = World(server, monkeypatch)
+    yield made
+    made.close()
+
+
+def _statuses(w: World) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for kind, resource, _ in w.ours():
+        found.setdefault(kind, []).append(resource["status"])
+    return found
+
+
+PIPELINE = (
+    Piece("config", "Configuration"),
+    Piece("channel", "Rows"),
+    Piece("model", "Model"),
+    Piece("job", "Scores"),
+)
+
+
+# --- issue 20's holes, each as a whole stack -------------------------------------------
+
+
+@pytest.mark.parametrize("ticks", [0, 1, 3])
+def test_a_sibling_failing_during_the_first_deploy_leaves_nothing_running(
+    world: World, ticks: int
+) -> None:
+    """Row 11 in a stack: the sibling fails while ours are being created (after 0, 1
+    or 3 polls): every Create is cancelled, each gets a Delete with an id CloudFormation
+    made up, and whatever one started is stopped (DESTROY)."""
+    record = world.deploy(world.spec(*PIPELINE, sibling=1), Failure(sibling_after_ticks=ticks))
+    assert record.status == "ROLLBACK_COMPLETE"
+    for kind, statuses in _statuses(world).items():
+        assert all(s in ("INACTIVE", "ACTIVE" if kind == JOB else "INACTIVE") for s in statuses)
+
+
+def test_a_sibling_failing_while_an_added_resource_is_created_leaves_it_stopped(
+    world: World,
+) -> None:
+    """Row 11 in an update: a model added by the update is cancelled mid-training."""
+    base = world.spec(Piece("channel", "Rows"))
+    assert world.deploy(base).status == "CREATE_COMPLETE"
+    grown = world.spec(Piece("channel", "Rows"), Piece("model", "Model"), sibling=1)
+    record = world.deploy(grown, Failure(sibling_after_ticks=2))
+    assert record.status == "UPDATE_ROLLBACK_COMPLETE"
+    assert _statuses(world)[MODEL] == ["INACTIVE"]
+
+
+def test_the_stack_deleted_after_a_cancelled_create_under_retain_adopts_nothing_twice(
+    world: World,
+) -> None:
+    """Under RETAIN a cancelled Create's training is kept, and the next deploy (a new
+    life of the stack) adopts it: one training."""
+    kept = world.spec(Piece("model", "Model", destroy=False), sibling=1)
+    assert world.deploy(kept, Failure(sibling_after_ticks=2)).status == "ROLLBACK_COMPLETE"
+    assert world.deploy(world.spec(Piece("model", "Model", destroy=False))).status == (
+        "CREATE_COMPLETE"
+    )
+    assert len(world.emulator.snapshot(MODEL)) == 2  # the existing input model, and ours
+
+
+@pytest.mark.parametrize("kind", ["model", "channel", "job", "config"])
+def test_removing_the_last_construct_of_a_kind_deletes_it_under_the_new_policy(
+    world: World, kind: str
+) -> None:
+    """Row 12: the update rewrites the shared handler policy without the kind's
+    construct; the cleanup's Delete still may (no denied call) and deletes it."""
+    other = Piece("config", "Configuration") if kind != "config" else Piece("model", "Model")
+    piece = Piece(kind, "Removed")
+    assert world.deploy(world.spec(other, piece)).status == "CREATE_COMPLETE"
+    assert world.deploy(world.spec(other)).status == "UPDATE_COMPLETE"
+
+
+def test_moving_a_model_to_another_membership_deletes_the_old_one_under_the_new_policy(
+    world: World,
+) -> None:
+    assert world.deploy(world.spec(Piece("model", "Model"))).status == "CREATE_COMPLETE"
+    moved = world.spec(Piece("model", "Model", membership=1))
+    assert world.deploy(moved).status == "UPDATE_COMPLETE"
+    mine = [r for k, r, _ in world.ours() if k == MODEL]
+    assert sorted(r["status"] for r in mine) == ["ACTIVE", "INACTIVE"]
+
+
+def test_a_move_rolled_back_deletes_the_replacement_under_the_old_policy(world: World) -> None:
+    """The mirror of row 12: the rollback restores the policy before its cleanup deletes
+    the replacement made in the other membership."""
+    assert world.deploy(world.spec(Piece("model", "Model"))).status == "CREATE_COMPLETE"
+    moved = world.spec(Piece("model", "Model", membership=1), sibling=1)
+    record = world.deploy(moved, Failure(sibling_after_ticks=20))
+    assert record.status == "UPDATE_ROLLBACK_COMPLETE"
+
+
+@pytest.mark.parametrize("query_bytes", [60_000, 118_000])
+def test_a_large_channel_updates_and_rolls_back(world: World, query_bytes: int) -> None:
+    """An Update carries the old and the new properties (and its rollback again): a
+    channel whose query is as large as the construct accepts updates in place and
+    rolls back without the waiter's input limit (UPDATE_ROLLBACK_FAILED before)."""
+    channel = Piece("channel", "Rows", query_bytes=query_bytes)
+    assert world.deploy(world.spec(channel)).status == "CREATE_COMPLETE"
+    retagged = world.spec(channel.with_(tag=1), sibling=1)
+    record = world.deploy(retagged, Failure(sibling_after_ticks=1))
+    assert record.status == "UPDATE_ROLLBACK_COMPLETE", record
+    assert world.deploy(world.spec(channel.with_(tag=1))).status == "UPDATE_COMPLETE"
+    # the update and its rollback each carried both sets of properties
+    assert 2 * query_bytes < world.sim.largest_event <= 262_144
+
+
+def test_a_channel_too_large_for_an_update_event_is_refused_at_synth(world: World) -> None:
+    """A query of 140,000 characters deployed, and its next tag change failed to start
+    the waiter (an Update carries it twice) and rolled back the same way:
+    UPDATE_ROLLBACK_FAILED. The construct now refuses it, naming the limit."""
+    with pytest.raises(ValidationError, match="allowed at most 124,928 in all"):
+        template(world.spec(Piece("channel", "Rows", query_bytes=140_000)))
+
+
+def test_turning_waiting_on_deploys_the_job_that_needs_the_model_ready(world: World) -> None:
+    """Issue 20 (4): waiting turned on in an update waits, so the job added in the same
+    deploy starts on an ACTIVE model."""
+    unwaited = world.spec(Piece("model", "Model", wait=False))
+    assert world.deploy(unwaited, settle=False).status == "CREATE_COMPLETE"
+    both = world.spec(Piece("model", "Model"), Piece("job", "Scores"))
+    assert world.deploy(both).status == "UPDATE_COMPLETE"
+
+
+@pytest.mark.parametrize("fail", [False, True])
+def test_renaming_a_configuration_with_its_default_role_and_a_new_location(
+    world: World, fail: bool
+) -> None:
+    """Issue 20 (5): renamed (a new default role) with a new output location, it is
+    updated in place; a failed deploy puts the old one back."""
+    before = Piece("config", "Configuration", variant=0)
+    assert world.deploy(world.spec(before)).status == "CREATE_COMPLETE"
+    held = world.emulator.configurations()[MEMBERSHIPS[0]]
+    renamed = world.spec(Piece("config", "Renamed", variant=1), sibling=int(fail))
+    record = world.deploy(renamed, Failure(sibling_after_ticks=1) if fail else None)
+    now = world.emulator.configurations()[MEMBERSHIPS[0]]
+    if fail:
+        assert record.status == "UPDATE_ROLLBACK_COMPLETE"
+        assert now["defaultOutputLocation"] == held["defaultOutputLocation"]
+    else:
+        assert record.status == "UPDATE_COMPLETE"
+        location = now["defaultOutputLocation"]
+        assert location["destination"]["s3Destination"]["s3Uri"].endswith("/v1/")
+        assert location["roleArn"] != held["defaultOutputLocation"]["roleArn"]
+
+
+@pytest.mark.parametrize("names_failed", [True, False])
+def test_a_replacement_whose_training_fails_rolls_back_to_the_original(
+    world: World, names_failed: bool
+) -> None:
+    """Row 7 in a stack, both readings of the rollback's physical id."""
+    assert world.deploy(world.spec(*PIPELINE)).status == "CREATE_COMPLETE"
+    changed = world.spec(*PIPELINE[:2], PIPELINE[2].with_(variant=1), PIPELINE[3])
+    failure = Failure(training_of=MODEL, rollback_names_failed=names_failed)
+    assert world.deploy(changed, failure).status == "UPDATE_ROLLBACK_COMPLETE"
+    assert world.destroy().status == "DELETE_COMPLETE"
+
+
+# --- generated histories ---------------------------------------------------------------
+
+HISTORIES = int(os.environ.get("WHOLE_STACK_HISTORIES", "6"))
+STEPS = int(os.environ.get("WHOLE_STACK_STEPS", "8"))
+NAMES = ("A", "B", "C", "D", "E", "F")
+FAILURES = st.one_of(
+    st.just(None),
+    st.builds(
+        Failure,
+        sibling_after_ticks=st.sampled_from([0, 1, 2, 4, 8]),
+        rollback_names_failed=st.booleans(),
+    ),
+    st.builds(
+        Failure,
+        training_of=st.sampled_from([MODEL, CHANNEL, JOB]),
+        rollback_names_failed=st.booleans(),
+    ),
+)
+
+
+class Histories(RuleBasedStateMachine):
+    """Add, remove, rename, change, re-tag constructs of all four kinds, flip their
+    removal policy and waiting, move a configuration or a model to another membership,
+    deploy (a failure anywhere, or none), destroy; the invariants after each step."""
+
+    server: EmulatorServer
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.patch = pytest.MonkeyPatch()
+        self.world = World(self.server, self.patch)
+        self.app = self.world.spec()
+        self.deploys = 0
+
+    def teardown(self) -> None:
+        self.world.close()
+        self.patch.undo()
+
+    @initialize(kinds=st.lists(st.sampled_from(["config", "channel", "model", "job"]), max_size=3))
+    def start(self, kinds: list[str]) -> None:
+        for kind in kinds:
+            self._add(kind, destroy=True)
+
+    def _add(self, kind: str, *, destroy: bool) -> None:
+        taken = {p.name for p in self.app.pieces}
+        if kind == "config" and any(p.kind == "config" for p in self.app.pieces):
+            return  # one per membership: the second one would be refused at synth
+        name = next((n for n in NAMES if n not in taken), None)
+        if name is not None:
+            self.app = AppSpec(
+                pieces=(*self.app.pieces, Piece(kind, name, destroy=destroy)),
+                sibling=self.app.sibling,
+                sibling_after=self.app.sibling_after,
+                existing=self.app.existing,
+            )
+
+    @rule(kind=st.sampled_from(["config", "channel", "model", "job"]), destroy=st.booleans())
+    def add(self, kind: str, destroy: bool) -> None:
+        self._add(kind, destroy=destroy)
+
+    @precondition(lambda self: self.app.pieces)
+    @rule(data=st.data())
+    def edit(self, data: st.DataObject) -> None:
+        piece = data.draw(st.sampled_from(self.app.pieces))
+        how = data.draw(
+            st.sampled_from(["remove", "rename", "change", "retag", "policy", "wait", "move"])
+        )
+        if how == "remove":
+            self.app = self.app.replace(piece.name, None)
+        elif how == "rename":
+            free = [n for n in NAMES if self.app.named(n) is None]
+            if free:
+                self.app = self.app.replace(piece.name, piece.with_(name=free[0]))
+        elif how == "change":
+            self.app = self.app.replace(piece.name, piece.with_(variant=piece.variant + 1))
+        elif how == "retag":
+            self.app = self.app.replace(piece.name, piece.with_(tag=piece.tag + 1))
+        elif how == "policy":
+            self.app = self.app.replace(piece.name, piece.with_(destroy=not piece.destroy))
+        elif how == "wait" and piece.kind != "config":
+            self.app = self.app.replace(piece.name, piece.with_(wait=not piece.wait))
+        elif how == "move" and piece.kind in ("config", "model"):
+            self.app = self.app.replace(piece.name, piece.with_(membership=1 - piece.membership))
+
+    @precondition(lambda self: self.app.pieces)
+    @rule(failure=FAILURES, after=st.booleans())
+    def deploy(self, failure: Failure | None, after: bool) -> None:
+        app = self.app
+        if failure is not None and failure.sibling_after_ticks is not None:
+            app = AppSpec(
+                pieces=app.pieces,
+                sibling=app.sibling + 1,
+                sibling_after=app.pieces[-1].name if after else None,
+                existing=app.existing,
+            )
+        self.world.deploy(app, failure)
+        self.deploys += 1
+
+    @precondition(lambda self: self.deploys > 0)
+    @rule()
+    def destroy(self) -> None:
+        self.world.destroy()
+
+    @invariant()
+    def settled(self) -> None:
+        assert self.world.sim.status not in STUCK
+
+
+def test_generated_histories(server: EmulatorServer) -> None:
+    Histories.server = server
+    run_state_machine_as_test(
+        Histories,
+        settings=settings(
+            max_examples=HISTORIES,
+            stateful_step_count=STEPS,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            derandomize=os.environ.get("WHOLE_STACK_RANDOM") is None,
+        ),
+    )
