@@ -28,6 +28,8 @@ CLI: Final = Path(sys.executable).parent / "cdk-cleanrooms-ml"
 MEMBERSHIP: Final = "0f3d2a1b-1234-4cde-8f00-0123456789ab"
 LOCAL_PREFIX: Final = f"arn:aws:cleanrooms-ml:us-east-1:000000000000:membership/{MEMBERSHIP}"
 LOCAL_ASSOCIATION: Final = f"{LOCAL_PREFIX}/configured-model-algorithm-association/local"
+RESPONSES_CHECKED: Final[list[int]] = []
+"""What each shared cloud's emulator (a process of its own) checked, read at ``down``."""
 
 
 def env(**extra: str) -> dict[str, str]:
@@ -94,6 +96,9 @@ class SharedCloud:
         return cloud
 
     def down(self) -> None:
+        """Stop the cloud, its emulator's count of checked responses kept first."""
+        with contextlib.suppress(OSError, ValueError):
+            RESPONSES_CHECKED.append(self.control("stats")["responses_checked"])
         run("down", "--state-dir", str(self.state_dir))
 
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:

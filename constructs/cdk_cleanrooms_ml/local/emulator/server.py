@@ -11,6 +11,8 @@ deploy script turn the emulator's knobs over HTTP:
 - ``GET /_emulator/models``: every model version with its status
 - ``GET /_emulator/resources``: every model, ML input channel and inference job by
   kind, with its status, and every membership's ML configuration
+- ``GET /_emulator/stats``: ``{"responses_checked": N}``, the responses (errors
+  included) checked against the service model before they were sent
 - ``GET /_emulator/health``
 """
 
@@ -47,7 +49,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def _error(self, code: str, message: str) -> None:
-        body = json.dumps({"message": message}).encode()
+        wire = {"message": message}
+        broken = shapes.check_response(shapes.service_model().shape_for(code), wire)
+        if broken:  # an emulator bug: never answer with a malformed error
+            code, wire = "InternalServiceException", {"message": "; ".join(broken)}
+        body = json.dumps(wire).encode()
         self._send(shapes.error_status(code), body, {"x-amzn-ErrorType": code})
 
     def _handle(self) -> None:
@@ -80,20 +86,23 @@ class _Handler(BaseHTTPRequestHandler):
         except EmulatorError as error:
             self._error(error.code, error.message)
             return
+        wire = shapes.to_wire(operation.output_shape, output)
         if operation.output_shape is not None:
-            broken = shapes.validate(operation.output_shape, output)
+            broken = shapes.check_response(operation.output_shape, wire)
             if broken:  # an emulator bug: never answer with a malformed response
                 self._error(
                     "InternalServiceException", "emulator response invalid: " + "; ".join(broken)
                 )
                 return
-        self._send(200, shapes.serialize_response(operation, output))
+        self._send(200, json.dumps(wire).encode())
 
     def _control(self, path: str, body: bytes) -> None:
         emulator = self.server.emulator
         data = json.loads(body) if body else {}
         if path == "/_emulator/health":
             self._send(200, b'{"status":"ok"}')
+        elif path == "/_emulator/stats":
+            self._send(200, json.dumps({"responses_checked": shapes.CHECKED.count}).encode())
         elif path == "/_emulator/models":
             self._send(200, json.dumps(emulator.snapshot()).encode())
         elif path == "/_emulator/resources":
