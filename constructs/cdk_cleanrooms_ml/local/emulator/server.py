@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from . import shapes
-from .state import Emulator, EmulatorError
+from .state import Emulator, EmulatorError, not_emulated
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -50,9 +50,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _error(self, code: str, message: str) -> None:
         wire = {"message": message}
-        broken = shapes.check_response(shapes.service_model().shape_for(code), wire)
-        if broken:  # an emulator bug: never answer with a malformed error
-            code, wire = "InternalServiceException", {"message": "; ".join(broken)}
+        if code not in shapes.FRAMEWORK_ERRORS:
+            broken = shapes.check_response(shapes.service_model().shape_for(code), wire)
+            if broken:  # an emulator bug: never answer with a malformed error
+                code, wire = "InternalServiceException", {"message": "; ".join(broken)}
         body = json.dumps(wire).encode()
         self._send(shapes.error_status(code), body, {"x-amzn-ErrorType": code})
 
@@ -65,11 +66,16 @@ class _Handler(BaseHTTPRequestHandler):
             return
         found = shapes.match(self.command, url.path)
         if found is None:
-            self._send(
-                404, json.dumps({"message": f"no route for {self.command} {url.path}"}).encode()
+            self._error(
+                "UnknownOperationException",
+                f"no operation of the cleanroomsml API is {self.command} {url.path}",
             )
             return
         operation, labels = found
+        emulator = self.server.emulator
+        if operation.name not in emulator.operations():
+            self._error("UnknownOperationException", not_emulated(operation.name))
+            return
         try:
             params = shapes.parse_request(
                 operation, labels, parse_qs(url.query, keep_blank_values=True), body
@@ -82,7 +88,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._error("ValidationException", "; ".join(problems))
             return
         try:
-            output = self.server.emulator.call(operation.name, params)
+            output = emulator.call(operation.name, params)
         except EmulatorError as error:
             self._error(error.code, error.message)
             return

@@ -339,8 +339,17 @@ def check_response(shape: Shape, wire: Any) -> list[str]:
     return problems
 
 
+FRAMEWORK_ERRORS: Final = {"UnknownOperationException": 404}
+"""Errors of the protocol, not of the service model, with their HTTP status: a
+restJson1 server answers a request it routes to no operation with
+``UnknownOperationException``, a client error (Smithy's ``smithy.framework``
+shape, HTTP 404; what smithy-rs servers send)."""
+
+
 def error_status(code: str) -> int:
-    """The HTTP status the service model gives an error shape."""
+    """The HTTP status of an error: the service model's for its error shapes."""
+    if code in FRAMEWORK_ERRORS:
+        return FRAMEWORK_ERRORS[code]
     shape = service_model().shape_for(code)
     status: int = shape.metadata.get("error", {}).get("httpStatusCode", 400)
     return status

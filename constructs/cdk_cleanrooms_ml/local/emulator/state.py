@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any, Final
 
 REGION: Final = "us-east-1"
@@ -22,6 +23,14 @@ MAX_TAGS: Final = 50  # A9: the API reference's documented limit (the model says
 DEFAULT_PAGE_SIZE: Final = 10
 
 TRAINING: Final = ("CREATE_PENDING", "CREATE_IN_PROGRESS")
+
+
+def not_emulated(operation: str) -> str:
+    """The message of an operation the model has and the emulator does not implement."""
+    return (
+        f"{operation} is not emulated: this Clean Rooms ML emulator implements only the "
+        "operations cdk-cleanrooms-ml calls (the README lists them)"
+    )
 
 
 class EmulatorError(Exception):
@@ -192,8 +201,15 @@ class Emulator:
             return copy.deepcopy(self._configurations)
 
     # --- dispatch ---------------------------------------------------------------
+    @classmethod
+    @cache
+    def operations(cls) -> frozenset[str]:
+        """The API operations the emulator implements (the others are not emulated)."""
+        return frozenset(name.removeprefix("_op_") for name in dir(cls) if name.startswith("_op_"))
+
     def call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
-        """Run one API operation; raises ``EmulatorError`` for modelled errors."""
+        """Run one API operation; raises ``EmulatorError`` for modelled errors,
+        ``UnknownOperationException`` for an operation it does not implement."""
         with self._lock:
             self.calls.append(operation)
             self.history.append((operation, copy.deepcopy(params)))
@@ -204,12 +220,9 @@ class Emulator:
                 if fault.remaining <= 0:
                     queue.pop(0)
                 raise EmulatorError(fault.code, fault.message)
-            handler = getattr(self, f"_op_{operation}", None)
-            if handler is None:
-                raise EmulatorError(
-                    "ValidationException", f"{operation} is not supported by this emulator"
-                )
-            result: dict[str, Any] = handler(params)
+            if operation not in self.operations():
+                raise EmulatorError("UnknownOperationException", not_emulated(operation))
+            result: dict[str, Any] = getattr(self, f"_op_{operation}")(params)
             return result
 
     # --- helpers ----------------------------------------------------------------
