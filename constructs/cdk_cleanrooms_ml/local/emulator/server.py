@@ -14,19 +14,41 @@ deploy script turn the emulator's knobs over HTTP:
 - ``GET /_emulator/stats``: ``{"responses_checked": N}``, the responses (errors
   included) checked against the service model before they were sent
 - ``GET /_emulator/health``
+
+A request's region is its SigV4 credential scope's (else its endpoint host's, else
+the emulator's default); ARNs carry it and the emulator's account.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Final
 from urllib.parse import parse_qs, urlsplit
 
 from . import shapes
 from .state import Emulator, EmulatorError, not_emulated
+
+CREDENTIAL_SCOPE: Final = re.compile(
+    r"Credential=[^/,\s]+/\d{8}/(?P<region>[a-z0-9-]+)/cleanrooms-ml/aws4_request"
+)
+"""The region in a SigV4 ``Authorization`` header's credential scope."""
+REGIONAL_HOST: Final = re.compile(r"cleanrooms-ml(?:-fips)?\.(?P<region>[a-z0-9-]+)\.")
+"""The region a regional endpoint's host names (``cleanrooms-ml.eu-west-1.amazonaws.com``)."""
+
+
+def request_region(authorization: str, host: str, default: str) -> str:
+    """The region a request is for: its signature's credential scope (its
+    ``Authorization`` header), else the region its endpoint ``host`` names, else
+    ``default``."""
+    scope = CREDENTIAL_SCOPE.search(authorization)
+    if scope:
+        return scope.group("region")
+    regional = REGIONAL_HOST.match(host.lower())
+    return regional.group("region") if regional else default
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -87,8 +109,11 @@ class _Handler(BaseHTTPRequestHandler):
         if problems:
             self._error("ValidationException", "; ".join(problems))
             return
+        region = request_region(
+            self.headers.get("Authorization") or "", self.headers.get("Host") or "", emulator.region
+        )
         try:
-            output = emulator.call(operation.name, params)
+            output = emulator.call(operation.name, params, region=region)
         except EmulatorError as error:
             self._error(error.code, error.message)
             return

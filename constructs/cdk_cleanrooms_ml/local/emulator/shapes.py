@@ -12,6 +12,7 @@ import json
 import math
 import re
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -291,6 +292,25 @@ def parse_request(
     for extra in payload:
         params[extra] = payload[extra]  # reported as unknown members
     return params
+
+
+def leaves(shape: Shape, value: Any, path: str = "") -> Iterator[tuple[Shape, Any, str]]:
+    """Every scalar in ``value`` (a request's parameters, a response) that ``shape``
+    declares, with its shape and where it is."""
+    kind = shape.type_name
+    if kind == "structure" and isinstance(value, dict):
+        members = shape.members  # type: ignore[attr-defined]
+        for key, item in value.items():
+            if key in members:
+                yield from leaves(members[key], item, f"{path}.{key}" if path else key)
+    elif kind == "list" and isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from leaves(shape.member, item, f"{path}[{index}]")  # type: ignore[attr-defined]
+    elif kind == "map" and isinstance(value, dict):
+        for key, item in value.items():
+            yield from leaves(shape.value, item, f"{path}[{key!r}]")  # type: ignore[attr-defined]
+    elif kind not in ("structure", "list", "map"):
+        yield shape, value, path
 
 
 def to_wire(shape: Shape | None, value: Any) -> Any:
