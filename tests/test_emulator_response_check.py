@@ -11,43 +11,27 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-import boto3
 import botocore.loaders
 import botocore.serialize
 import pytest
-from botocore.config import Config
-from botocore.model import Shape
+from emulated import ASSOCIATION, CHANNEL_ROLE, PREFIX, emulator_client, instant, serve
 
 import kinds
-from cdk_cleanrooms_ml.local.emulator import Emulator, EmulatorServer, Timings, shapes, start_server
+from cdk_cleanrooms_ml.local.emulator import EmulatorServer, shapes
 from cdk_cleanrooms_ml.local.emulator.shapes import service_model
 from helpers import MEMBERSHIP
 
 if TYPE_CHECKING:
     from mypy_boto3_cleanroomsml import CleanRoomsMLClient
 
-P = f"arn:aws:cleanrooms-ml:us-east-1:000000000000:membership/{MEMBERSHIP}"
-ASSOC = f"{P}/configured-model-algorithm-association/a"
-CHANNEL = f"{P}/ml-input-channel/c"
-ROLE = "arn:aws:iam::000000000000:role/cleanrooms-ml"
-
 
 @pytest.fixture
 def server() -> Iterator[EmulatorServer]:
-    running = start_server(Emulator(timings=Timings(0.0, 0.0, 0.0)))
-    yield running
-    running.stop()
+    yield from serve(instant())
 
 
 def _client(server: EmulatorServer) -> CleanRoomsMLClient:
-    return boto3.client(
-        "cleanroomsml",
-        endpoint_url=server.endpoint_url,
-        region_name="us-east-1",
-        aws_access_key_id="x",
-        aws_secret_access_key="y",
-        config=Config(retries={"mode": "standard", "total_max_attempts": 1}),
-    )
+    return emulator_client(server)
 
 
 def _raw_bodies(client: CleanRoomsMLClient) -> list[tuple[str, Any]]:
@@ -62,36 +46,24 @@ def _raw_bodies(client: CleanRoomsMLClient) -> list[tuple[str, Any]]:
     return seen
 
 
-def _timestamps(shape: Shape, value: Any) -> Iterator[tuple[Shape, Any]]:
-    """Every timestamp member in a wire value, with its shape."""
-    if shape.type_name == "timestamp":
-        yield shape, value
-    elif shape.type_name == "structure" and isinstance(value, dict):
-        for key, item in value.items():
-            yield from _timestamps(shape.members[key], item)  # type: ignore[attr-defined]
-    elif shape.type_name == "list" and isinstance(value, list):
-        for item in value:
-            yield from _timestamps(shape.member, item)  # type: ignore[attr-defined]
-
-
 def _every_kind(client: CleanRoomsMLClient) -> None:
     """One of each resource, each read back with Get and List."""
     channel = client.create_ml_input_channel(
         membershipIdentifier=MEMBERSHIP,
         name="c",
-        configuredModelAlgorithmAssociations=[ASSOC],
+        configuredModelAlgorithmAssociations=[ASSOCIATION],
         inputChannel={
             "dataSource": {
                 "protectedQueryInputParameters": {"sqlParameters": {"queryString": "SELECT 1"}}
             },
-            "roleArn": ROLE,
+            "roleArn": CHANNEL_ROLE,
         },
         retentionInDays=7,
     )["mlInputChannelArn"]
     model = client.create_trained_model(
         membershipIdentifier=MEMBERSHIP,
         name="m",
-        configuredModelAlgorithmAssociationArn=ASSOC,
+        configuredModelAlgorithmAssociationArn=ASSOCIATION,
         resourceConfig={"instanceType": "ml.m5.xlarge", "volumeSizeInGB": 5},
         dataChannels=[{"mlInputChannelArn": channel, "channelName": "t"}],
     )["trainedModelArn"]
@@ -107,7 +79,7 @@ def _every_kind(client: CleanRoomsMLClient) -> None:
         membershipIdentifier=MEMBERSHIP,
         defaultOutputLocation={
             "destination": {"s3Destination": {"s3Uri": "s3://b/"}},
-            "roleArn": ROLE,
+            "roleArn": CHANNEL_ROLE,
         },
     )
     client.get_ml_input_channel(membershipIdentifier=MEMBERSHIP, mlInputChannelArn=channel)
@@ -144,7 +116,8 @@ def test_every_timestamp_goes_out_as_an_iso_8601_date_time(server: EmulatorServe
     for name, body in bodies:
         output = service_model().operation_model(name).output_shape
         if output is not None:
-            seen += [(name, value) for _, value in _timestamps(output, body)]
+            found = shapes.leaves(output, body)
+            seen += [(name, value) for shape, value, _ in found if shape.type_name == "timestamp"]
     read = {name for name, _ in seen}
     assert read == {
         "GetMLInputChannel",
@@ -219,7 +192,7 @@ def test_a_response_in_a_wrong_format_is_caught_before_it_is_sent(
         membershipIdentifier=MEMBERSHIP,
         defaultOutputLocation={
             "destination": {"s3Destination": {"s3Uri": "s3://b/"}},
-            "roleArn": ROLE,
+            "roleArn": CHANNEL_ROLE,
         },
     )
     monkeypatch.setattr(shapes, "format_timestamp", lambda value, form: value.timestamp())
@@ -235,9 +208,9 @@ def test_a_response_in_a_wrong_format_is_caught_before_it_is_sent(
 VALID: dict[str, Any] = {
     "membershipIdentifier": MEMBERSHIP,
     "collaborationIdentifier": MEMBERSHIP,
-    "mlInputChannelArn": CHANNEL,
+    "mlInputChannelArn": f"{PREFIX}/ml-input-channel/c",
     "name": "c",
-    "configuredModelAlgorithmAssociations": [ASSOC],
+    "configuredModelAlgorithmAssociations": [ASSOCIATION],
     "status": "ACTIVE",
     "retentionInDays": 7,
     "numberOfRecords": 1000,
@@ -249,7 +222,7 @@ VALID: dict[str, Any] = {
         "dataSource": {
             "protectedQueryInputParameters": {"sqlParameters": {"queryString": "SELECT 1"}}
         },
-        "roleArn": ROLE,
+        "roleArn": CHANNEL_ROLE,
     },
     "statusDetails": {"statusCode": "QueryFailed", "message": "m"},
     "tags": {"team": "ml"},
@@ -281,7 +254,7 @@ SOURCE = ("inputChannel", "dataSource")
         (("numberOfFiles",), "2", "numberOfFiles: expected a number"),
         (("sizeInGb",), False, "sizeInGb: expected a number"),
         (("sizeInGb",), -0.5, "-0.5 is below the minimum 0"),
-        (("configuredModelAlgorithmAssociations",), ASSOC, "expected a list"),
+        (("configuredModelAlgorithmAssociations",), ASSOCIATION, "expected a list"),
         (("configuredModelAlgorithmAssociations",), [], "0 items; the minimum is 1"),
         (("configuredModelAlgorithmAssociations",), [7], "[0]: expected a string"),
         (("tags",), ["team"], "tags: expected a map"),

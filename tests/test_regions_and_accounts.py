@@ -14,11 +14,9 @@ import urllib.request
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-import boto3
 import pytest
-from botocore.config import Config
 from cfn import CloudFormation, Framework
-from emulated import client_for, fresh_emulator, serve
+from emulated import client_for, emulator_client, fresh_emulator, instant, serve
 
 import contract
 from cdk_cleanrooms_ml.local import cloud
@@ -44,20 +42,11 @@ def association(region: str) -> str:
 
 @pytest.fixture
 def server() -> Iterator[EmulatorServer]:
-    running = start_server(Emulator(timings=Timings(0.0, 0.0, 0.0)))
-    yield running
-    running.stop()
+    yield from serve(instant())
 
 
 def _client(server: EmulatorServer, region: str) -> CleanRoomsMLClient:
-    return boto3.client(
-        "cleanroomsml",
-        endpoint_url=server.endpoint_url,
-        region_name=region,
-        aws_access_key_id="x",
-        aws_secret_access_key="y",
-        config=Config(retries={"mode": "standard", "total_max_attempts": 1}),
-    )
+    return emulator_client(server, region)
 
 
 def _model(client: CleanRoomsMLClient, region: str, name: str = "m", **extra: Any) -> str:

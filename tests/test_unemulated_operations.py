@@ -13,37 +13,23 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
+from emulated import emulator_client, serve
 
-from cdk_cleanrooms_ml.local.emulator import Emulator, EmulatorError, EmulatorServer, start_server
+from cdk_cleanrooms_ml.local.emulator import Emulator, EmulatorError, EmulatorServer
 from cdk_cleanrooms_ml.local.emulator.shapes import service_model
 from helpers import MEMBERSHIP
 
 if TYPE_CHECKING:
-    from mypy_boto3_cleanroomsml import CleanRoomsMLClient
+    pass
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[EmulatorServer]:
-    running = start_server(Emulator())
-    yield running
-    running.stop()
-
-
-def _client(server: EmulatorServer) -> CleanRoomsMLClient:
-    return boto3.client(
-        "cleanroomsml",
-        endpoint_url=server.endpoint_url,
-        region_name="us-east-1",
-        aws_access_key_id="x",
-        aws_secret_access_key="y",
-        config=Config(retries={"mode": "standard", "total_max_attempts": 3}),
-    )
+    yield from serve()
 
 
 def _raw(server: EmulatorServer, method: str, path: str) -> tuple[int, str, str]:
@@ -60,7 +46,7 @@ def _raw(server: EmulatorServer, method: str, path: str) -> tuple[int, str, str]
 
 
 def test_an_operation_not_emulated_is_a_client_error_naming_it(server: EmulatorServer) -> None:
-    client = _client(server)
+    client = emulator_client(server, attempts=3)
     with pytest.raises(ClientError) as raised:
         client.list_configured_model_algorithm_associations(membershipIdentifier=MEMBERSHIP)
     error = raised.value

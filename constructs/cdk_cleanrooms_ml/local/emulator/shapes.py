@@ -136,13 +136,13 @@ def validate(shape: Shape, value: Any, path: str = "") -> list[str]:
         low, high = INT32 if kind == "integer" else INT64
         if not low <= value <= high:
             return [f"{where}: {value} does not fit a {kind} ({low} to {high})"]
-        return _range(where, value, meta)
+        return _bounds(where, value, meta)
     if kind in ("double", "float"):
         if value in NON_FINITE:
             return []
         if isinstance(value, bool) or not isinstance(value, int | float):
             return [f"{where}: expected a number"]
-        return _range(where, value, meta)
+        return _bounds(where, value, meta)
     if kind == "boolean":
         return [] if isinstance(value, bool) else [f"{where}: expected a boolean"]
     if kind == "timestamp":
@@ -189,21 +189,17 @@ def _string(shape: Shape, value: str, where: str) -> list[str]:
     return errors
 
 
-def _range(where: str, value: float, meta: dict[str, Any]) -> list[str]:
+def _bounds(where: str, size: float, meta: dict[str, Any], unit: str = "") -> list[str]:
+    """``size`` against the shape's ``min`` and ``max``: a number's range, or (with
+    ``unit``) a count of characters, items or entries."""
     errors = []
-    if "min" in meta and value < meta["min"]:
-        errors.append(f"{where}: {value} is below the minimum {meta['min']}")
-    if "max" in meta and value > meta["max"]:
-        errors.append(f"{where}: {value} is above the maximum {meta['max']}")
-    return errors
-
-
-def _bounds(where: str, size: int, meta: dict[str, Any], unit: str) -> list[str]:
-    errors = []
-    if "min" in meta and size < meta["min"]:
-        errors.append(f"{where}: {size} {unit}; the minimum is {meta['min']}")
-    if "max" in meta and size > meta["max"]:
-        errors.append(f"{where}: {size} {unit}; the maximum is {meta['max']}")
+    for limit, word, side in (("min", "minimum", -1), ("max", "maximum", 1)):
+        if limit in meta and (size - meta[limit]) * side > 0:
+            if unit:
+                errors.append(f"{where}: {size} {unit}; the {word} is {meta[limit]}")
+            else:
+                beyond = "below" if side < 0 else "above"
+                errors.append(f"{where}: {size} is {beyond} the {word} {meta[limit]}")
     return errors
 
 
