@@ -24,6 +24,7 @@ os.environ["AWS_CONFIG_FILE"] = os.devnull
 os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
 
 from collections.abc import Iterator  # noqa: E402 (the environment above comes first)
+from typing import Any  # noqa: E402 (the environment above comes first)
 
 import cfn  # noqa: E402 (the environment above comes first)
 import pytest  # noqa: E402 (the environment above comes first)
@@ -31,7 +32,9 @@ from botocore.stub import Stubber  # noqa: E402 (the environment above comes fir
 
 import index  # noqa: E402 (the environment above comes first)
 import kinds  # noqa: E402 (the environment above comes first)
+import local_cli  # noqa: E402 (the environment above comes first)
 from aws_client import make_client  # noqa: E402 (the environment above comes first)
+from cdk_cleanrooms_ml.local.emulator import shapes  # noqa: E402 (the environment above comes first)
 from helpers import StubbedClient, raise_queued_exceptions  # noqa: E402 (the environment above comes first)
 from local_cli import SharedCloud  # noqa: E402 (the environment above comes first)
 
@@ -101,3 +104,33 @@ def local_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedClou
     cloud = SharedCloud.up(tmp_path_factory.mktemp("local-cloud"))
     yield cloud
     cloud.down()
+
+
+RESPONSES_CHECKED_KEY = "emulator_responses_checked"
+_WORKERS_CHECKED: list[int] = []
+"""Each xdist worker's count of emulator responses checked, as it went down."""
+
+
+def _responses_checked_here() -> int:
+    """Responses the emulator's check verified in this process and in its shared clouds."""
+    return shapes.CHECKED.count + sum(local_cli.RESPONSES_CHECKED)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker: hand the count to the controller
+        workeroutput[RESPONSES_CHECKED_KEY] = _responses_checked_here()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    _WORKERS_CHECKED.append(int(getattr(node, "workeroutput", {}).get(RESPONSES_CHECKED_KEY, 0)))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """How many responses the emulator checked against the service model (every
+    in-process emulator and every shared local cloud's, all workers together)."""
+    total = _responses_checked_here() + sum(_WORKERS_CHECKED)
+    terminalreporter.write_line(
+        f"emulator response check: {total} responses verified against the service model"
+    )

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import boto3
 import pytest
+from botocore.config import Config
 from cfn import CloudFormation, Framework
 
 import aws_client
@@ -21,6 +23,9 @@ import engine
 import index
 from cdk_cleanrooms_ml.local.emulator import Emulator, EmulatorServer, Timings, start_server
 from helpers import LOGICAL_ID, STACK_ID, handler_properties
+
+if TYPE_CHECKING:
+    from mypy_boto3_cleanroomsml import CleanRoomsMLClient
 
 EPOCH = 1_800_000_000.0
 """The handler's clock at the emulator's time zero."""
@@ -31,11 +36,34 @@ CHANNEL_ROLE = "arn:aws:iam::000000000000:role/cleanrooms-ml-channel"
 CONFIG_ROLE = "arn:aws:iam::000000000000:role/cleanrooms-ml-config"
 
 
-def serve() -> Iterator[EmulatorServer]:
-    """An emulator server for a module (its emulator is replaced for each test)."""
-    running = start_server(Emulator())
+def serve(emulator: Emulator | None = None) -> Iterator[EmulatorServer]:
+    """An emulator server for a fixture (a module's may replace its emulator for each
+    test)."""
+    running = start_server(emulator or Emulator())
     yield running
     running.stop()
+
+
+def instant() -> Emulator:
+    """An emulator whose every phase takes no time."""
+    return Emulator(timings=Timings(0.0, 0.0, 0.0))
+
+
+def emulator_client(
+    server: EmulatorServer, region: str = "us-east-1", *, attempts: int = 1, validate: bool = True
+) -> CleanRoomsMLClient:
+    """A plain boto3 client of ``server`` in ``region`` (``attempts`` per call)."""
+    return boto3.client(
+        "cleanroomsml",
+        endpoint_url=server.endpoint_url,
+        region_name=region,
+        aws_access_key_id="x",
+        aws_secret_access_key="y",
+        config=Config(
+            parameter_validation=validate,
+            retries={"mode": "standard", "total_max_attempts": attempts},
+        ),
+    )
 
 
 def client_for(server: EmulatorServer, attempts: int = aws_client.TOTAL_ATTEMPTS) -> Any:

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 import boto3
 
+from cdk_cleanrooms_ml.local import cloud as clouds
+
 if TYPE_CHECKING:
     from mypy_boto3_cleanroomsml import CleanRoomsMLClient
 
@@ -28,6 +30,8 @@ CLI: Final = Path(sys.executable).parent / "cdk-cleanrooms-ml"
 MEMBERSHIP: Final = "0f3d2a1b-1234-4cde-8f00-0123456789ab"
 LOCAL_PREFIX: Final = f"arn:aws:cleanrooms-ml:us-east-1:000000000000:membership/{MEMBERSHIP}"
 LOCAL_ASSOCIATION: Final = f"{LOCAL_PREFIX}/configured-model-algorithm-association/local"
+RESPONSES_CHECKED: Final[list[int]] = []
+"""What each shared cloud's emulator (a process of its own) checked, read at ``down``."""
 
 
 def env(**extra: str) -> dict[str, str]:
@@ -94,6 +98,9 @@ class SharedCloud:
         return cloud
 
     def down(self) -> None:
+        """Stop the cloud, its emulator's count of checked responses kept first."""
+        with contextlib.suppress(OSError, ValueError):
+            RESPONSES_CHECKED.append(self.control("stats")["responses_checked"])
         run("down", "--state-dir", str(self.state_dir))
 
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -150,20 +157,48 @@ class SharedCloud:
         finally:
             self.control("timings", self.TIMINGS)
 
-    def cleanroomsml(self) -> CleanRoomsMLClient:
-        """A client of the emulator."""
-        client: CleanRoomsMLClient = self.aws("cleanroomsml", self.emulator_url)
+    def cleanroomsml(self, region: str = clouds.REGION) -> CleanRoomsMLClient:
+        """A client of the emulator (in ``region``)."""
+        client: CleanRoomsMLClient = self.aws("cleanroomsml", self.emulator_url, region)
         return client
 
-    def aws(self, service: str, endpoint_url: str | None = None) -> Any:
+    def aws(
+        self, service: str, endpoint_url: str | None = None, region: str = clouds.REGION
+    ) -> Any:
         """A client of MiniStack (the rest of the local cloud), or of ``endpoint_url``."""
         return boto3.client(
             service,  # type: ignore[call-overload]
             endpoint_url=endpoint_url or self.ministack_url,
-            region_name="us-east-1",
+            region_name=region,
             aws_access_key_id="test",
             aws_secret_access_key="test",
         )
+
+    def bootstrap(self, region: str) -> None:
+        """``cdk bootstrap`` another region of the local account (the command bootstraps
+        its own, ``us-east-1``, only), its bucket's TLS-only policy lifted as ``deploy``
+        lifts its own."""
+        running = clouds.load(self.state_dir)
+        assert running is not None
+        done = subprocess.run(
+            [
+                str(ROOT / "node_modules" / ".bin" / "cdk"),
+                "bootstrap",
+                f"aws://{clouds.ACCOUNT}/{region}",
+                "--no-notices",
+                "--no-version-reporting",
+            ],
+            cwd=ROOT,
+            env=running.env([ROOT / "node_modules" / ".bin"]),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert done.returncode == 0, done.stdout
+        bucket = clouds.BOOTSTRAP_BUCKET.replace(clouds.REGION, region)
+        self.aws("s3", region=region).delete_bucket_policy(Bucket=bucket)
 
 
 def outputs_of(path: Path, stack: str) -> dict[str, str]:

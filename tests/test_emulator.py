@@ -8,10 +8,9 @@ import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
+from emulated import emulator_client, instant, serve
 
 from cdk_cleanrooms_ml.local.emulator import Emulator, EmulatorServer, Timings, start_server
 from cdk_cleanrooms_ml.local.emulator.shapes import service_model
@@ -31,9 +30,7 @@ KMS = "arn:aws:kms:us-east-1:000000000000:key/11111111-2222-4333-8444-5555555555
 
 @pytest.fixture
 def server() -> Iterator[EmulatorServer]:
-    running = start_server(Emulator(timings=Timings(0.0, 0.0, 0.0)))
-    yield running
-    running.stop()
+    yield from serve(instant())
 
 
 @contextlib.contextmanager
@@ -57,16 +54,7 @@ def _statuses(emulator: Emulator, steps: Sequence[float], status: Callable[[], s
 
 
 def _client(server: EmulatorServer, validate: bool = True) -> CleanRoomsMLClient:
-    return boto3.client(
-        "cleanroomsml",
-        endpoint_url=server.endpoint_url,
-        region_name="us-east-1",
-        aws_access_key_id="x",
-        aws_secret_access_key="y",
-        config=Config(
-            parameter_validation=validate, retries={"mode": "standard", "total_max_attempts": 1}
-        ),
-    )
+    return emulator_client(server, validate=validate)
 
 
 def _create(client: CleanRoomsMLClient, name: str = "m", **extra: Any) -> str:

@@ -16,7 +16,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 import contract
-from local_cli import LOCAL_ASSOCIATION, SharedCloud, outputs_of
+from cdk_cleanrooms_ml.local import cloud as clouds
+from local_cli import LOCAL_ASSOCIATION, MEMBERSHIP, SharedCloud, outputs_of
 
 APP = "python3 examples/app.py"
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -145,3 +146,66 @@ def test_full_pipeline_deploys_every_clean_rooms_ml_resource_and_destroys_them(
         ml.get_ml_configuration(membershipIdentifier=membership)
     with pytest.raises(ClientError):
         s3.head_bucket(Bucket=outputs["ResultsBucket"])
+
+
+REGIONAL_APP = """
+from aws_cdk import App, CfnOutput, Environment, RemovalPolicy, Size, Stack
+
+from cdk_cleanrooms_ml import DataChannel, InstanceType, TrainedModel
+
+PREFIX = "{prefix}"
+app = App()
+stack = Stack(app, "{stack}", env=Environment(account="{account}", region="{region}"))
+model = TrainedModel(
+    stack,
+    "Model",
+    membership_identifier="{membership}",
+    configured_model_algorithm_association_arn=f"{{PREFIX}}/configured-model-algorithm-association/a",
+    instance_type=InstanceType.ML_M5_XLARGE,
+    volume_size=Size.gibibytes(50),
+    data_channels=[
+        DataChannel(ml_input_channel_arn=f"{{PREFIX}}/ml-input-channel/c", channel_name="train")
+    ],
+    removal_policy=RemovalPolicy.DESTROY,
+)
+CfnOutput(stack, "TrainedModelArn", value=model.trained_model_arn)
+app.synth()
+"""
+
+
+@pytest.mark.slow(seconds=25)
+def test_a_stack_in_another_region_deploys_there_with_that_regions_arns(
+    local_cloud: SharedCloud, tmp_path: Path
+) -> None:
+    """A stack bound to eu-west-1, that region bootstrapped too: the real ``cdk deploy``
+    (through ``cdk-cleanrooms-ml local deploy``) deploys it to MiniStack's eu-west-1,
+    whose handler signs for eu-west-1, so the emulator makes the model there; us-east-1
+    sees nothing of it; ``destroy`` deletes its output."""
+    region, stack = "eu-west-1", "OtherRegion"
+    prefix = f"arn:aws:cleanrooms-ml:{region}:{clouds.ACCOUNT}:membership/{MEMBERSHIP}"
+    (tmp_path / "app.py").write_text(
+        REGIONAL_APP.format(
+            prefix=prefix,
+            stack=stack,
+            account=clouds.ACCOUNT,
+            region=region,
+            membership=MEMBERSHIP,
+        )
+    )
+    app = f"python3 {tmp_path / 'app.py'}"
+    local_cloud.bootstrap(region)
+    local_cloud.deploy(app, stack, outputs=tmp_path / "outputs.json")
+    arn = outputs_of(tmp_path / "outputs.json", stack)["TrainedModelArn"]
+    assert arn.startswith(f"{prefix}/trained-model/")
+    (model,) = local_cloud.models(stack)
+    assert (model["trainedModelArn"], model["region"]) == (arn, region)
+    eu, us = local_cloud.cleanroomsml(region), local_cloud.cleanroomsml()
+    got = eu.get_trained_model(membershipIdentifier=MEMBERSHIP, trainedModelArn=arn)
+    assert got["status"] == "ACTIVE"
+    with pytest.raises(us.exceptions.ResourceNotFoundException):
+        us.get_trained_model(membershipIdentifier=MEMBERSHIP, trainedModelArn=arn)
+    stacks = local_cloud.aws("cloudformation", region=region).describe_stacks(StackName=stack)
+    assert stacks["Stacks"][0]["StackId"].startswith(f"arn:aws:cloudformation:{region}:")
+    local_cloud.destroy(app, stack)
+    got = eu.get_trained_model(membershipIdentifier=MEMBERSHIP, trainedModelArn=arn)
+    assert got["status"] == "INACTIVE"

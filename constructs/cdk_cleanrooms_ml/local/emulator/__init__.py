@@ -7,6 +7,9 @@ behaviour the service model does not state is an ASSUMPTION, written down in
 ``cdk_cleanrooms_ml/local/ASSUMPTIONS.md``.
 
     python -m cdk_cleanrooms_ml.local.emulator --port 4599 --training-seconds 20
+
+Each request is served in its client's region (``--region`` when it names none),
+its ARNs with the account ``--account`` (both default to the local cloud's).
 """
 
 from __future__ import annotations

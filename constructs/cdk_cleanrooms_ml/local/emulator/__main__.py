@@ -9,7 +9,7 @@ import sys
 import threading
 
 from .server import EmulatorServer
-from .state import Clock, Emulator, Timings
+from .state import ACCOUNT, REGION, Clock, Emulator, Timings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,11 +23,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--clock-scale", type=float, default=1.0, help="emulated seconds per second"
     )
+    parser.add_argument(
+        "--account", default=ACCOUNT, help=f"the account in every ARN (default {ACCOUNT})"
+    )
+    parser.add_argument(
+        "--region",
+        default=REGION,
+        help=f"the region of a request whose signature and host name none (default {REGION})",
+    )
     parser.add_argument("--verbose", action="store_true", help="log every request")
     args = parser.parse_args(argv)
     emulator = Emulator(
         timings=Timings(args.pending_seconds, args.training_seconds, args.transition_seconds),
         clock=Clock(scale=args.clock_scale),
+        region=args.region,
+        account=args.account,
     )
     server = EmulatorServer(emulator, args.port, verbose=args.verbose)
     print(f"cleanroomsml emulator listening on {server.endpoint_url}", flush=True)

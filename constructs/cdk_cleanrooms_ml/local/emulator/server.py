@@ -11,20 +11,44 @@ deploy script turn the emulator's knobs over HTTP:
 - ``GET /_emulator/models``: every model version with its status
 - ``GET /_emulator/resources``: every model, ML input channel and inference job by
   kind, with its status, and every membership's ML configuration
+- ``GET /_emulator/stats``: ``{"responses_checked": N}``, the responses (errors
+  included) checked against the service model before they were sent
 - ``GET /_emulator/health``
+
+A request's region is its SigV4 credential scope's (else its endpoint host's, else
+the emulator's default); ARNs carry it and the emulator's account.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Final
 from urllib.parse import parse_qs, urlsplit
 
 from . import shapes
-from .state import Emulator, EmulatorError
+from .state import Emulator, EmulatorError, not_emulated
+
+CREDENTIAL_SCOPE: Final = re.compile(
+    r"Credential=[^/,\s]+/\d{8}/(?P<region>[a-z0-9-]+)/cleanrooms-ml/aws4_request"
+)
+"""The region in a SigV4 ``Authorization`` header's credential scope."""
+REGIONAL_HOST: Final = re.compile(r"cleanrooms-ml(?:-fips)?\.(?P<region>[a-z0-9-]+)\.")
+"""The region a regional endpoint's host names (``cleanrooms-ml.eu-west-1.amazonaws.com``)."""
+
+
+def request_region(authorization: str, host: str, default: str) -> str:
+    """The region a request is for: its signature's credential scope (its
+    ``Authorization`` header), else the region its endpoint ``host`` names, else
+    ``default``."""
+    scope = CREDENTIAL_SCOPE.search(authorization)
+    if scope:
+        return scope.group("region")
+    regional = REGIONAL_HOST.match(host.lower())
+    return regional.group("region") if regional else default
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -47,7 +71,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def _error(self, code: str, message: str) -> None:
-        body = json.dumps({"message": message}).encode()
+        wire = {"message": message}
+        if code not in shapes.FRAMEWORK_ERRORS:
+            broken = shapes.check_response(shapes.service_model().shape_for(code), wire)
+            if broken:  # an emulator bug: never answer with a malformed error
+                code, wire = "InternalServiceException", {"message": "; ".join(broken)}
+        body = json.dumps(wire).encode()
         self._send(shapes.error_status(code), body, {"x-amzn-ErrorType": code})
 
     def _handle(self) -> None:
@@ -59,11 +88,16 @@ class _Handler(BaseHTTPRequestHandler):
             return
         found = shapes.match(self.command, url.path)
         if found is None:
-            self._send(
-                404, json.dumps({"message": f"no route for {self.command} {url.path}"}).encode()
+            self._error(
+                "UnknownOperationException",
+                f"no operation of the cleanroomsml API is {self.command} {url.path}",
             )
             return
         operation, labels = found
+        emulator = self.server.emulator
+        if operation.name not in emulator.operations():
+            self._error("UnknownOperationException", not_emulated(operation.name))
+            return
         try:
             params = shapes.parse_request(
                 operation, labels, parse_qs(url.query, keep_blank_values=True), body
@@ -75,25 +109,31 @@ class _Handler(BaseHTTPRequestHandler):
         if problems:
             self._error("ValidationException", "; ".join(problems))
             return
+        region = request_region(
+            self.headers.get("Authorization") or "", self.headers.get("Host") or "", emulator.region
+        )
         try:
-            output = self.server.emulator.call(operation.name, params)
+            output = emulator.call(operation.name, params, region=region)
         except EmulatorError as error:
             self._error(error.code, error.message)
             return
+        wire = shapes.to_wire(operation.output_shape, output)
         if operation.output_shape is not None:
-            broken = shapes.validate(operation.output_shape, output)
+            broken = shapes.check_response(operation.output_shape, wire)
             if broken:  # an emulator bug: never answer with a malformed response
                 self._error(
                     "InternalServiceException", "emulator response invalid: " + "; ".join(broken)
                 )
                 return
-        self._send(200, shapes.serialize_response(operation, output))
+        self._send(200, json.dumps(wire).encode())
 
     def _control(self, path: str, body: bytes) -> None:
         emulator = self.server.emulator
         data = json.loads(body) if body else {}
         if path == "/_emulator/health":
             self._send(200, b'{"status":"ok"}')
+        elif path == "/_emulator/stats":
+            self._send(200, json.dumps({"responses_checked": shapes.CHECKED.count}).encode())
         elif path == "/_emulator/models":
             self._send(200, json.dumps(emulator.snapshot()).encode())
         elif path == "/_emulator/resources":

@@ -1,12 +1,20 @@
-"""The service model: loading it, validating values against shapes (strictly:
-enums, patterns, min/max, required and unknown members), and routing."""
+"""The service model: loading it, validating wire values against shapes (strictly:
+types, enums, patterns, min/max, required and unknown members, unions, timestamp
+formats), writing responses as the protocol does, and routing."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import contextlib
+import email.utils
 import json
+import math
 import re
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any, Final
 from urllib.parse import unquote
@@ -38,36 +46,82 @@ def utf16(value: str) -> str:
     return "".join(chr(int.from_bytes(data[i : i + 2], "little")) for i in range(0, len(data), 2))
 
 
+INT32: Final = (-(2**31), 2**31 - 1)
+INT64: Final = (-(2**63), 2**63 - 1)
+NON_FINITE: Final = ("NaN", "Infinity", "-Infinity")
+"""How JSON protocols write a double that is not a finite number."""
+ISO8601: Final = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z")
+"""A ``date-time`` as Smithy defines it: RFC 3339, UTC (``Z``), optional fractional
+seconds (``2014-04-29T18:30:38Z``, ``2014-04-29T18:30:38.123Z``)."""
+
+
+def timestamp_format(shape: Shape) -> str:
+    """The wire format of a timestamp: its ``timestampFormat``, else the protocol's
+    default for where it travels (rest-json: epoch seconds in the body, ISO 8601 in
+    a URI or query string, RFC 822 in a header)."""
+    declared: str | None = shape.serialization.get("timestampFormat")
+    if declared:
+        return declared
+    location = shape.serialization.get("location")
+    if location in ("uri", "querystring"):
+        return "iso8601"
+    return "rfc822" if location == "header" else "unixTimestamp"
+
+
+def format_timestamp(value: datetime, form: str) -> str | float:
+    """``value`` (an aware datetime) in the wire format ``form``, to the millisecond (A19)."""
+    instant = value.astimezone(UTC)
+    instant = instant.replace(microsecond=instant.microsecond // 1000 * 1000)
+    if form == "iso8601":
+        whole = instant.strftime("%Y-%m-%dT%H:%M:%S")
+        millis = instant.microsecond // 1000
+        return f"{whole}.{millis:03d}Z" if millis else f"{whole}Z"
+    if form == "rfc822":
+        return email.utils.format_datetime(instant, usegmt=True)
+    return round(instant.timestamp(), 3)
+
+
+def _timestamp_problem(value: Any, form: str) -> str | None:
+    """Why ``value`` is not a timestamp in the wire format ``form`` (None if it is)."""
+    if form == "iso8601":
+        if isinstance(value, str) and ISO8601.fullmatch(value):
+            with contextlib.suppress(ValueError):
+                datetime.strptime(value[:19], "%Y-%m-%dT%H:%M:%S")
+                return None
+        return f"{value!r} is not an ISO 8601 date-time (as 2014-04-29T18:30:38Z)"
+    if form == "rfc822":
+        if isinstance(value, str) and value.endswith(" GMT"):
+            with contextlib.suppress(TypeError, ValueError):
+                email.utils.parsedate_to_datetime(value)
+                return None
+        return f"{value!r} is not an RFC 822 date (as Tue, 29 Apr 2014 18:30:38 GMT)"
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return None
+    return f"{value!r} is not epoch seconds (a number)"
+
+
 def validate(shape: Shape, value: Any, path: str = "") -> list[str]:
-    """Every way ``value`` breaks ``shape`` (an empty list when it conforms)."""
+    """Every way ``value``, as it travels on the wire, breaks ``shape`` (an empty list
+    when it conforms): types, required and unknown members, unions, enums, patterns,
+    lengths, sizes, ranges and timestamp formats."""
     where = path or shape.name
     kind = shape.type_name
-    errors: list[str] = []
     meta = shape.metadata
     if kind == "structure":
         if not isinstance(value, dict):
             return [f"{where}: expected an object"]
-        members = shape.members  # type: ignore[attr-defined]
-        for required in shape.required_members:
-            if value.get(required) is None:
-                errors.append(f"{where}.{required}: required")
-        for key, item in value.items():
-            if key not in members:
-                errors.append(f"{where}.{key}: unknown member")
-            elif item is not None:
-                errors.extend(validate(members[key], item, f"{where}.{key}"))
-        return errors
+        return _structure(shape, value, where)
     if kind == "list":
         if not isinstance(value, list):
             return [f"{where}: expected a list"]
-        errors.extend(_bounds(where, len(value), meta, "items"))
+        errors = _bounds(where, len(value), meta, "items")
         for index, item in enumerate(value):
             errors.extend(validate(shape.member, item, f"{where}[{index}]"))  # type: ignore[attr-defined]
         return errors
     if kind == "map":
         if not isinstance(value, dict):
             return [f"{where}: expected a map"]
-        errors.extend(_bounds(where, len(value), meta, "entries"))
+        errors = _bounds(where, len(value), meta, "entries")
         for key, item in value.items():
             errors.extend(validate(shape.key, key, f"{where} key {key!r}"))  # type: ignore[attr-defined]
             errors.extend(validate(shape.value, item, f"{where}[{key!r}]"))  # type: ignore[attr-defined]
@@ -75,42 +129,77 @@ def validate(shape: Shape, value: Any, path: str = "") -> list[str]:
     if kind == "string":
         if not isinstance(value, str):
             return [f"{where}: expected a string"]
-        units = utf16(value)
-        errors.extend(_bounds(where, len(units), meta, "characters"))
-        enum = shape.enum  # type: ignore[attr-defined]
-        if enum and value not in enum:
-            allowed = (
-                ", ".join(enum) if len(enum) <= 12 else f"the {len(enum)} values of {shape.name}"
-            )
-            errors.append(f"{where}: {value!r} is not one of {allowed}")
-        if "pattern" in meta and not _pattern(meta["pattern"]).fullmatch(units):
-            errors.append(f"{where}: {value!r} does not match {meta['pattern']}")
-        return errors
+        return _string(shape, value, where)
     if kind in ("integer", "long"):
         if isinstance(value, bool) or not isinstance(value, int):
             return [f"{where}: expected an integer"]
-        if "min" in meta and value < meta["min"]:
-            errors.append(f"{where}: {value} is below the minimum {meta['min']}")
-        if "max" in meta and value > meta["max"]:
-            errors.append(f"{where}: {value} is above the maximum {meta['max']}")
-        return errors
+        low, high = INT32 if kind == "integer" else INT64
+        if not low <= value <= high:
+            return [f"{where}: {value} does not fit a {kind} ({low} to {high})"]
+        return _bounds(where, value, meta)
+    if kind in ("double", "float"):
+        if value in NON_FINITE:
+            return []
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return [f"{where}: expected a number"]
+        return _bounds(where, value, meta)
     if kind == "boolean":
         return [] if isinstance(value, bool) else [f"{where}: expected a boolean"]
     if kind == "timestamp":
-        ok = isinstance(value, datetime | int | float) and not isinstance(value, bool)
-        return [] if ok else [f"{where}: expected a timestamp"]
-    if kind in ("double", "float"):
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
-        return [] if ok else [f"{where}: expected a number"]
-    return []
+        problem = _timestamp_problem(value, timestamp_format(shape))
+        return [f"{where}: {problem}"] if problem else []
+    if kind == "blob":
+        if isinstance(value, str):
+            with contextlib.suppress(binascii.Error):
+                base64.b64decode(value, validate=True)
+                return []
+        return [f"{where}: expected base64 text"]
+    return [f"{where}: {kind} values are not checked by this emulator"]
 
 
-def _bounds(where: str, size: int, meta: dict[str, Any], unit: str) -> list[str]:
+def _structure(shape: Shape, value: dict[str, Any], where: str) -> list[str]:
+    errors: list[str] = []
+    members = shape.members  # type: ignore[attr-defined]
+    for required in shape.required_members:
+        if value.get(required) is None:
+            errors.append(f"{where}.{required}: required")
+    for key, item in value.items():
+        if key not in members:
+            errors.append(f"{where}.{key}: unknown member")
+        elif item is not None:
+            errors.extend(validate(members[key], item, f"{where}.{key}"))
+    if shape.is_tagged_union:  # type: ignore[attr-defined]
+        chosen = [key for key, item in value.items() if item is not None]
+        if len(chosen) != 1:
+            named = ", ".join(chosen) or "none"
+            errors.append(f"{where}: a union takes exactly one member, got {named}")
+    return errors
+
+
+def _string(shape: Shape, value: str, where: str) -> list[str]:
+    meta = shape.metadata
+    units = utf16(value)
+    errors = _bounds(where, len(units), meta, "characters")
+    enum = shape.enum  # type: ignore[attr-defined]
+    if enum and value not in enum:
+        allowed = ", ".join(enum) if len(enum) <= 12 else f"the {len(enum)} values of {shape.name}"
+        errors.append(f"{where}: {value!r} is not one of {allowed}")
+    if "pattern" in meta and not _pattern(meta["pattern"]).fullmatch(units):
+        errors.append(f"{where}: {value!r} does not match {meta['pattern']}")
+    return errors
+
+
+def _bounds(where: str, size: float, meta: dict[str, Any], unit: str = "") -> list[str]:
+    """``size`` against the shape's ``min`` and ``max``: a number's range, or (with
+    ``unit``) a count of characters, items or entries."""
     errors = []
-    if "min" in meta and size < meta["min"]:
-        errors.append(f"{where}: {size} {unit}; the minimum is {meta['min']}")
-    if "max" in meta and size > meta["max"]:
-        errors.append(f"{where}: {size} {unit}; the maximum is {meta['max']}")
+    for limit, word, side in (("min", "minimum", -1), ("max", "maximum", 1)):
+        if limit in meta and (size - meta[limit]) * side > 0:
+            if unit:
+                errors.append(f"{where}: {size} {unit}; the {word} is {meta[limit]}")
+            else:
+                beyond = "below" if side < 0 else "above"
+                errors.append(f"{where}: {size} is {beyond} the {word} {meta[limit]}")
     return errors
 
 
@@ -201,23 +290,82 @@ def parse_request(
     return params
 
 
-def serialize_response(operation: OperationModel, output: dict[str, Any]) -> bytes:
-    """The JSON body of a response (timestamps as epoch seconds, rest-json's default)."""
+def leaves(shape: Shape, value: Any, path: str = "") -> Iterator[tuple[Shape, Any, str]]:
+    """Every scalar in ``value`` (a request's parameters, a response) that ``shape``
+    declares, with its shape and where it is."""
+    kind = shape.type_name
+    if kind == "structure" and isinstance(value, dict):
+        members = shape.members  # type: ignore[attr-defined]
+        for key, item in value.items():
+            if key in members:
+                yield from leaves(members[key], item, f"{path}.{key}" if path else key)
+    elif kind == "list" and isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from leaves(shape.member, item, f"{path}[{index}]")  # type: ignore[attr-defined]
+    elif kind == "map" and isinstance(value, dict):
+        for key, item in value.items():
+            yield from leaves(shape.value, item, f"{path}[{key!r}]")  # type: ignore[attr-defined]
+    elif kind not in ("structure", "list", "map"):
+        yield shape, value, path
 
-    def encode(value: Any) -> Any:
-        if isinstance(value, datetime):
-            return value.timestamp()
-        if isinstance(value, dict):
-            return {k: encode(v) for k, v in value.items() if v is not None}
-        if isinstance(value, list):
-            return [encode(v) for v in value]
+
+def to_wire(shape: Shape | None, value: Any) -> Any:
+    """``value`` as the protocol writes it: timestamps in their shape's wire format,
+    members that are None left out. What the shape does not know passes unchanged (the
+    response check then names it)."""
+    if shape is None:
         return value
+    kind = shape.type_name
+    if kind == "structure" and isinstance(value, dict):
+        members = shape.members  # type: ignore[attr-defined]
+        return {k: to_wire(members.get(k), v) for k, v in value.items() if v is not None}
+    if kind == "list" and isinstance(value, list):
+        return [to_wire(shape.member, v) for v in value]  # type: ignore[attr-defined]
+    if kind == "map" and isinstance(value, dict):
+        return {k: to_wire(shape.value, v) for k, v in value.items()}  # type: ignore[attr-defined]
+    if kind == "timestamp" and isinstance(value, datetime):
+        return format_timestamp(value, timestamp_format(shape))
+    return value
 
-    return json.dumps(encode(output)).encode()
+
+class Tally:
+    """A count shared by threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._count = 0
+
+    def add(self) -> None:
+        with self._lock:
+            self._count += 1
+
+    @property
+    def count(self) -> int:
+        return self._count
+
+
+CHECKED: Final = Tally()
+"""Responses ``check_response`` verified in this process (``GET /_emulator/stats``)."""
+
+
+def check_response(shape: Shape, wire: Any) -> list[str]:
+    """Every way a response body (its wire form) breaks its shape; counted in ``CHECKED``."""
+    problems = validate(shape, wire)
+    CHECKED.add()
+    return problems
+
+
+FRAMEWORK_ERRORS: Final = {"UnknownOperationException": 404}
+"""Errors of the protocol, not of the service model, with their HTTP status: a
+restJson1 server answers a request it routes to no operation with
+``UnknownOperationException``, a client error (Smithy's ``smithy.framework``
+shape, HTTP 404; what smithy-rs servers send)."""
 
 
 def error_status(code: str) -> int:
-    """The HTTP status the service model gives an error shape."""
+    """The HTTP status of an error: the service model's for its error shapes."""
+    if code in FRAMEWORK_ERRORS:
+        return FRAMEWORK_ERRORS[code]
     shape = service_model().shape_for(code)
     status: int = shape.metadata.get("error", {}).get("httpStatusCode", 400)
     return status

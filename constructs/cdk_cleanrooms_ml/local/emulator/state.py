@@ -8,20 +8,52 @@ refer to it).
 from __future__ import annotations
 
 import copy
+import re
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any, Final
 
-REGION: Final = "us-east-1"
-ACCOUNT: Final = "000000000000"
+from .. import cloud
+from . import shapes
+
+REGION: Final = cloud.REGION
+"""The region of a request that names none (the local cloud's)."""
+ACCOUNT: Final = cloud.ACCOUNT
+"""The account the emulator's resources belong to (the local cloud's)."""
+CLEAN_ROOMS_ARN: Final = re.compile(
+    r"arn:(?P<partition>aws[-a-z]*):cleanrooms(?:-ml)?:(?P<region>[-a-z0-9]*):[0-9]*:"
+)
+"""A Clean Rooms or Clean Rooms ML ARN: a resource of one region."""
 MAX_TAGS: Final = 50  # A9: the API reference's documented limit (the model says 200)
 DEFAULT_PAGE_SIZE: Final = 10
 
 TRAINING: Final = ("CREATE_PENDING", "CREATE_IN_PROGRESS")
+
+
+@cache
+def partition(region: str) -> str:
+    """The partition of ``region`` (``aws-cn`` for ``cn-north-1``), ``aws`` if unknown."""
+    import botocore.exceptions
+    import botocore.session
+
+    try:
+        found: str = botocore.session.get_session().get_partition_for_region(region)
+    except botocore.exceptions.UnknownRegionError:
+        return "aws"
+    return found
+
+
+def not_emulated(operation: str) -> str:
+    """The message of an operation the model has and the emulator does not implement."""
+    return (
+        f"{operation} is not emulated: this Clean Rooms ML emulator implements only the "
+        "operations cdk-cleanrooms-ml calls (the README lists them)"
+    )
 
 
 class EmulatorError(Exception):
@@ -75,6 +107,7 @@ class _Model:
 
     arn: str
     version: str | None
+    region: str
     membership: str
     collaboration: str
     name: str
@@ -121,16 +154,23 @@ class Emulator:
     timings: Timings = field(default_factory=Timings)
     clock: Clock = field(default_factory=Clock)
     max_models_per_membership: int = 100
+    region: str = REGION
+    """The region of a request that names none."""
+    account: str = ACCOUNT
+    """The account in every ARN the emulator makes."""
     _models: list[_Model] = field(default_factory=list)
     _tags: dict[str, dict[str, str]] = field(default_factory=dict)
     _faults: dict[str, list[_Fault]] = field(default_factory=dict)
     _fail_next_creations: dict[str, list[dict[str, str]]] = field(default_factory=dict)
     _fail_next_deletes: list[dict[str, str]] = field(default_factory=list)
-    _configurations: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _configurations: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    """Each (region, membership)'s ML configuration."""
     calls: list[str] = field(default_factory=list)
     history: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     """Every call with its parameters, faults included (for tests)."""
     _lock: threading.RLock = field(default_factory=threading.RLock)
+    _region: str = field(default="", init=False, repr=False)
+    """The region of the call being served."""
 
     # --- knobs ---------------------------------------------------------------
     def inject_fault(self, operation: str, code: str, count: int = 1, message: str = "") -> None:
@@ -164,6 +204,7 @@ class Emulator:
                 {
                     "trainedModelArn": m.arn,
                     "versionIdentifier": m.version,
+                    "region": m.region,
                     "name": m.name,
                     "membershipIdentifier": m.membership,
                     "status": m.status(now),
@@ -181,19 +222,34 @@ class Emulator:
         with self._lock:
             found = {kind: self.snapshot(kind) for kind in (MODEL, CHANNEL, JOB)}
             found["ml-configuration"] = [
-                {"membershipIdentifier": membership, **configuration}
-                for membership, configuration in self.configurations().items()
+                {"region": region, "membershipIdentifier": membership, **copy.deepcopy(held)}
+                for (region, membership), held in self._configurations.items()
             ]
             return found
 
-    def configurations(self) -> dict[str, dict[str, Any]]:
-        """Every membership's ML configuration (for tests)."""
+    def configurations(self, region: str | None = None) -> dict[str, dict[str, Any]]:
+        """Every membership's ML configuration in ``region`` (default: the emulator's)."""
         with self._lock:
-            return copy.deepcopy(self._configurations)
+            wanted = region or self.region
+            return {
+                membership: copy.deepcopy(held)
+                for (where, membership), held in self._configurations.items()
+                if where == wanted
+            }
 
     # --- dispatch ---------------------------------------------------------------
-    def call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
-        """Run one API operation; raises ``EmulatorError`` for modelled errors."""
+    @classmethod
+    @cache
+    def operations(cls) -> frozenset[str]:
+        """The API operations the emulator implements (the others are not emulated)."""
+        return frozenset(name.removeprefix("_op_") for name in dir(cls) if name.startswith("_op_"))
+
+    def call(
+        self, operation: str, params: dict[str, Any], *, region: str | None = None
+    ) -> dict[str, Any]:
+        """Run one API operation as asked in ``region`` (default: the emulator's); raises
+        ``EmulatorError`` for modelled errors, ``UnknownOperationException`` for an
+        operation it does not implement."""
         with self._lock:
             self.calls.append(operation)
             self.history.append((operation, copy.deepcopy(params)))
@@ -204,17 +260,36 @@ class Emulator:
                 if fault.remaining <= 0:
                     queue.pop(0)
                 raise EmulatorError(fault.code, fault.message)
-            handler = getattr(self, f"_op_{operation}", None)
-            if handler is None:
-                raise EmulatorError(
-                    "ValidationException", f"{operation} is not supported by this emulator"
-                )
-            result: dict[str, Any] = handler(params)
+            if operation not in self.operations():
+                raise EmulatorError("UnknownOperationException", not_emulated(operation))
+            self._region = region or self.region
+            self._in_region(operation, params)
+            result: dict[str, Any] = getattr(self, f"_op_{operation}")(params)
             return result
+
+    def _in_region(self, operation: str, params: dict[str, Any]) -> None:
+        """A20: every Clean Rooms (ML) ARN a request names is in the request's region
+        (and its partition), else ResourceNotFoundException: a region's service finds
+        nothing of another region."""
+        shape = shapes.service_model().operation_model(operation).input_shape
+        here = (partition(self._region), self._region)
+        for member, text, path in shapes.leaves(shape, params) if shape else ():
+            if not member.metadata.get("pattern", "").startswith("arn:"):
+                continue
+            found = CLEAN_ROOMS_ARN.match(text)
+            if found and (found["partition"], found["region"]) != here:
+                raise EmulatorError(
+                    "ResourceNotFoundException",
+                    f"{path}: {text} not found in {self._region} (it names {found['region']})",
+                )
 
     # --- helpers ----------------------------------------------------------------
     def _now(self) -> float:
         return self.clock.now()
+
+    def _ours(self, model: _Model, membership: str) -> bool:
+        """Whether ``model`` is the membership's in the region of the call."""
+        return model.membership == membership and model.region == self._region
 
     def _find(self, membership: str, arn: str, version: str | None) -> _Model:
         versions = [m for m in self._models if m.arn == arn and m.membership == membership]
@@ -263,7 +338,7 @@ class Emulator:
         items = [
             describe(m, full=False)
             for m in self._models
-            if m.kind == kind and m.membership == params["membershipIdentifier"]
+            if m.kind == kind and self._ours(m, params["membershipIdentifier"])
         ]
         return self._page(items, params, key)
 
@@ -396,7 +471,7 @@ class Emulator:
             m
             for m in self._models
             if m.kind == kind
-            and m.membership == params["membershipIdentifier"]
+            and self._ours(m, params["membershipIdentifier"])
             and m.status(now) != "INACTIVE"
         ]
         if any(m.name == params["name"] for m in live):
@@ -426,7 +501,10 @@ class Emulator:
         tags = params.get("tags") or {}
         if len(tags) > MAX_TAGS:
             raise EmulatorError("ValidationException", f"{len(tags)} tags; at most {MAX_TAGS}")
-        prefix = f"arn:aws:cleanrooms-ml:{REGION}:{ACCOUNT}:membership/{membership}"
+        region = self._region
+        prefix = (
+            f"arn:{partition(region)}:cleanrooms-ml:{region}:{self.account}:membership/{membership}"
+        )
         arn = f"{prefix}/{kind}/{uuid.uuid4()}"
         failure = self._next_failure(kind)
         request = copy.deepcopy(params)
@@ -436,6 +514,7 @@ class Emulator:
             _Model(
                 arn=arn,
                 version=version,
+                region=region,
                 membership=membership,
                 collaboration=str(uuid.uuid5(uuid.NAMESPACE_URL, membership)),
                 name=params["name"],
@@ -587,10 +666,10 @@ class Emulator:
 
     # --- ML configurations (A17) --------------------------------------------------------
     def _op_PutMLConfiguration(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
-        membership = params["membershipIdentifier"]
+        key = (self._region, params["membershipIdentifier"])
         now = datetime.now(UTC)
-        held = self._configurations.get(membership)
-        self._configurations[membership] = {
+        held = self._configurations.get(key)
+        self._configurations[key] = {
             "defaultOutputLocation": copy.deepcopy(params["defaultOutputLocation"]),
             "createTime": held["createTime"] if held else now,
             "updateTime": now,
@@ -599,7 +678,7 @@ class Emulator:
 
     def _op_GetMLConfiguration(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
         membership = params["membershipIdentifier"]
-        held = self._configurations.get(membership)
+        held = self._configurations.get((self._region, membership))
         if held is None:
             raise EmulatorError(
                 "ResourceNotFoundException", f"no ML configuration for {membership}"
@@ -608,7 +687,7 @@ class Emulator:
 
     def _op_DeleteMLConfiguration(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
         membership = params["membershipIdentifier"]
-        if self._configurations.pop(membership, None) is None:
+        if self._configurations.pop((self._region, membership), None) is None:
             raise EmulatorError(
                 "ResourceNotFoundException", f"no ML configuration for {membership}"
             )
