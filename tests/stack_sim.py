@@ -250,6 +250,10 @@ class Simulator:
         if self.status in ("NONE", "DELETE_COMPLETE"):
             return Record("delete", self.status)
         self._begin("DELETE_IN_PROGRESS")
+        for applied in list(self.resources.values()):
+            if applied.deletion_policy == "Retain":  # DELETE_SKIPPED
+                self._keep(applied)
+                del self.resources[applied.logical_id]
         tasks = self._deletes(self.resources, self.template)
         failed = self._run(tasks, None)
         record = Record("delete", "DELETE_FAILED" if failed else "DELETE_COMPLETE")

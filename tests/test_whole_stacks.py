@@ -110,20 +110,33 @@ class World:
                 if tag is not None:
                     yield kind, resource, tag
 
+    def kept(self, resource: dict[str, Any], tag: ownership.Tag) -> bool:
+        """Whether CloudFormation let it go under RETAIN: by its id, by the pending id of
+        the request that made it (a Create that failed before it answered with an ARN),
+        or as what a cancelled Create made (its owner and this life of the stack)."""
+        for physical_id in self.sim.kept:
+            if physical_id.split("#")[0] == resource["arn"]:
+                return True
+            pending = ownership.parse_physical_id(ownership.arn_pattern("x"), physical_id)
+            if (
+                isinstance(pending, ownership.Pending)
+                and pending.name == resource["name"]
+                and pending.request == tag.request
+            ):
+                return True
+        return any(
+            tag.made_by(stack_id) and tag.owned_by(stack_id, logical_id)
+            for stack_id, logical_id in self.sim.kept_cancelled
+        )
+
     def nothing_orphaned(self) -> None:
         held = self.sim.held_ids()
         held_arns = {physical_id.split("#")[0] for physical_id in held}
-        kept_arns = {physical_id.split("#")[0] for physical_id in self.sim.kept}
         for kind, resource, tag in self.ours():
             status = resource["status"]
             if status == "INACTIVE" or (kind == JOB and status in ("ACTIVE", "CREATE_FAILED")):
                 continue  # stopped, deleted, or a job that ended (jobs have no delete)
-            arn = resource["arn"]
-            cancelled_kept = any(
-                tag.made_by(stack_id) and tag.owned_by(stack_id, logical_id)
-                for stack_id, logical_id in self.sim.kept_cancelled
-            )
-            assert arn in held_arns or arn in kept_arns or cancelled_kept, (
+            assert resource["arn"] in held_arns or self.kept(resource, tag), (
                 f"{kind} {resource['name']} ({status}) is neither held by the stack nor "
                 f"kept under RETAIN: {tag.who}; held {sorted(held)}; log {self.sim.log[-40:]}"
             )
