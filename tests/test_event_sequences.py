@@ -125,6 +125,9 @@ class World:
     path: str
     enforcer: Enforcer
     inputs: tuple[str, str] = ("", "")
+    guard: str = "off"
+    """``replacement_protection``: "off", or "allowed" (on, and this deploy lifts it:
+    every row as without it)."""
     """An inference job's trained model and ML input channel (ACTIVE)."""
 
     def recreate_stack(self) -> None:
@@ -161,6 +164,9 @@ class World:
         if self.path == "long":
             props[contract.COMPLETION_TIMEOUT_SECONDS] = "7200"
             props[contract.WAIT_HANDLE_URL] = self.waiters.url(config)
+        if self.guard != "off":
+            props[contract.REPLACEMENT_PROTECTION] = "Test/Resource"
+            props[contract.REPLACEMENT_ALLOWED] = "true"
         return props
 
     @property
@@ -266,20 +272,24 @@ def _enforce(monkeypatch: pytest.MonkeyPatch, enforcer: Enforcer, kind: str, sta
 
 @pytest.fixture(
     params=[
-        (kind, name, policy, path)
-        for kind in KINDS.values()
-        for path in kind.paths
-        for name in ("generated", "fixed")
-        for policy in ("retain", "destroy")
+        *(
+            (kind, name, policy, path, "off")
+            for kind in KINDS.values()
+            for path in kind.paths
+            for name in ("generated", "fixed")
+            for policy in ("retain", "destroy")
+        ),
+        # the retrain guard on, lifted for the deploy: every row as without it
+        *((kind, "generated", "destroy", "short", "allowed") for kind in KINDS.values()),
     ],
-    ids=lambda p: "-".join((p[0].name, *p[1:])),
+    ids=lambda p: "-".join((p[0].name, *p[1:4], *(["guard-allowed"] if p[4] != "off" else []))),
 )
 def world(
     request: pytest.FixtureRequest,
     monkeypatch: pytest.MonkeyPatch,
     cloud: Cloud,
 ) -> World:
-    kind, name, policy, path = request.param
+    kind, name, policy, path, guard = request.param
     server, client, handles, enforcer = cloud
     emulator = fresh_emulator(monkeypatch, server, client)  # a fresh cloud for each test
     advance = emulator.clock.advance
@@ -289,7 +299,7 @@ def world(
     enforcer.policy = None  # the job's inputs are made by the test, not the handler
     inputs = _inputs(emulator) if kind.emulated == JOB else ("", "")
     _enforce(monkeypatch, enforcer, kind.name, cfn.stack_id)
-    return World(cfn, emulator, handles, kind, name, policy, path, enforcer, inputs)
+    return World(cfn, emulator, handles, kind, name, policy, path, enforcer, inputs, guard)
 
 
 _TYPES = {
@@ -600,6 +610,50 @@ def _(w: World) -> None:
     assert gone.ok, gone.reason
     w.settle()
     assert w.status(a.physical_id) == w.destroyed("ACTIVE")
+
+
+def _guarded(w: World, config: str, *, allowed: bool = False) -> dict[str, Any]:
+    props = w.props(config)
+    props[contract.REPLACEMENT_PROTECTION] = "Test/Resource"
+    props.pop(contract.REPLACEMENT_ALLOWED, None)
+    if allowed:
+        props[contract.REPLACEMENT_ALLOWED] = "true"
+    return props
+
+
+def test_the_guard_refuses_a_replacement_before_anything_starts(world: World) -> None:
+    """``replacement_protection``: a replacing update (rows 5 to 7 begin with one: a
+    changed create parameter) fails before anything starts, naming what changed and how to allow it;
+    its rollback, Update(props=old, old=new, A), returns A and starts nothing; an
+    in-place update (tags) still goes through, and a deploy that lifts the guard
+    replaces as row 5 does."""
+    w = world
+    created = w.cfn.create(_guarded(w, "A"))
+    assert w.deployed(created, "A"), created.reason
+    refused = w.cfn.update(_guarded(w, "B"), old=_guarded(w, "A"), physical_id=created.physical_id)
+    assert refused.status == "FAILED"
+    assert "replacement_protection" in refused.reason
+    assert "allowReplacement=Test/Resource" in refused.reason
+    changed = {
+        "trained-model": "hyperparameters['epochs']: changed (values hidden)",
+        "ml-input-channel": "data_source (its query): changed (values hidden)",
+        "inference-job": "instance_type: 'ml.m5.xlarge' -> 'ml.m5.2xlarge'",
+    }[w.kind.name]
+    assert changed in refused.reason, refused.reason
+    assert w.trainings() == 1  # nothing started
+    back = w.cfn.update(_guarded(w, "A"), old=_guarded(w, "B"), physical_id=created.physical_id)
+    assert back.ok, back.reason
+    assert back.physical_id == created.physical_id
+    tagged = dict(_guarded(w, "A"), **{contract.TAGS: {"team": "ml"}})
+    in_place = w.cfn.update(tagged, old=_guarded(w, "A"), physical_id=created.physical_id)
+    assert in_place.ok, in_place.reason
+    assert w.trainings() == 1
+    allowed = w.cfn.update(
+        _guarded(w, "B", allowed=True), old=tagged, physical_id=created.physical_id
+    )
+    assert w.deployed(allowed, "B"), allowed.reason
+    assert allowed.physical_id != created.physical_id
+    assert w.trainings() == 2
 
 
 @pytest.mark.parametrize("number", list(ROWS))

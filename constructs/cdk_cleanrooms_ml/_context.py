@@ -1,4 +1,5 @@
-"""The context keys of local mode (no CDK import: the local cloud's command passes them)."""
+"""The context keys the constructs read (no CDK import: the local cloud's command passes
+the local-mode ones)."""
 
 from __future__ import annotations
 

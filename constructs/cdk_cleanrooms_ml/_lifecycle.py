@@ -30,6 +30,7 @@ class Lifecycle:
     removal_policy: RemovalPolicy = RemovalPolicy.RETAIN
     wait_for_completion: bool = True
     completion_timeout_seconds: float = contract.DEFAULT_COMPLETION_TIMEOUT_SECONDS
+    replacement_protection: bool = False
 
 
 def read(
@@ -41,6 +42,7 @@ def read(
     removal_policy: object,
     wait_for_completion: object,
     completion_timeout: object,
+    replacement_protection: object = None,
 ) -> Lifecycle:
     policy = (
         reader.choice("removal_policy", removal_policy, RemovalPolicy, members=SUPPORTED_POLICIES)
@@ -54,6 +56,9 @@ def read(
         wait_for_completion=reader.flag("wait_for_completion", wait_for_completion, default=True),
         completion_timeout_seconds=(
             contract.DEFAULT_COMPLETION_TIMEOUT_SECONDS if timeout is None else timeout
+        ),
+        replacement_protection=reader.flag(
+            "replacement_protection", replacement_protection, default=False
         ),
     )
 

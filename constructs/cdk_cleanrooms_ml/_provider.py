@@ -377,7 +377,25 @@ class CleanRoomsMLProvider(Construct):
         self._acknowledge_framework_findings(node)
         self._grant_lifecycle()
         self._tagged_models: list[tuple[Construct, Any, ResourceTags | None]] = []
+        self._allowed: frozenset[str] | None = None
+        """The paths ``ALLOW_REPLACEMENT_CONTEXT_KEY`` names (read when first needed)."""
         """The resources whose final tags are checked at synth (``validate_tags_of``)."""
+
+    def protect(self, owner: Construct, properties: dict[str, Any], protected: bool) -> None:
+        """``replacement_protection``: render the owner's path (the handler's message
+        names it), and whether this deploy lifts it (``contract.ALLOW_REPLACEMENT_CONTEXT_KEY``,
+        read once per stack)."""
+        if not protected:
+            return
+        path = owner.node.path
+        properties[contract.REPLACEMENT_PROTECTION] = path
+        if self._allowed is None:
+            value = self.node.try_get_context(contract.ALLOW_REPLACEMENT_CONTEXT_KEY)
+            self._allowed = frozenset(
+                part.strip() for part in str(value or "").split(",") if part.strip()
+            )
+        if "*" in self._allowed or path in self._allowed:
+            properties[contract.REPLACEMENT_ALLOWED] = True
 
     def _query_interval(self, node: Node, default: Duration) -> Duration:
         value = node.try_get_context(QUERY_INTERVAL_SECONDS_CONTEXT_KEY)

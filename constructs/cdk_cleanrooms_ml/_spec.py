@@ -47,5 +47,6 @@ class ModelSpec:
     removal_policy: str = "retain"
     wait_for_completion: bool = True
     completion_timeout_in_seconds: float = 3600
+    replacement_protection: bool = False
     association_prop: str = "configured_model_algorithm_association_arn"
     """The prop the association was given as (for messages)."""

@@ -242,6 +242,12 @@ class TrainedModelInferenceJob(TrainedModelInferenceJobBase):
     :param wait_for_completion: wait until the job is ACTIVE. Default: True.
     :param completion_timeout: how long to wait, whole seconds up to an hour.
         Default: one hour. A longer job: ``wait_for_completion=False``.
+    :param replacement_protection: a retrain guard, like a database's deletion
+        protection: an update that would replace it (a new inference job: a changed create
+        parameter, name or membership) fails before anything starts, naming what
+        changed; the handler enforces it, whatever tool deploys. Allow it for one
+        deploy with ``cdk deploy -c cdk-cleanrooms-ml:allowReplacement=<construct path>``
+        (or ``*``), or set it to ``False``. A rollback is never refused. Default: off.
 
     :raises ValidationError: once, listing every invalid prop.
     """
@@ -271,6 +277,7 @@ class TrainedModelInferenceJob(TrainedModelInferenceJobBase):
         removal_policy: RemovalPolicy | None = None,
         wait_for_completion: bool | None = None,
         completion_timeout: Duration | None = None,
+        replacement_protection: bool | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         reader = Reader()
@@ -328,6 +335,7 @@ class TrainedModelInferenceJob(TrainedModelInferenceJobBase):
             removal_policy=removal_policy,
             wait_for_completion=wait_for_completion,
             completion_timeout=completion_timeout,
+            replacement_protection=replacement_protection,
         )
         spec = JobSpec(
             membership_identifier=membership or "",
@@ -372,6 +380,7 @@ class TrainedModelInferenceJob(TrainedModelInferenceJobBase):
             else name_prefix(self, scope=scope, construct_id=construct_id, stack=provider.stack)
         )
         properties = render(spec, prefix)
+        provider.protect(self, properties, lifecycle.replacement_protection)
         too_large = self._tags.fit(properties)
         if too_large:
             raise ValidationError("TrainedModelInferenceJob", self.node.path, too_large)

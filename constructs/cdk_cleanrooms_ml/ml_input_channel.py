@@ -345,6 +345,12 @@ class MLInputChannel(MLInputChannelBase):
         Default: one hour.
     :param ml_configuration: the membership's ``MLConfiguration`` (where logs and
         metrics go): the channel is deployed after it. Default: none.
+    :param replacement_protection: a retrain guard, like a database's deletion
+        protection: an update that would replace it (a new protected query: a changed create
+        parameter, name or membership) fails before anything starts, naming what
+        changed; the handler enforces it, whatever tool deploys. Allow it for one
+        deploy with ``cdk deploy -c cdk-cleanrooms-ml:allowReplacement=<construct path>``
+        (or ``*``), or set it to ``False``. A rollback is never refused. Default: off.
 
     :raises ValidationError: once, listing every invalid prop.
     """
@@ -373,6 +379,7 @@ class MLInputChannel(MLInputChannelBase):
         wait_for_completion: bool | None = None,
         completion_timeout: Duration | None = None,
         ml_configuration: IMLConfiguration | None = None,
+        replacement_protection: bool | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         reader = Reader()
@@ -430,6 +437,7 @@ class MLInputChannel(MLInputChannelBase):
             removal_policy=removal_policy,
             wait_for_completion=wait_for_completion,
             completion_timeout=completion_timeout,
+            replacement_protection=replacement_protection,
         )
         spec = ChannelSpec(
             membership_identifier=membership or "",
@@ -474,6 +482,7 @@ class MLInputChannel(MLInputChannelBase):
             if lifecycle.name is not None
             else name_prefix(self, scope=scope, construct_id=construct_id, stack=provider.stack),
         )
+        provider.protect(self, properties, lifecycle.replacement_protection)
         too_large = self._tags.fit(properties)
         if too_large:
             raise ValidationError("MLInputChannel", self.node.path, too_large)

@@ -52,7 +52,14 @@ if TYPE_CHECKING:
 __all__ = ["ITrainedModel", "TrainedModel", "TrainedModelBase"]
 
 _NOT_IDENTITY = frozenset(
-    {contract.TAGS, contract.REMOVAL_POLICY, contract.WAIT_FOR_COMPLETION, contract.WAIT_HANDLE_URL}
+    {
+        contract.TAGS,
+        contract.REMOVAL_POLICY,
+        contract.WAIT_FOR_COMPLETION,
+        contract.WAIT_HANDLE_URL,
+        contract.REPLACEMENT_PROTECTION,
+        contract.REPLACEMENT_ALLOWED,
+    }
 )
 """Properties whose change neither replaces the model nor needs a new WaitCondition."""
 _ARN_SHAPE: Final = (
@@ -214,6 +221,12 @@ class TrainedModel(TrainedModelBase):
         whatever references the model's attributes is created only once it is ACTIVE.
     :param ml_configuration: the membership's ``MLConfiguration`` (where exports, logs
         and metrics go): the model is deployed after it. Default: none.
+    :param replacement_protection: a retrain guard, like a database's deletion
+        protection: an update that would replace it (a new training: a changed create
+        parameter, name or membership) fails before anything starts, naming what
+        changed; the handler enforces it, whatever tool deploys. Allow it for one
+        deploy with ``cdk deploy -c cdk-cleanrooms-ml:allowReplacement=<construct path>``
+        (or ``*``), or set it to ``False``. A rollback is never refused. Default: off.
 
     :raises TrainedModelValidationError: once, listing every invalid prop.
     """
@@ -244,6 +257,7 @@ class TrainedModel(TrainedModelBase):
         wait_for_completion: bool | None = None,
         completion_timeout: Duration | None = None,
         ml_configuration: IMLConfiguration | None = None,
+        replacement_protection: bool | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         reader = Reader()
@@ -283,6 +297,7 @@ class TrainedModel(TrainedModelBase):
             removal_policy=removal_policy,
             wait_for_completion=wait_for_completion,
             completion_timeout=completion_timeout,
+            replacement_protection=replacement_protection,
         )
         failed = set(reader.failed)
         if "configured_model_algorithm_association" in failed:
@@ -314,6 +329,7 @@ class TrainedModel(TrainedModelBase):
         )
         properties = render_properties(spec, name_prefix=prefix)
         properties.pop(contract.REMOVAL_POLICY, None)  # the resource renders it
+        provider.protect(self, properties, spec.replacement_protection)
         self._wait_condition: CfnWaitCondition | None = None
         self._attributes: CustomResource | None = None
         long_path = (
@@ -535,6 +551,7 @@ def _read(
     removal_policy: object,
     wait_for_completion: object,
     completion_timeout: object,
+    replacement_protection: object = None,
 ) -> ModelSpec:
     """Every prop read (type checked, units converted); failures go to ``reader``."""
     membership = reader.text(
@@ -638,6 +655,9 @@ def _read(
         wait_for_completion=reader.flag("wait_for_completion", wait_for_completion, default=True),
         completion_timeout_in_seconds=(
             contract.DEFAULT_COMPLETION_TIMEOUT_SECONDS if timeout is None else timeout
+        ),
+        replacement_protection=reader.flag(
+            "replacement_protection", replacement_protection, default=False
         ),
     )
 

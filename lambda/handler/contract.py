@@ -43,6 +43,15 @@ TAGS: Final = "Tags"
 REMOVAL_POLICY: Final = "RemovalPolicy"
 WAIT_FOR_COMPLETION: Final = "WaitForCompletion"
 COMPLETION_TIMEOUT_SECONDS: Final = "CompletionTimeoutSeconds"
+REPLACEMENT_PROTECTION: Final = "ReplacementProtection"
+"""``true``: an update that would replace the resource (start a new training, query or
+job) fails before anything starts, unless ``REPLACEMENT_ALLOWED`` is ``true`` too."""
+REPLACEMENT_ALLOWED: Final = "ReplacementAllowed"
+"""``true`` for the deploy the context key ``ALLOW_REPLACEMENT_CONTEXT_KEY`` names the
+construct in: that deploy may replace it."""
+ALLOW_REPLACEMENT_CONTEXT_KEY: Final = "cdk-cleanrooms-ml:allowReplacement"
+"""Context key: the construct paths (comma-separated, or ``*`` for all) whose
+``replacement_protection`` a deploy lifts (``cdk deploy -c ...``)."""
 WAIT_HANDLE_URL: Final = "WaitHandleUrl"
 """Long path only: the ``AWS::CloudFormation::WaitCondition`` handle to signal.
 

@@ -261,3 +261,110 @@ def inference_job_document(props: Mapping[str, Any]) -> dict[str, Any]:
         text(props, contract.ML_MODEL_INFERENCE_PAYER_ACCOUNT_ID),
     )
     return document
+
+
+# --- what changed, in the words of the construct's props (messages, the diff) ---------
+
+DOCUMENTS = {
+    contract.RESOURCE_TYPE: trained_model_document,
+    contract.ML_INPUT_CHANNEL_RESOURCE_TYPE: ml_input_channel_document,
+    contract.INFERENCE_JOB_RESOURCE_TYPE: inference_job_document,
+}
+"""The identity document of each kind whose replacement starts something (the ML
+configuration's identity is its membership)."""
+
+_QUERY = "inputChannel.dataSource.protectedQueryInputParameters"
+PROPS = {
+    "membershipIdentifier": "membership_identifier",
+    "configuredModelAlgorithmAssociationArn": "configured_model_algorithm_association",
+    "configuredModelAlgorithmAssociations": "configured_model_algorithm_association",
+    "resourceConfig.instanceType": "instance_type",
+    "resourceConfig.instanceCount": "instance_count",
+    "resourceConfig.volumeSizeInGB": "volume_size",
+    "hyperparameters": "hyperparameters",
+    "environment": "environment",
+    "stoppingCondition.maxRuntimeInSeconds": "max_runtime",
+    "dataChannels": "data_channels",
+    "incrementalTrainingDataChannels": "incremental_training_data_channels",
+    "trainingInputMode": "training_input_mode",
+    "description": "description",
+    "kmsKeyArn": "encryption_key",
+    "mlModelTrainingPayerAccountId": "ml_model_training_payer_account_id",
+    f"{_QUERY}.sqlParameters.queryString": "data_source (its query)",
+    f"{_QUERY}.sqlParameters.analysisTemplateArn": "data_source (its analysis template)",
+    f"{_QUERY}.sqlParameters.parameters": "data_source (its parameters)",
+    f"{_QUERY}.computeConfiguration.worker.type": "worker_type",
+    f"{_QUERY}.computeConfiguration.worker.number": "worker_count",
+    f"{_QUERY}.computeConfiguration.worker.properties.spark": "spark_properties",
+    f"{_QUERY}.resultFormat": "result_format",
+    "inputChannel.roleArn": "role",
+    "retentionInDays": "retention",
+    "payerConfiguration.computePayerAccountId": "compute_payer_account_id",
+    "payerConfiguration.syntheticDataPayerAccountId": "synthetic_data_payer_account_id",
+    "trainedModelArn": "trained_model",
+    "trainedModelVersionIdentifier": "trained_model_version_identifier",
+    "outputConfiguration.members": "output_account_id",
+    "outputConfiguration.accept": "accept",
+    "dataSource.mlInputChannelArn": "data_source",
+    "containerExecutionParameters.maxPayloadInMB": "max_payload",
+    "mlModelInferencePayerAccountId": "ml_model_inference_payer_account_id",
+}
+"""The prop that sets each field of an identity document."""
+HIDDEN = frozenset(
+    {
+        "hyperparameters",
+        "environment",
+        f"{_QUERY}.sqlParameters.queryString",
+        f"{_QUERY}.sqlParameters.parameters",
+    }
+)
+"""Fields whose values are secrets: a change says which key, never the value."""
+_MAPS = frozenset(
+    {*HIDDEN, f"{_QUERY}.computeConfiguration.worker.properties.spark"}
+    - {f"{_QUERY}.sqlParameters.queryString"}
+)
+"""Fields that are maps of strings: a change names the key."""
+
+
+def _leaves(document: Mapping[str, Any], path: str = "") -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for key, value in document.items():
+        here = f"{path}.{key}" if path else key
+        if here in _MAPS and isinstance(value, Mapping):
+            for name, item in value.items():
+                found[f"{here}[{name!r}]"] = item
+        elif isinstance(value, Mapping):
+            found.update(_leaves(value, here))
+        else:
+            found[here] = value
+    return found
+
+
+def _shown(path: str, value: Any) -> str:
+    if value is None:
+        return "unset"
+    if any(path == h or path.startswith(f"{h}[") for h in HIDDEN):
+        return "(a value)"
+    text = json.dumps(value) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 120 else f"{text[:117]}..."
+
+
+def changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """What differs between two identity documents, one line per field, named by the
+    prop that sets it: ``instance_type: 'ml.m5.xlarge' -> 'ml.m5.2xlarge'``; a secret's
+    value is never shown (``hyperparameters['epochs']: changed (values hidden)``)."""
+    before, after = _leaves(old), _leaves(new)
+    lines = []
+    for path in sorted(set(before) | set(after)):
+        if before.get(path) == after.get(path):
+            continue
+        field, _, key = path.partition("[")
+        prop = PROPS.get(field, field) + (f"[{key}" if key else "")
+        hidden = any(path == h or path.startswith(f"{h}[") for h in HIDDEN)
+        if hidden and path in before and path in after:
+            lines.append(f"{prop}: changed (values hidden)")
+        else:
+            lines.append(
+                f"{prop}: {_shown(path, before.get(path))} -> {_shown(path, after.get(path))}"
+            )
+    return lines

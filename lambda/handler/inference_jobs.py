@@ -51,6 +51,7 @@ class InferenceJobs:
     resource_type = contract.INFERENCE_JOB_RESOURCE_TYPE
     noun = "trained model inference job"
     cancellable = True
+    starts = "a new inference job"
 
     def parse_physical_id(self, physical_id: str | None) -> Ref | Pending | None:
         return ownership.parse_physical_id(ARN, physical_id)

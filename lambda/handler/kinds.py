@@ -40,9 +40,7 @@ def desired(
             f"property {contract.COMPLETION_TIMEOUT_SECONDS} must be 1-"
             f"{contract.MAX_COMPLETION_TIMEOUT_SECONDS}, got {timeout}"
         )
-    wait = props.get(contract.WAIT_FOR_COMPLETION)
-    if wait is not None and str(wait).lower() not in ("true", "false"):
-        raise PropertyError(f"property {contract.WAIT_FOR_COMPLETION} must be true or false")
+    wait = flag(props, contract.WAIT_FOR_COMPLETION, default=True)
     return Desired(
         membership=str(document["membershipIdentifier"]),
         identity=identity.digest(document),
@@ -51,11 +49,23 @@ def desired(
         name_prefix=name_prefix,
         tags=identity.string_map(props, contract.TAGS),
         destroy=policy == contract.REMOVAL_POLICY_DESTROY,
-        wait_for_completion=wait is None or str(wait).lower() == "true",
+        wait_for_completion=wait,
         completion_timeout_seconds=timeout,
         wait_handle_url=identity.text(props, contract.WAIT_HANDLE_URL),
         secrets=secrets,
+        replacement_protection=identity.text(props, contract.REPLACEMENT_PROTECTION) or None,
+        replacement_allowed=flag(props, contract.REPLACEMENT_ALLOWED, default=False),
     )
+
+
+def flag(props: Mapping[str, Any], key: str, *, default: bool) -> bool:
+    """A boolean property (CloudFormation delivers ``"true"``/``"false"``)."""
+    value = props.get(key)
+    if value is None:
+        return default
+    if str(value).lower() not in ("true", "false"):
+        raise PropertyError(f"property {key} must be true or false")
+    return str(value).lower() == "true"
 
 
 def request(desired: Desired, name: str, tags: Mapping[str, str]) -> dict[str, Any]:

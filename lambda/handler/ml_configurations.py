@@ -100,6 +100,7 @@ class MLConfigurations:
     resource_type = contract.ML_CONFIGURATION_RESOURCE_TYPE
     noun = "ML configuration"
     cancellable = False
+    starts = "a put"
 
     def parse_physical_id(self, physical_id: str | None) -> Ref | Pending | None:
         match = _ID.fullmatch(physical_id or "")

@@ -55,6 +55,7 @@ class MLInputChannels:
     resource_type = contract.ML_INPUT_CHANNEL_RESOURCE_TYPE
     noun = "ML input channel"
     cancellable = False
+    starts = "a new protected query"
 
     def parse_physical_id(self, physical_id: str | None) -> Ref | Pending | None:
         return ownership.parse_physical_id(ARN, physical_id)

@@ -66,6 +66,7 @@ class TrainedModels:
     resource_type = contract.RESOURCE_TYPE
     noun = "trained model"
     cancellable = True
+    starts = "a new training"
 
     def parse_physical_id(self, physical_id: str | None) -> Ref | Pending | None:
         return ownership.parse_physical_id(ARN, physical_id)

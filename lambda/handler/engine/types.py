@@ -90,6 +90,11 @@ class Desired:
     """Long path: the WaitCondition handle the waiter signals (never logged)."""
     secrets: tuple[str, ...] = ()
     """Values no log line or reason may show (hyperparameters, environment, ...)."""
+    replacement_protection: str | None = None
+    """The construct's path when an update that would replace it must fail before
+    anything starts..."""
+    replacement_allowed: bool = False
+    """... unless this deploy allows it."""
 
 
 @dataclass(frozen=True)
@@ -141,6 +146,8 @@ class Kind(Protocol):
     cancellable: bool
     """Whether ``delete_step`` stops one still being created (a channel's query cannot
     be stopped: its deletion waits for the query to end)."""
+    starts: str
+    """What creating one starts, for messages: "a new training"."""
 
     def parse_physical_id(self, physical_id: str | None) -> Ref | Pending | None: ...
 

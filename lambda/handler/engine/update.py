@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import contract
+import identity
 from engine.shared import (
     adopt,
     answer,
@@ -17,6 +18,7 @@ from engine.shared import (
     ours,
     require_waiter,
     resolve,
+    stack_operation,
     stop_step,
     survey_names,
     sync_tags,
@@ -177,5 +179,45 @@ def on_update(call: Call) -> dict[str, Any]:
             if current.status not in USABLE
             else "a property changed that needs a new one"
         )
+    refused = _protected(call, desired, current, why)
+    if refused is not None:
+        raise refused
     log("replacing", reason=why, physicalResourceId=event.physical_id, **event.fields())
     return create_later(call, desired, name, new_wait)
+
+
+def _protected(
+    call: Call, desired: Desired, current: Observed | None, why: str
+) -> HandlerError | None:
+    """The retrain guard: a replacement of a resource under ``replacement_protection``
+    fails here, before anything starts, unless this deploy allows it. A rollback is
+    never refused (it goes back to what the stack had; CloudFormation's status says)."""
+    path = desired.replacement_protection
+    if path is None or desired.replacement_allowed:
+        return None
+    operation = stack_operation(call)
+    if operation is not None and operation.startswith("UPDATE_ROLLBACK"):
+        return None
+    event, kind = call.event, call.kind
+    what = why
+    try:
+        previous = kind.parse(event.old_properties or {})
+    except PropertyError:
+        previous = None
+    if previous is not None:
+        found = identity.changes(previous.request, desired.request)
+        if previous.fixed_name != desired.fixed_name:
+            found.append(
+                f"name: {previous.fixed_name or 'generated'!r} -> "
+                f"{desired.fixed_name or 'generated'!r}"
+            )
+        if found and current is not None and current.status in USABLE:
+            what = "; ".join(found)
+    subject = f"{kind.noun} {current.name!r} ({current.ref.arn})" if current else kind.noun
+    log("replacement-refused", reason=what, **event.fields())
+    return HandlerError(
+        f"{subject} is protected from replacement (replacement_protection) and this update "
+        f"would replace it, starting {kind.starts}: {what}. Nothing was started. To allow "
+        f"it for one deploy: cdk deploy -c {contract.ALLOW_REPLACEMENT_CONTEXT_KEY}={path} "
+        "(or * for every construct); or set replacement_protection=False"
+    )
