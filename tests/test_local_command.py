@@ -434,7 +434,8 @@ def test_an_app_outside_the_repository_deploys_and_destroys_with_the_wheels_comm
     )
     status = json.loads(local("status", "--json"))
     (model,) = status["resources"]["trained-model"]
-    assert (model["trainedModelArn"], model["status"]) == (arn.group(1), "ACTIVE")
+    assert (model["arn"], model["status"]) == (arn.group(1), "ACTIVE")
+    assert model["owner"].startswith("MyModels/Churn")  # <stack>/<logical id>
     assert model["hyperparameters"] == {"depth": "3"}
     # MiniStack runs on the wheel venv's interpreter (the extra), not a private one
     ministack = next(p for p in status["processes"] if p["name"] == "ministack")
