@@ -4,10 +4,11 @@
     cdk-cleanrooms-ml local destroy [--app ...] [--stack NAME ...] [-c KEY=VALUE ...]
     cdk-cleanrooms-ml local up | down | status [--json]
 
-deploy uses the cloud that up started, if one runs; otherwise it starts its own,
-bootstraps it, deploys, prints the stack outputs and stops it again (its stacks
-go with it: destroy needs a cloud from up). Whatever a command starts, it stops:
-on success, on failure, on Ctrl-C (SIGINT), SIGTERM or SIGHUP.
+deploy synthesizes the app first, then uses the cloud that up started, if one
+runs; otherwise it starts its own, bootstraps it, deploys, prints the stack
+outputs and stops it again (its stacks go with it: destroy needs a cloud from
+up). Whatever a command starts, it stops: on success, on failure, on Ctrl-C
+(SIGINT), SIGTERM or SIGHUP.
 
 The app runs in the current folder, as with cdk: cdk.json there names it unless
 --app does. The command passes the context that points the Clean Rooms ML
@@ -46,6 +47,8 @@ from .resources import shaped
 from .toolkit import StepError, ToolError, Toolkit
 
 PROG: Final = "cdk-cleanrooms-ml"
+SYNTH_FAILURE_LINES: Final = 40
+"""A failed synth shows this many last lines (the app's traceback), not 15."""
 
 
 class CommandError(RuntimeError):
@@ -181,15 +184,14 @@ def _up_cloud(args: argparse.Namespace, report: Report) -> Cloud | None:
 
 
 @contextlib.contextmanager
-def _cloud(args: argparse.Namespace, report: Report, node_bin: Path) -> Iterator[Cloud]:
-    """The cloud ``up`` started, or one started (and always stopped) for this command."""
-    running = _up_cloud(args, report)
-    if running is not None:
-        report.line(f"==> local cloud (from `up`): {_describe(running)}")
-        if args.training_seconds is not None:
-            running.emulator("timings", {"training_seconds": args.training_seconds})
-        with _following(running, report, from_start=False):
-            yield running
+def _cloud(
+    args: argparse.Namespace, report: Report, planned: Cloud, running: bool
+) -> Iterator[Cloud]:
+    """The cloud ``up`` started (``running``), or ``planned`` started (and always
+    stopped) for this command."""
+    if running:
+        with _following(planned, report, from_start=False):
+            yield planned
         return
     python = _ministack_python(report)
     directory = clouds.own_dir()
@@ -200,9 +202,10 @@ def _cloud(args: argparse.Namespace, report: Report, node_bin: Path) -> Iterator
             started = clouds.start(
                 directory,
                 ministack_python=python,
-                node_bin=node_bin,
+                node_bin=planned.node_bin,
                 training_seconds=_training_seconds(args),
                 verbose=report.verbose,
+                planned=planned,
             )
             step.detail = _describe(started)
         with _following(started, report, from_start=True):
@@ -225,15 +228,41 @@ def _training_seconds(args: argparse.Namespace) -> float:
     return value
 
 
+def _shown(failure: StepError, report: Report, tail: int = 15) -> None:
+    """What failed, printed at once (before any cleanup line), unless it streamed."""
+    if not report.verbose:
+        for line in failure_summary(failure.lines, tail=tail):
+            print(f"    {line}", file=sys.stderr, flush=True)
+    failure.shown = True
+
+
+def _step(
+    report: Report,
+    title: str,
+    tools: Toolkit,
+    cloud: Cloud,
+    args: Sequence[str],
+    *,
+    output: Path | None = None,
+    tail: int = 15,
+) -> list[str]:
+    """``cdk <args>`` as one step; a failure prints what failed right after the step."""
+    try:
+        with report.step(title):
+            return tools.run(cloud, args, cwd=Path.cwd(), report=report, output=output)
+    except StepError as failure:
+        _shown(failure, report, tail)
+        raise
+
+
 def _bootstrap(cloud: Cloud, tools: Toolkit, report: Report) -> None:
     """``cdk bootstrap`` the local account once per cloud (concurrent commands wait)."""
     marker = cloud.dir / "bootstrapped"
     with clouds.locked(cloud.dir / "bootstrap.lock"):
         if marker.exists():
             return
-        with report.step(f"cdk bootstrap {ENVIRONMENT}"):
-            tools.run(cloud, ["bootstrap", ENVIRONMENT], cwd=Path.cwd(), report=report)
-            clouds.bootstrap_bucket_plain_http(cloud)
+        _step(report, f"cdk bootstrap {ENVIRONMENT}", tools, cloud, ["bootstrap", ENVIRONMENT])
+        clouds.bootstrap_bucket_plain_http(cloud)
         marker.write_text(time.strftime("%Y-%m-%dT%H:%M:%S"))
 
 
@@ -252,6 +281,23 @@ def _app_args(args: argparse.Namespace, cloud: Cloud) -> list[str]:
     return found
 
 
+def _synth(
+    args: argparse.Namespace, report: Report, tools: Toolkit, cloud: Cloud, output: Path
+) -> Path:
+    """The app synthesized for ``cloud`` into ``output`` (the assembly ``deploy`` takes);
+    a broken app fails here, its whole traceback shown, before anything starts."""
+    _step(
+        report,
+        "cdk synth",
+        tools,
+        cloud,
+        ["synth", "--quiet", *_app_args(args, cloud)],
+        output=output,
+        tail=SYNTH_FAILURE_LINES,
+    )
+    return output
+
+
 def _targets(args: argparse.Namespace) -> tuple[list[str], str]:
     if args.stack:
         return list(args.stack), " ".join(args.stack)
@@ -264,31 +310,44 @@ def deploy(args: argparse.Namespace, report: Report) -> int:
     warning = tools.node_warning()
     if warning:
         report.line(warning)
+    running = _up_cloud(args, report)
+    if running is not None:
+        report.line(f"==> local cloud (from `up`): {_describe(running)}")
+        if args.training_seconds is not None:
+            running.emulator("timings", {"training_seconds": args.training_seconds})
     targets, names = _targets(args)
-    with tempfile.TemporaryDirectory(prefix="cdk-cleanrooms-ml-outputs-") as scratch:
-        outputs_file = Path(args.outputs_file or Path(scratch) / "outputs.json")
-        with _cloud(args, report, tools.node_bin) as cloud:
+    with tempfile.TemporaryDirectory(prefix="cdk-cleanrooms-ml-") as scratch:
+        work = Path(scratch)
+        planned = running or clouds.plan(work, tools.node_bin)
+        assembly = _synth(args, report, tools, planned, work / "cdk.out")
+        outputs_file = Path(args.outputs_file or work / "outputs.json").resolve()
+        with _cloud(args, report, planned, running is not None) as cloud:
+            if cloud.emulator_url != planned.emulator_url:  # its ports were taken meanwhile
+                assembly = _synth(args, report, tools, cloud, work / "cdk.out-again")
             _bootstrap(cloud, tools, report)
-            with report.step(f"cdk deploy {names}"):
-                tools.run(
-                    cloud,
-                    [
-                        "deploy",
-                        *targets,
-                        "--require-approval",
-                        "never",
-                        "--outputs-file",
-                        str(outputs_file.resolve()),
-                        *_app_args(args, cloud),
-                    ],
-                    cwd=Path.cwd(),
-                    report=report,
-                )
+            _step(
+                report,
+                f"cdk deploy {names}",
+                tools,
+                cloud,
+                [
+                    "deploy",
+                    *targets,
+                    "--require-approval",
+                    "never",
+                    "--outputs-file",
+                    str(outputs_file),
+                    "--app",
+                    str(assembly),
+                ],
+            )
         outputs: dict[str, dict[str, str]] = json.loads(outputs_file.read_text())
-    report.line("Outputs:")
-    for stack, values in outputs.items():
-        for key, value in values.items():
-            report.line(f"  {stack}.{key} = {value}")
+    values = [
+        (stack, key, value) for stack, found in outputs.items() for key, value in found.items()
+    ]
+    report.line("Outputs:" if values else "Outputs: none")
+    for stack, key, value in values:
+        report.line(f"  {stack}.{key} = {value}")
     return 0
 
 
@@ -303,12 +362,13 @@ def destroy(args: argparse.Namespace, report: Report) -> int:
     tools = toolkit.find(Path.cwd(), args.cdk)
     targets, names = _targets(args)
     report.line(f"==> local cloud (from `up`): {_describe(running)}")
-    with _following(running, report, from_start=False), report.step(f"cdk destroy {names}"):
-        tools.run(
+    with _following(running, report, from_start=False):
+        _step(
+            report,
+            f"cdk destroy {names}",
+            tools,
             running,
             ["destroy", *targets, "--force", *_app_args(args, running)],
-            cwd=Path.cwd(),
-            report=report,
         )
     return 0
 
@@ -457,7 +517,7 @@ def _parser() -> argparse.ArgumentParser:
 
     parents = [common, cloud_options, app]
 
-    run = command("deploy", "deploy an app onto the local cloud; print its outputs", parents)
+    run = command("deploy", "synthesize an app, deploy it, print its outputs", parents)
     run.add_argument("--outputs-file", help="also write the outputs there (as cdk deploy)")
     run.set_defaults(handler=deploy)
     gone = command("destroy", "destroy an app's stacks on the cloud up started", [common, app])
@@ -487,9 +547,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{PROG}: interrupted ({stop}); stopped what it started", file=sys.stderr)
             return 128 + stop.signum
         except StepError as failure:
-            if not report.verbose:
-                for line in failure_summary(failure.lines):
-                    print(f"    {line}", file=sys.stderr)
+            if not failure.shown:
+                _shown(failure, report)
             print(f"{PROG}: {failure}", file=sys.stderr)
             return 1
         except (CommandError, ToolError, RuntimeError, OSError) as error:

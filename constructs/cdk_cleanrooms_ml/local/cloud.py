@@ -271,6 +271,17 @@ class PortTakenError(RuntimeError):
     """A port found free was taken by someone else before the server bound it."""
 
 
+def plan(directory: Path, node_bin: Path | None) -> Cloud:
+    """A cloud not started yet, on free 127.0.0.1 ports: its endpoints are known (an
+    app can be synthesized for it) before ``start`` binds them."""
+    return Cloud(
+        dir=directory,
+        emulator_url=f"http://127.0.0.1:{free_port()}",
+        ministack_url=f"http://127.0.0.1:{free_port()}",
+        node_bin=node_bin,
+    )
+
+
 def start(
     directory: Path,
     *,
@@ -280,8 +291,10 @@ def start(
     verbose: bool = False,
     timeout: float = 90.0,
     attempts: int = 3,
+    planned: Cloud | None = None,
 ) -> Cloud:
-    """Start the emulator and MiniStack (IAM enforced) on free 127.0.0.1 ports.
+    """Start the emulator and MiniStack (IAM enforced) on free 127.0.0.1 ports
+    (``planned``'s, when given).
 
     Both run in sessions of their own with their output in ``directory``; on any
     failure (or interruption) before both are ready, both are stopped again. A
@@ -290,12 +303,9 @@ def start(
     """
     directory.mkdir(parents=True, exist_ok=True)
     for attempt in range(1, attempts + 1):
-        cloud = Cloud(
-            dir=directory,
-            emulator_url=f"http://127.0.0.1:{free_port()}",
-            ministack_url=f"http://127.0.0.1:{free_port()}",
-            node_bin=node_bin,
-        )
+        cloud = plan(directory, node_bin)
+        if planned is not None and attempt == 1:
+            cloud.emulator_url, cloud.ministack_url = planned.emulator_url, planned.ministack_url
         try:
             _launch(cloud, ministack_python, training_seconds, verbose, timeout)
         except PortTakenError:
