@@ -1,13 +1,14 @@
 """cdk-cleanrooms-ml local: deploy any CDK app onto a local cloud, no AWS account.
 
     cdk-cleanrooms-ml local deploy [--app "python3 app.py"] [--stack NAME ...] [-c KEY=VALUE ...]
-    cdk-cleanrooms-ml local destroy [--app ...] [--stack NAME ...] [-c KEY=VALUE ...]
+    cdk-cleanrooms-ml local destroy [--app ...] [--stack NAME ...] [-c KEY=VALUE ...] [--purge]
     cdk-cleanrooms-ml local up | down | status [--json]
 
 deploy synthesizes the app first, then uses the cloud that up started, if one
 runs; otherwise it starts its own, bootstraps it, deploys, prints the stack
 outputs and stops it again (its stacks go with it: destroy needs a cloud from
-up). Whatever a command starts, it stops: on success, on failure, on Ctrl-C
+up). destroy names what RETAIN kept in the emulator (--purge deletes it too).
+Whatever a command starts, it stops: on success, on failure, on Ctrl-C
 (SIGINT), SIGTERM or SIGHUP.
 
 The app runs in the current folder, as with cdk: cdk.json there names it unless
@@ -40,10 +41,10 @@ from .._context import (
     QUERY_INTERVAL_SECONDS_CONTEXT_KEY,
 )
 from . import cloud as clouds
-from . import processes, resources, toolkit
+from . import leftovers, processes, resources, toolkit
 from .cloud import ENVIRONMENT, MINISTACK_VERSION, Cloud
 from .report import Report, failure_summary
-from .resources import shaped
+from .resources import owner_stack, shaped
 from .toolkit import StepError, ToolError, Toolkit
 
 PROG: Final = "cdk-cleanrooms-ml"
@@ -190,8 +191,12 @@ def _cloud(
     """The cloud ``up`` started (``running``), or ``planned`` started (and always
     stopped) for this command."""
     if running:
-        with _following(planned, report, from_start=False):
-            yield planned
+        try:
+            with _following(planned, report, from_start=False):
+                yield planned
+        finally:  # a replaced or rolled-back function's workers: MiniStack leaves them
+            with contextlib.suppress(Exception):
+                leftovers.stop_workers(planned)
         return
     python = _ministack_python(report)
     directory = clouds.own_dir()
@@ -362,14 +367,43 @@ def destroy(args: argparse.Namespace, report: Report) -> int:
     tools = toolkit.find(Path.cwd(), args.cdk)
     targets, names = _targets(args)
     report.line(f"==> local cloud (from `up`): {_describe(running)}")
+    before = leftovers.stacks(running)
     with _following(running, report, from_start=False):
-        _step(
-            report,
-            f"cdk destroy {names}",
-            tools,
-            running,
-            ["destroy", *targets, "--force", *_app_args(args, running)],
-        )
+        try:
+            with report.step(f"cdk destroy {names}") as step:
+                lines = tools.run(
+                    running,
+                    ["destroy", *targets, "--force", *_app_args(args, running)],
+                    cwd=Path.cwd(),
+                    report=report,
+                )
+                live = leftovers.stacks(running)
+                gone = leftovers.destroyed(before, live, lines)
+                stopped = leftovers.stop_workers(running)
+                if stopped:
+                    step.detail = f"{stopped} Lambda worker{'s' if stopped > 1 else ''} stopped"
+        except StepError as failure:
+            _shown(failure, report)
+            raise
+    recorded = leftovers.remember(running, (before[name] for name in gone if name in before))
+    found = shaped(running.emulator("resources"))
+    left = leftovers.left(found, gone, recorded, live.values())
+    if not left:
+        return 0
+    whose = ", ".join(sorted({owner_stack(r) or "" for _, r in left} & gone) or sorted(gone))
+    if args.purge:
+        with report.step(f"purge what {whose} left in the emulator") as step:
+            problems = leftovers.purge(running, left)
+            step.detail = f"{len(left) - len(problems)} deleted"
+        if problems:
+            raise CommandError("could not purge:\n  " + "\n  ".join(problems))
+        return 0
+    report.line(
+        f"    kept by RETAIN in the emulator until `{PROG} local down` "
+        "(`destroy --purge` deletes them):"
+    )
+    for kind, record in left:
+        report.line(f"      {resources.line(kind, record)}")
     return 0
 
 
@@ -520,7 +554,12 @@ def _parser() -> argparse.ArgumentParser:
     run = command("deploy", "synthesize an app, deploy it, print its outputs", parents)
     run.add_argument("--outputs-file", help="also write the outputs there (as cdk deploy)")
     run.set_defaults(handler=deploy)
-    gone = command("destroy", "destroy an app's stacks on the cloud up started", [common, app])
+    gone = command("destroy", "destroy an app's stacks; name what RETAIN kept", [common, app])
+    gone.add_argument(
+        "--purge",
+        action="store_true",
+        help="also delete what the destroyed stacks left in the emulator (what RETAIN kept)",
+    )
     gone.set_defaults(handler=destroy, training_seconds=None)
     start = command("up", "start a local cloud that keeps running", [common, cloud_options])
     start.set_defaults(handler=up)

@@ -1,8 +1,9 @@
 """The emulator's Clean Rooms ML resources, each kind with its own fields.
 
-``status`` shows them (``--json`` prints exactly these records). The owner of a
-model, channel or job is the ``<stack name>/<logical id>`` its ownership tag ends
-in (an ML configuration has no tags).
+``status`` shows them (``--json`` prints exactly these records) and ``destroy``
+finds among them what a destroyed stack left. The owner of a model, channel or
+job is the ``<stack name>/<logical id>`` its ownership tag ends in (an ML
+configuration has no tags: a stack's record of it says whose it is).
 """
 
 from __future__ import annotations
@@ -19,9 +20,13 @@ JOB: Final = "trained-model-inference-job"
 CONFIGURATION: Final = "ml-configuration"
 KINDS: Final = (MODEL, CHANNEL, JOB, CONFIGURATION)
 
+CONFIGURATION_ID_PREFIX: Final = "ml-configuration:"
+"""An ML configuration's physical id: ``ml-configuration:<membership>``."""
 _OWNER: Final = re.compile(
     r"(?P<stack>[A-Za-z][-A-Za-z0-9]*)/(?P<logical>[A-Za-z0-9]+)(?:@[0-9a-f]{12})?$"
 )
+GONE: Final = frozenset({"INACTIVE"})
+"""A model's output or a channel's data deleted (a cancelled job ends there too)."""
 
 Record = dict[str, Any]
 
@@ -30,6 +35,11 @@ def owner(tags: Mapping[str, str] | None) -> str | None:
     """``<stack name>/<logical id>`` from the ownership tag, or None when it has none."""
     found = _OWNER.search((tags or {}).get(RESERVED_TAG_KEY, ""))
     return f"{found['stack']}/{found['logical']}" if found else None
+
+
+def owner_stack(record: Mapping[str, Any]) -> str | None:
+    who = record.get("owner")
+    return str(who).partition("/")[0] if who else None
 
 
 def shaped(raw: Mapping[str, Iterable[Mapping[str, Any]]]) -> dict[str, list[Record]]:
@@ -63,6 +73,14 @@ def _configuration(item: Mapping[str, Any]) -> Record:
         "output_location": destination.get("s3Uri"),
         "role": location.get("roleArn"),
     }
+
+
+def physical_id(kind: str, record: Mapping[str, Any]) -> str:
+    """The physical id CloudFormation holds for the resource (as the handler writes it)."""
+    if kind == CONFIGURATION:
+        return f"{CONFIGURATION_ID_PREFIX}{record['membership']}"
+    version = record.get("version")
+    return f"{record['arn']}#{version}" if version else str(record["arn"])
 
 
 def line(kind: str, record: Mapping[str, Any]) -> str:
