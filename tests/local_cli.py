@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final
 import boto3
 
 from cdk_cleanrooms_ml.local import cloud as clouds
+from cdk_cleanrooms_ml.local import processes
+from cdk_cleanrooms_ml.local.cloud import Cloud
 
 if TYPE_CHECKING:
     from mypy_boto3_cleanroomsml import CleanRoomsMLClient
@@ -204,3 +206,41 @@ class SharedCloud:
 def outputs_of(path: Path, stack: str) -> dict[str, str]:
     found: dict[str, str] = json.loads(path.read_text())[stack]
     return found
+
+
+@contextlib.contextmanager
+def recorded_cloud(state_dir: Path) -> Iterator[Cloud]:
+    """A cloud recorded in ``state_dir`` as ``up`` records one, in a fraction of a second:
+    the real emulator and, for MiniStack, a static server that answers its health check.
+
+    For the commands' view of a cloud's state (running, half-dead, stopped); nothing
+    can be deployed to it. Its processes are stopped at the end.
+    """
+    directory = state_dir / "cloud"
+    (directory / "_ministack").mkdir(parents=True)
+    (directory / "_ministack" / "health").write_text('{"status": "ok"}')
+    cloud = Cloud(
+        dir=directory,
+        emulator_url=f"http://127.0.0.1:{clouds.free_port()}",
+        ministack_url=f"http://127.0.0.1:{clouds.free_port()}",
+        node_bin=None,
+    )
+    emulator_port, ministack_port = (
+        url.rpartition(":")[2] for url in (cloud.emulator_url, cloud.ministack_url)
+    )
+    commands = {
+        "emulator": [sys.executable, "-m", "cdk_cleanrooms_ml.local.emulator"],
+        "ministack": [sys.executable, "-m", "http.server", "--bind", "127.0.0.1"],
+    }
+    try:
+        for name, port in (("emulator", emulator_port), ("ministack", ministack_port)):
+            command = [*commands[name], *(["--port"] if name == "emulator" else []), port]
+            log = directory / f"{name}.log"
+            cloud.processes.append(
+                processes.start(name, command, env=os.environ, cwd=directory, log=log, grace=1)
+            )
+        clouds._wait_ready(cloud, timeout=30)
+        cloud.save(state_dir)
+        yield cloud
+    finally:
+        cloud.stop()

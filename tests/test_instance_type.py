@@ -30,4 +30,7 @@ def test_of_is_an_escape_hatch_with_value_semantics() -> None:
     assert InstanceType.of("ml.m5.xlarge") == InstanceType.ML_M5_XLARGE
     assert hash(InstanceType.of("ml.m5.xlarge")) == hash(InstanceType.ML_M5_XLARGE)
     assert str(InstanceType.of("ml.new.huge")) == "ml.new.huge"
-    assert repr(InstanceType.ML_M5_XLARGE) == "InstanceType('ml.m5.xlarge')"
+    # as written: a constant by its name, another type as InstanceType.of(...)
+    assert repr(InstanceType.ML_M5_XLARGE) == "InstanceType.ML_M5_XLARGE"
+    assert repr(InstanceType.of("ml.m5.xlarge")) == "InstanceType.ML_M5_XLARGE"
+    assert repr(InstanceType.of("ml.new.huge")) == "InstanceType.of('ml.new.huge')"

@@ -219,8 +219,16 @@ def test_the_demo_deploys_replaces_and_destroys_in_a_few_quiet_lines(tmp_path: P
         assert noise not in output
     assert "warning: Node.js" not in output  # the pinned LTS, first on PATH
     steps = [line for line in lines if line.startswith("==> cdk ")]
-    assert len(steps) == 4  # bootstrap, deploy, deploy, destroy: one line each, with its time
-    assert all(re.search(r" \d+\.\d s$", line) for line in steps)
+    # synth, bootstrap, deploy; synth, deploy; destroy: one line each, with its time
+    assert [step.split(" ...")[0] for step in steps] == [
+        "==> cdk synth",
+        "==> cdk bootstrap aws://000000000000/us-east-1",
+        "==> cdk deploy (all stacks)",
+        "==> cdk synth",
+        "==> cdk deploy (all stacks)",
+        "==> cdk destroy (all stacks)",
+    ]
+    assert all(re.search(r" \d+\.\d s(: [^:]+)?$", line) for line in steps)
     first, second = re.findall(r"CleanRoomsMLExample\.TrainedModelArn = (\S+)", output)
     assert first.startswith("arn:aws:cleanrooms-ml:us-east-1:000000000000:membership/")
     assert second != first  # epochs=20 replaced the model
@@ -434,7 +442,8 @@ def test_an_app_outside_the_repository_deploys_and_destroys_with_the_wheels_comm
     )
     status = json.loads(local("status", "--json"))
     (model,) = status["resources"]["trained-model"]
-    assert (model["trainedModelArn"], model["status"]) == (arn.group(1), "ACTIVE")
+    assert (model["arn"], model["status"]) == (arn.group(1), "ACTIVE")
+    assert model["owner"].startswith("MyModels/Churn")  # <stack>/<logical id>
     assert model["hyperparameters"] == {"depth": "3"}
     # MiniStack runs on the wheel venv's interpreter (the extra), not a private one
     ministack = next(p for p in status["processes"] if p["name"] == "ministack")

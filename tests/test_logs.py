@@ -103,12 +103,12 @@ def test_wrong_arguments_are_named_all_at_once() -> None:
     with pytest.raises(ValidationError) as raised:
         HandlerLogs.configure(stack, retention=30, removal_policy="destroy")  # type: ignore[arg-type]
     failures = raised.value.failures
-    assert failures[0].startswith("retention: 30 (a int) is not a RetentionDays")
-    assert failures[1].startswith("removal_policy: 'destroy' (a str) is not a RemovalPolicy")
+    assert failures[0].startswith("retention: 30 (an int) is not a RetentionDays")
+    assert failures[1].startswith("removal_policy: 'destroy' (a string) is not a RemovalPolicy")
     assert "use RemovalPolicy.DESTROY" in failures[1]
     with pytest.raises(ValidationError, match="SNAPSHOT is not supported"):
         HandlerLogs.configure(stack, removal_policy=RemovalPolicy.SNAPSHOT)
     with pytest.raises(ValidationError) as raised:
         HandlerLogs.configure("Test")  # type: ignore[arg-type]
     assert raised.value.construct_path == "(no scope)"
-    assert raised.value.failures[0].startswith("scope: 'Test' (a str) is not a construct")
+    assert raised.value.failures[0].startswith("scope: 'Test' (a string) is not a construct")

@@ -211,11 +211,12 @@ def test_a_channel_as_a_data_channel_of_a_model() -> None:
     [
         ({"retention": Duration.days(31)}, "retention: 31 days is out of range; allowed 1-30 days"),
         ({"retention": Duration.hours(36)}, "retention: 1.5 days is not a whole number of days"),
-        ({"retention": "7"}, "retention: '7' (a str) is not a Duration"),
+        ({"retention": "7"}, "retention: '7' (a string) is not a Duration"),
         ({"worker_count": 1}, "worker_count: 1 workers is out of range; allowed 2-1024"),
         (
             {"worker_type": "CR.1X"},
-            "worker_type: 'CR.1X' (a str) is not a WorkerComputeType (use WorkerComputeType.CR_1X)",
+            "worker_type: 'CR.1X' (a string) is not a WorkerComputeType "
+            "(use WorkerComputeType.CR_1X)",
         ),
         (
             {"data_source": MLInputChannelDataSource.sql("x" * 500_001)},
@@ -223,7 +224,7 @@ def test_a_channel_as_a_data_channel_of_a_model() -> None:
         ),
         (
             {"data_source": "SELECT 1"},
-            "data_source: 'SELECT 1' (a str) is not a MLInputChannelDataSource",
+            "data_source: 'SELECT 1' (a string) is not an MLInputChannelDataSource",
         ),
         (
             {
@@ -239,9 +240,9 @@ def test_a_channel_as_a_data_channel_of_a_model() -> None:
         ),
         (
             {"configured_model_algorithm_association": 5},
-            "configured_model_algorithm_association: 5 (a int) is not an association",
+            "configured_model_algorithm_association: 5 (an int) is not an association",
         ),
-        ({"role": ROLE_ARN}, "role: '" + ROLE_ARN + "' (a str) is not an IRole"),
+        ({"role": ROLE_ARN}, "role: '" + ROLE_ARN + "' (a string) is not an IRole"),
         ({"membership_identifier": None}, "membership_identifier: is required"),
         ({"ml_input_channel_name": ""}, "ml_input_channel_name: '' has 0 characters"),
         (
@@ -365,9 +366,9 @@ def test_a_job_runs_the_version_a_model_of_the_app_trained_and_waits_for_its_con
     ("overrides", "expected"),
     [
         ({"instance_count": 11}, "instance_count: 11 instances is out of range; allowed 1-10"),
-        ({"instance_count": "2"}, "instance_count: '2' (a str) is not a number"),
+        ({"instance_count": "2"}, "instance_count: '2' (a string) is not a number"),
         ({"max_payload": Size.mebibytes(101)}, "max_payload: 101 MiB is out of range"),
-        ({"max_payload": 6}, "max_payload: 6 (a int) is not a Size"),
+        ({"max_payload": 6}, "max_payload: 6 (an int) is not a Size"),
         (
             {"environment": {f"K{i}": "v" for i in range(17)}},
             "environment: 17 entries; allowed at most 16",
@@ -375,16 +376,16 @@ def test_a_job_runs_the_version_a_model_of_the_app_trained_and_waits_for_its_con
         ({"output_account_id": "x"}, "output_account_id: 'x' is not an account id"),
         (
             {"trained_model": MODEL_ARN},
-            "(a str) is not an ITrainedModel",
+            "(a string) is not an ITrainedModel",
         ),
         (
             {"data_source": CHANNEL_ARN},
-            "(a str) is not an IMLInputChannel",
+            "(a string) is not an IMLInputChannel",
         ),
         ({"trained_model_version_identifier": "NULL"}, "is not a version identifier"),
         (
             {"ml_configuration": "config"},
-            "ml_configuration: 'config' (a str) is not an IMLConfiguration",
+            "ml_configuration: 'config' (a string) is not an IMLConfiguration",
         ),
     ],
 )
@@ -534,7 +535,7 @@ def test_a_membership_has_one_configuration_in_an_app() -> None:
     ("overrides", "expected"),
     [
         ({"membership_identifier": "ABC"}, "membership_identifier: 'ABC' is not a membership id"),
-        ({"output_bucket": "results"}, "output_bucket: 'results' (a str) is not an IBucket"),
+        ({"output_bucket": "results"}, "output_bucket: 'results' (a string) is not an IBucket"),
         ({"output_prefix": "x/"}, "output_prefix: needs output_bucket"),
         ({"removal_policy": RemovalPolicy.SNAPSHOT}, "removal_policy"),
     ],

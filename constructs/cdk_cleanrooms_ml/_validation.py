@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from . import _contract as contract
-from ._props import show, unresolved
+from ._props import SECRET_NOTE, article, noun, show, unresolved
 from ._spec import ModelSpec
 from .instance_type import is_well_formed_instance_type
 
@@ -244,15 +244,16 @@ def check_string_map(
         if _unresolved(value):
             continue
         # Values are never shown: they may be secrets.
+        which = f"{prop}: the value of key {show(key)}"
         if not isinstance(value, str):
-            yield f"{prop}[{key!r}]: value of type {type(value).__name__}; allowed: a string"
+            yield f"{which} is {article(noun(value))} ({SECRET_NOTE}); allowed: a string"
         elif not value_min <= _length(value) <= value_max:
             yield (
-                f"{prop}[{key!r}]: value has {_length(value)} characters; "
+                f"{which} has {_length(value)} characters ({SECRET_NOTE}); "
                 f"allowed {value_min}-{value_max}"
             )
         elif single_line and _JAVA_LINE_TERMINATORS.search(value):
-            yield f"{prop}[{key!r}]: value has a line break; allowed: a single line"
+            yield f"{which} has a line break ({SECRET_NOTE}); allowed: a single line"
 
 
 def _hyperparameters(spec: ModelSpec) -> Iterator[str]:
@@ -414,8 +415,8 @@ def tag_failures(prop: str, tags: Mapping[str, str]) -> list[str]:
         failures.extend(_jsii_reserved(prop, key))
         if isinstance(value, str) and not _unresolved(value) and _length(value) > TAG_VALUE_MAX:
             failures.append(
-                f"{prop}[{key!r}]: {show(value)} has {_length(value)} characters; "
-                f"allowed 0-{TAG_VALUE_MAX}"
+                f"{prop}: the value of key {show(key)}, {show(value)}, has {_length(value)} "
+                f"characters; allowed 0-{TAG_VALUE_MAX}"
             )
     return failures
 

@@ -335,7 +335,10 @@ class InstanceType:
         return self._name
 
     def __repr__(self) -> str:
-        return f"InstanceType({self._name!r})"
+        """As it is written: ``InstanceType.ML_M5_XLARGE``, or ``InstanceType.of('ml.x.y')``."""
+        constant = _constant(self._name) if isinstance(self._name, str) else ""
+        known = constant and getattr(InstanceType, constant, None) == self
+        return f"InstanceType.{constant}" if known else f"InstanceType.of({self._name!r})"
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, InstanceType) and other._name == self._name
@@ -481,8 +484,14 @@ _KNOWN: Final[tuple[str, ...]] = (
 )
 """Every instance type the service model lists, in its order."""
 
+
+def _constant(name: str) -> str:
+    """The constant's name for an instance type: ``ml.m5.xlarge`` -> ``ML_M5_XLARGE``."""
+    return name.upper().replace(".", "_").replace("-", "_")
+
+
 for _value in _KNOWN:
-    setattr(InstanceType, _value.upper().replace(".", "_").replace("-", "_"), InstanceType(_value))
+    setattr(InstanceType, _constant(_value), InstanceType(_value))
 
 
 def is_well_formed_instance_type(name: str) -> bool:

@@ -522,7 +522,10 @@ class MLInputChannel(MLInputChannelBase):
             )
         )
         if not isinstance(ml_input_channel_arn, str):
-            failures = [f"ml_input_channel_arn: {received(ml_input_channel_arn)} is not a string"]
+            failures = [
+                f"ml_input_channel_arn: {received(ml_input_channel_arn)} is not a string; "
+                "allowed: an ML input channel ARN"
+            ]
         if failures:
             raise ValidationError("MLInputChannel", f"{scope.node.path}/{construct_id}", failures)
         return _ImportedMLInputChannel(scope, construct_id, ml_input_channel_arn)

@@ -1,19 +1,21 @@
-"""``cdk-cleanrooms-ml local``: deploy any CDK app onto a local cloud, no AWS account.
+"""cdk-cleanrooms-ml local: deploy any CDK app onto a local cloud, no AWS account.
 
     cdk-cleanrooms-ml local deploy [--app "python3 app.py"] [--stack NAME ...] [-c KEY=VALUE ...]
-    cdk-cleanrooms-ml local destroy [--app ...] [--stack NAME ...] [-c KEY=VALUE ...]
-    cdk-cleanrooms-ml local up | down | status
+    cdk-cleanrooms-ml local destroy [--app ...] [--stack NAME ...] [-c KEY=VALUE ...] [--purge]
+    cdk-cleanrooms-ml local up | down | status [--json]
 
-``deploy`` uses the cloud ``up`` started, if one runs; otherwise it starts its
-own, bootstraps it, deploys, prints the stack outputs and stops it again (its
-stacks go with it: ``destroy`` needs a cloud from ``up``). Whatever a command
-starts, it stops: on success, on failure, on Ctrl-C (SIGINT), SIGTERM or SIGHUP.
+deploy synthesizes the app first, then uses the cloud that up started, if one
+runs; otherwise it starts its own, bootstraps it, deploys, prints the stack
+outputs and stops it again (its stacks go with it: destroy needs a cloud from
+up). destroy names what RETAIN kept in the emulator (--purge deletes it too).
+Whatever a command starts, it stops: on success, on failure, on Ctrl-C
+(SIGINT), SIGTERM or SIGHUP.
 
-The app runs in the current folder, as with ``cdk``: ``cdk.json`` there names
-it unless ``--app`` does. The command passes the context that points the Clean
-Rooms ML handler at the emulator (``cdk-cleanrooms-ml:cleanroomsmlEndpointUrl``)
-and shortens the handler's polls (``cdk-cleanrooms-ml:queryIntervalSeconds``,
-``cdk-cleanrooms-ml:longWaitPollSeconds``); never set these for a real account.
+The app runs in the current folder, as with cdk: cdk.json there names it unless
+--app does. The command passes the context that points the Clean Rooms ML
+handler at the emulator (cdk-cleanrooms-ml:cleanroomsmlEndpointUrl) and
+shortens the handler's polls (cdk-cleanrooms-ml:queryIntervalSeconds,
+cdk-cleanrooms-ml:longWaitPollSeconds); never set these for a real account.
 """
 
 from __future__ import annotations
@@ -32,18 +34,22 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Final
 
+from .. import __version__
 from .._context import (
     ENDPOINT_URL_CONTEXT_KEY,
     LONG_WAIT_POLL_SECONDS_CONTEXT_KEY,
     QUERY_INTERVAL_SECONDS_CONTEXT_KEY,
 )
 from . import cloud as clouds
-from . import processes, toolkit
+from . import leftovers, processes, resources, toolkit
 from .cloud import ENVIRONMENT, MINISTACK_VERSION, Cloud
 from .report import Report, failure_summary
+from .resources import owner_stack, shaped
 from .toolkit import StepError, ToolError, Toolkit
 
 PROG: Final = "cdk-cleanrooms-ml"
+SYNTH_FAILURE_LINES: Final = 40
+"""A failed synth shows this many last lines (the app's traceback), not 15."""
 
 
 class CommandError(RuntimeError):
@@ -134,16 +140,63 @@ def _describe(cloud: Cloud) -> str:
     return f"MiniStack {cloud.ministack_url}, emulator {cloud.emulator_url}"
 
 
+def _parts(cloud: Cloud) -> str:
+    """``MiniStack (pid 12, http://...) is running, the emulator (pid 13) is stopped``."""
+    urls = {"emulator": cloud.emulator_url, "ministack": cloud.ministack_url}
+    parts = cloud.parts()
+    said = []
+    for process in cloud.processes:
+        state = parts.get(process.name, clouds.STOPPED)
+        where = f"pid {process.pid}" + (
+            f", {urls[process.name]}" if state != clouds.STOPPED else ""
+        )
+        name = clouds.SERVER_NAMES.get(process.name, process.name)
+        said.append(f"{name} ({where}) is {state}")
+    return ", ".join(said)
+
+
+def _half_dead(cloud: Cloud, directory: Path) -> str:
+    return (
+        f"the local cloud `up` started is half-dead: {_parts(cloud)} (state: {directory}); "
+        f"`{PROG} local down` stops what is left of it, then `{PROG} local up` starts a new one"
+    )
+
+
+def _up_cloud(args: argparse.Namespace, report: Report) -> Cloud | None:
+    """The cloud ``up`` started, if it runs; None if there is none (or it has stopped).
+
+    A half-dead one (one server still running) is an error: a second cloud beside
+    it would hide it, and its stacks are not there to deploy to or destroy from.
+    """
+    directory = _state_dir(args)
+    running = clouds.load(directory)
+    if running is None:
+        return None
+    state = running.state()
+    if state == clouds.RUNNING:
+        return running
+    if state == clouds.HALF_DEAD:
+        raise CommandError(_half_dead(running, directory))
+    report.line(
+        f"==> the local cloud `up` started has stopped (state: {directory}; "
+        f"`{PROG} local down` clears its record)"
+    )
+    return None
+
+
 @contextlib.contextmanager
-def _cloud(args: argparse.Namespace, report: Report, node_bin: Path) -> Iterator[Cloud]:
-    """The cloud ``up`` started, or one started (and always stopped) for this command."""
-    running = clouds.load(_state_dir(args))
-    if running is not None and running.healthy():
-        report.line(f"==> local cloud (from `up`): {_describe(running)}")
-        if args.training_seconds is not None:
-            running.emulator("timings", {"training_seconds": args.training_seconds})
-        with _following(running, report, from_start=False):
-            yield running
+def _cloud(
+    args: argparse.Namespace, report: Report, planned: Cloud, running: bool
+) -> Iterator[Cloud]:
+    """The cloud ``up`` started (``running``), or ``planned`` started (and always
+    stopped) for this command."""
+    if running:
+        try:
+            with _following(planned, report, from_start=False):
+                yield planned
+        finally:  # a replaced or rolled-back function's workers: MiniStack leaves them
+            with contextlib.suppress(Exception):
+                leftovers.stop_workers(planned)
         return
     python = _ministack_python(report)
     directory = clouds.own_dir()
@@ -154,9 +207,10 @@ def _cloud(args: argparse.Namespace, report: Report, node_bin: Path) -> Iterator
             started = clouds.start(
                 directory,
                 ministack_python=python,
-                node_bin=node_bin,
+                node_bin=planned.node_bin,
                 training_seconds=_training_seconds(args),
                 verbose=report.verbose,
+                planned=planned,
             )
             step.detail = _describe(started)
         with _following(started, report, from_start=True):
@@ -179,15 +233,41 @@ def _training_seconds(args: argparse.Namespace) -> float:
     return value
 
 
+def _shown(failure: StepError, report: Report, tail: int = 15) -> None:
+    """What failed, printed at once (before any cleanup line), unless it streamed."""
+    if not report.verbose:
+        for line in failure_summary(failure.lines, tail=tail):
+            print(f"    {line}", file=sys.stderr, flush=True)
+    failure.shown = True
+
+
+def _step(
+    report: Report,
+    title: str,
+    tools: Toolkit,
+    cloud: Cloud,
+    args: Sequence[str],
+    *,
+    output: Path | None = None,
+    tail: int = 15,
+) -> list[str]:
+    """``cdk <args>`` as one step; a failure prints what failed right after the step."""
+    try:
+        with report.step(title):
+            return tools.run(cloud, args, cwd=Path.cwd(), report=report, output=output)
+    except StepError as failure:
+        _shown(failure, report, tail)
+        raise
+
+
 def _bootstrap(cloud: Cloud, tools: Toolkit, report: Report) -> None:
     """``cdk bootstrap`` the local account once per cloud (concurrent commands wait)."""
     marker = cloud.dir / "bootstrapped"
     with clouds.locked(cloud.dir / "bootstrap.lock"):
         if marker.exists():
             return
-        with report.step(f"cdk bootstrap {ENVIRONMENT}"):
-            tools.run(cloud, ["bootstrap", ENVIRONMENT], cwd=Path.cwd(), report=report)
-            clouds.bootstrap_bucket_plain_http(cloud)
+        _step(report, f"cdk bootstrap {ENVIRONMENT}", tools, cloud, ["bootstrap", ENVIRONMENT])
+        clouds.bootstrap_bucket_plain_http(cloud)
         marker.write_text(time.strftime("%Y-%m-%dT%H:%M:%S"))
 
 
@@ -206,6 +286,23 @@ def _app_args(args: argparse.Namespace, cloud: Cloud) -> list[str]:
     return found
 
 
+def _synth(
+    args: argparse.Namespace, report: Report, tools: Toolkit, cloud: Cloud, output: Path
+) -> Path:
+    """The app synthesized for ``cloud`` into ``output`` (the assembly ``deploy`` takes);
+    a broken app fails here, its whole traceback shown, before anything starts."""
+    _step(
+        report,
+        "cdk synth",
+        tools,
+        cloud,
+        ["synth", "--quiet", *_app_args(args, cloud)],
+        output=output,
+        tail=SYNTH_FAILURE_LINES,
+    )
+    return output
+
+
 def _targets(args: argparse.Namespace) -> tuple[list[str], str]:
     if args.stack:
         return list(args.stack), " ".join(args.stack)
@@ -218,38 +315,51 @@ def deploy(args: argparse.Namespace, report: Report) -> int:
     warning = tools.node_warning()
     if warning:
         report.line(warning)
+    running = _up_cloud(args, report)
+    if running is not None:
+        report.line(f"==> local cloud (from `up`): {_describe(running)}")
+        if args.training_seconds is not None:
+            running.emulator("timings", {"training_seconds": args.training_seconds})
     targets, names = _targets(args)
-    with tempfile.TemporaryDirectory(prefix="cdk-cleanrooms-ml-outputs-") as scratch:
-        outputs_file = Path(args.outputs_file or Path(scratch) / "outputs.json")
-        with _cloud(args, report, tools.node_bin) as cloud:
+    with tempfile.TemporaryDirectory(prefix="cdk-cleanrooms-ml-") as scratch:
+        work = Path(scratch)
+        planned = running or clouds.plan(work, tools.node_bin)
+        assembly = _synth(args, report, tools, planned, work / "cdk.out")
+        outputs_file = Path(args.outputs_file or work / "outputs.json").resolve()
+        with _cloud(args, report, planned, running is not None) as cloud:
+            if cloud.emulator_url != planned.emulator_url:  # its ports were taken meanwhile
+                assembly = _synth(args, report, tools, cloud, work / "cdk.out-again")
             _bootstrap(cloud, tools, report)
-            with report.step(f"cdk deploy {names}"):
-                tools.run(
-                    cloud,
-                    [
-                        "deploy",
-                        *targets,
-                        "--require-approval",
-                        "never",
-                        "--outputs-file",
-                        str(outputs_file.resolve()),
-                        *_app_args(args, cloud),
-                    ],
-                    cwd=Path.cwd(),
-                    report=report,
-                )
+            _step(
+                report,
+                f"cdk deploy {names}",
+                tools,
+                cloud,
+                [
+                    "deploy",
+                    *targets,
+                    "--require-approval",
+                    "never",
+                    "--outputs-file",
+                    str(outputs_file),
+                    "--app",
+                    str(assembly),
+                ],
+            )
         outputs: dict[str, dict[str, str]] = json.loads(outputs_file.read_text())
-    report.line("Outputs:")
-    for stack, values in outputs.items():
-        for key, value in values.items():
-            report.line(f"  {stack}.{key} = {value}")
+    values = [
+        (stack, key, value) for stack, found in outputs.items() for key, value in found.items()
+    ]
+    report.line("Outputs:" if values else "Outputs: none")
+    for stack, key, value in values:
+        report.line(f"  {stack}.{key} = {value}")
     return 0
 
 
 def destroy(args: argparse.Namespace, report: Report) -> int:
     _check_extra()
-    running = clouds.load(_state_dir(args))
-    if running is None or not running.healthy():
+    running = _up_cloud(args, report)
+    if running is None:
         raise CommandError(
             f"no local cloud is running: `{PROG} local up` starts one to deploy to and destroy "
             "from (a cloud that `deploy` starts itself is gone, with its stacks, when it ends)"
@@ -257,13 +367,43 @@ def destroy(args: argparse.Namespace, report: Report) -> int:
     tools = toolkit.find(Path.cwd(), args.cdk)
     targets, names = _targets(args)
     report.line(f"==> local cloud (from `up`): {_describe(running)}")
-    with _following(running, report, from_start=False), report.step(f"cdk destroy {names}"):
-        tools.run(
-            running,
-            ["destroy", *targets, "--force", *_app_args(args, running)],
-            cwd=Path.cwd(),
-            report=report,
-        )
+    before = leftovers.stacks(running)
+    with _following(running, report, from_start=False):
+        try:
+            with report.step(f"cdk destroy {names}") as step:
+                lines = tools.run(
+                    running,
+                    ["destroy", *targets, "--force", *_app_args(args, running)],
+                    cwd=Path.cwd(),
+                    report=report,
+                )
+                live = leftovers.stacks(running)
+                gone = leftovers.destroyed(before, live, lines)
+                stopped = leftovers.stop_workers(running)
+                if stopped:
+                    step.detail = f"{stopped} Lambda worker{'s' if stopped > 1 else ''} stopped"
+        except StepError as failure:
+            _shown(failure, report)
+            raise
+    recorded = leftovers.remember(running, (before[name] for name in gone if name in before))
+    found = shaped(running.emulator("resources"))
+    left = leftovers.left(found, gone, recorded, live.values())
+    if not left:
+        return 0
+    whose = ", ".join(sorted({owner_stack(r) or "" for _, r in left} & gone) or sorted(gone))
+    if args.purge:
+        with report.step(f"purge what {whose} left in the emulator") as step:
+            problems = leftovers.purge(running, left)
+            step.detail = f"{len(left) - len(problems)} deleted"
+        if problems:
+            raise CommandError("could not purge:\n  " + "\n  ".join(problems))
+        return 0
+    report.line(
+        f"    kept by RETAIN in the emulator until `{PROG} local down` "
+        "(`destroy --purge` deletes them):"
+    )
+    for kind, record in left:
+        report.line(f"      {resources.line(kind, record)}")
     return 0
 
 
@@ -272,9 +412,12 @@ def up(args: argparse.Namespace, report: Report) -> int:
     directory = _state_dir(args)
     with clouds.locked(directory / "up.lock"):
         running = clouds.load(directory)
-        if running is not None and running.healthy():
+        state = running.state() if running is not None else None
+        if running is not None and state == clouds.RUNNING:
             report.line(f"==> already running: {_describe(running)}")
             return 0
+        if running is not None and state == clouds.HALF_DEAD:
+            raise CommandError(_half_dead(running, directory))
         if running is not None:  # a cloud that died: clear what is left of it
             running.stop()
             (directory / clouds.STATE_FILE).unlink(missing_ok=True)
@@ -311,7 +454,9 @@ def down(args: argparse.Namespace, report: Report) -> int:
         if running is None:
             report.line("==> no local cloud is running")
             return 0
-        with report.step(f"stop the local cloud: {_describe(running)}"):
+        state = running.state()
+        what = "what is left of the local cloud" if state != clouds.RUNNING else "the local cloud"
+        with report.step(f"stop {what}: {_describe(running)}"):
             running.stop()
             (directory / clouds.STATE_FILE).unlink(missing_ok=True)
             clouds.remove(running.dir)
@@ -321,38 +466,51 @@ def down(args: argparse.Namespace, report: Report) -> int:
 def status(args: argparse.Namespace, report: Report) -> int:
     directory = _state_dir(args)
     running = clouds.load(directory)
-    healthy = running is not None and running.healthy()
-    resources: dict[str, Any] = running.emulator("resources") if running and healthy else {}
+    parts = running.parts() if running is not None else {}
+    state = clouds.state_of(parts) if running is not None else "none"
+    answering = running is not None and parts.get("emulator") == clouds.RUNNING
+    held = shaped(running.emulator("resources")) if running and answering else {}
     if args.json:
         record = running.record() if running else {}
-        report.line(json.dumps({"running": healthy, **record, "resources": resources}, indent=2))
-    elif running is None or not healthy:
+        for process in record.get("processes", []):
+            process["state"] = parts.get(process["name"], clouds.STOPPED)
+        found = {"running": state == clouds.RUNNING, "state": state, **record}
+        report.line(json.dumps({**found, "resources": held}, indent=2))
+    elif running is None:
         report.line(f"no local cloud is running (state: {directory})")
+    elif state == clouds.STOPPED:
+        report.line(
+            f"no local cloud is running: the one `up` started has stopped (state: {directory}; "
+            f"`{PROG} local down` clears its record)"
+        )
+    elif state == clouds.HALF_DEAD:
+        report.line(_half_dead(running, directory))
     else:
         report.line(f"running: {_describe(running)} (state: {directory})")
-        for kind, items in resources.items():
+    if not args.json:
+        for kind, items in held.items():
             for item in items:
-                if "status" in item:
-                    report.line(f"  {kind}  {item['name']}  {item['status']}  {item['arn']}")
-                else:  # an ML configuration: one per membership
-                    output = item["defaultOutputLocation"].get("destination", {})
-                    uri = output.get("s3Destination", {}).get("s3Uri", "")
-                    report.line(f"  {kind}  {item['membershipIdentifier']}  {uri}")
-    return 0 if healthy else 1
+                report.line(f"  {resources.line(kind, item)}")
+    return 0 if state == clouds.RUNNING else 1
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    groups = parser.add_subparsers(dest="group", required=True, metavar="local")
-    local = groups.add_parser("local", help="the local cloud (MiniStack + Clean Rooms ML emulator)")
-    commands = local.add_subparsers(dest="command", required=True)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    groups = parser.add_subparsers(dest="group", metavar="local")
+    local = groups.add_parser(
+        "local",
+        help="the local cloud (MiniStack + Clean Rooms ML emulator)",
+        description="deploy a CDK app onto a local cloud (MiniStack + Clean Rooms ML emulator)",
+    )
+    commands = local.add_subparsers(dest="command", metavar="{deploy,destroy,up,down,status}")
 
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--state-dir",
-        help=f"where `up` keeps the running cloud (default: ${clouds.STATE_DIR_ENV}, "
+        help=f"where up keeps the running cloud (default: ${clouds.STATE_DIR_ENV}, "
         "else ~/.local/state/cdk-cleanrooms-ml/local)",
     )
     common.add_argument("--verbose", action="store_true", help="stream the tools' raw output")
@@ -364,7 +522,7 @@ def _parser() -> argparse.ArgumentParser:
         "(default 5; on a running cloud, changes it)",
     )
     app = argparse.ArgumentParser(add_help=False)
-    app.add_argument("--app", help='the app command, as `cdk --app` (default: cdk.json\'s "app")')
+    app.add_argument("--app", help='the app command, as cdk --app (default: "app" in cdk.json)')
     app.add_argument(
         "--stack", action="append", default=[], help="a stack to act on (default: all)"
     )
@@ -375,11 +533,11 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         type=_context_item,
         metavar="KEY=VALUE",
-        help="context for the app, as `cdk -c`",
+        help="context for the app, as cdk -c",
     )
     app.add_argument(
         "--cdk",
-        help="the aws-cdk CLI command (default: ./node_modules/.bin/cdk, else `cdk` on PATH)",
+        help="the aws-cdk CLI command (default: ./node_modules/.bin/cdk, else cdk on PATH)",
     )
     app.add_argument(
         "--poll-seconds",
@@ -388,26 +546,39 @@ def _parser() -> argparse.ArgumentParser:
         help="the Clean Rooms ML handler's poll interval on the local cloud (default 2)",
     )
 
+    def command(name: str, summary: str, parents: list[argparse.ArgumentParser]) -> Any:
+        """A subcommand: ``summary`` is its line in the list and its help's first line."""
+        return commands.add_parser(name, parents=parents, help=summary, description=summary)
+
     parents = [common, cloud_options, app]
-    run = commands.add_parser("deploy", parents=parents, help="deploy an app; print its outputs")
-    run.add_argument("--outputs-file", help="also write the outputs there (as `cdk deploy`)")
+
+    run = command("deploy", "synthesize an app, deploy it, print its outputs", parents)
+    run.add_argument("--outputs-file", help="also write the outputs there (as cdk deploy)")
     run.set_defaults(handler=deploy)
-    gone = commands.add_parser("destroy", parents=[common, app], help="destroy an app's stacks")
-    gone.set_defaults(handler=destroy, training_seconds=None)
-    start = commands.add_parser(
-        "up", parents=[common, cloud_options], help="start a local cloud that keeps running"
+    gone = command("destroy", "destroy an app's stacks; name what RETAIN kept", [common, app])
+    gone.add_argument(
+        "--purge",
+        action="store_true",
+        help="also delete what the destroyed stacks left in the emulator (what RETAIN kept)",
     )
+    gone.set_defaults(handler=destroy, training_seconds=None)
+    start = command("up", "start a local cloud that keeps running", [common, cloud_options])
     start.set_defaults(handler=up)
-    stop = commands.add_parser("down", parents=[common], help="stop the cloud `up` started")
+    stop = command("down", "stop the cloud up started (or what is left of it)", [common])
     stop.set_defaults(handler=down)
-    show = commands.add_parser("status", parents=[common], help="the running cloud, if any")
-    show.add_argument("--json", action="store_true", help="as JSON")
+    show = command("status", "show the cloud up started and the emulator's resources", [common])
+    show.add_argument("--json", action="store_true", help="as JSON (see the README)")
     show.set_defaults(handler=status)
+    parser.set_defaults(usage=parser)
+    local.set_defaults(usage=local)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if getattr(args, "handler", None) is None:  # no command: what there is, and a failure
+        args.usage.print_help(sys.stderr)
+        return 2
     report = Report(verbose=args.verbose)
     with processes.signals():
         try:
@@ -416,9 +587,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{PROG}: interrupted ({stop}); stopped what it started", file=sys.stderr)
             return 128 + stop.signum
         except StepError as failure:
-            if not report.verbose:
-                for line in failure_summary(failure.lines):
-                    print(f"    {line}", file=sys.stderr)
+            if not failure.shown:
+                _shown(failure, report)
             print(f"{PROG}: {failure}", file=sys.stderr)
             return 1
         except (CommandError, ToolError, RuntimeError, OSError) as error:

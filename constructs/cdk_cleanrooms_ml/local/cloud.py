@@ -50,6 +50,12 @@ ENVIRONMENT: Final = f"aws://{ACCOUNT}/{REGION}"
 BOOTSTRAP_BUCKET: Final = f"cdk-hnb659fds-assets-{ACCOUNT}-{REGION}"
 STATE_FILE: Final = "cloud.json"
 
+RUNNING: Final = "running"
+NOT_ANSWERING: Final = "not answering"
+STOPPED: Final = "stopped"
+HALF_DEAD: Final = "half-dead"
+SERVER_NAMES: Final = {"emulator": "the emulator", "ministack": "MiniStack"}
+
 STATE_DIR_ENV: Final = "CDK_CLEANROOMS_ML_LOCAL_DIR"
 CACHE_DIR_ENV: Final = "CDK_CLEANROOMS_ML_CACHE"
 MINISTACK_PYTHON_ENV: Final = "CDK_CLEANROOMS_ML_MINISTACK_PYTHON"
@@ -144,6 +150,17 @@ def _tail(path: Path | None, lines: int = 30) -> str:
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
+def state_of(parts: Mapping[str, str]) -> str:
+    """A cloud's state from its servers' (``Cloud.parts``): ``running`` (every server
+    answers), ``stopped`` (none runs) or ``half-dead``."""
+    states = set(parts.values())
+    if states == {RUNNING}:
+        return RUNNING
+    if states <= {STOPPED}:
+        return STOPPED
+    return HALF_DEAD
+
+
 @dataclass
 class Cloud:
     """A running local cloud: where it keeps its files, its endpoints, its processes."""
@@ -191,10 +208,24 @@ class Cloud:
         temporary.write_text(json.dumps(self.record(), indent=2))
         temporary.replace(target)
 
+    def parts(self) -> dict[str, str]:
+        """Each server's state by its name: ``running``, ``not answering`` or ``stopped``."""
+        health = {"emulator": self.emulator_health, "ministack": self.ministack_health}
+        found = {}
+        for process in self.processes:
+            if not process.running():
+                found[process.name] = STOPPED
+            elif process.name not in health or _healthy(health[process.name]):
+                found[process.name] = RUNNING
+            else:
+                found[process.name] = NOT_ANSWERING
+        return found
+
+    def state(self) -> str:
+        return state_of(self.parts())
+
     def healthy(self) -> bool:
-        return all(p.running() for p in self.processes) and all(
-            _healthy(url) for url in (self.emulator_health, self.ministack_health)
-        )
+        return self.state() == RUNNING
 
     def stop(self) -> None:
         """Stop every process tree of the cloud (MiniStack's Lambda workers included)."""
@@ -240,6 +271,17 @@ class PortTakenError(RuntimeError):
     """A port found free was taken by someone else before the server bound it."""
 
 
+def plan(directory: Path, node_bin: Path | None) -> Cloud:
+    """A cloud not started yet, on free 127.0.0.1 ports: its endpoints are known (an
+    app can be synthesized for it) before ``start`` binds them."""
+    return Cloud(
+        dir=directory,
+        emulator_url=f"http://127.0.0.1:{free_port()}",
+        ministack_url=f"http://127.0.0.1:{free_port()}",
+        node_bin=node_bin,
+    )
+
+
 def start(
     directory: Path,
     *,
@@ -249,8 +291,10 @@ def start(
     verbose: bool = False,
     timeout: float = 90.0,
     attempts: int = 3,
+    planned: Cloud | None = None,
 ) -> Cloud:
-    """Start the emulator and MiniStack (IAM enforced) on free 127.0.0.1 ports.
+    """Start the emulator and MiniStack (IAM enforced) on free 127.0.0.1 ports
+    (``planned``'s, when given).
 
     Both run in sessions of their own with their output in ``directory``; on any
     failure (or interruption) before both are ready, both are stopped again. A
@@ -259,12 +303,9 @@ def start(
     """
     directory.mkdir(parents=True, exist_ok=True)
     for attempt in range(1, attempts + 1):
-        cloud = Cloud(
-            dir=directory,
-            emulator_url=f"http://127.0.0.1:{free_port()}",
-            ministack_url=f"http://127.0.0.1:{free_port()}",
-            node_bin=node_bin,
-        )
+        cloud = plan(directory, node_bin)
+        if planned is not None and attempt == 1:
+            cloud.emulator_url, cloud.ministack_url = planned.emulator_url, planned.ministack_url
         try:
             _launch(cloud, ministack_python, training_seconds, verbose, timeout)
         except PortTakenError:

@@ -121,6 +121,28 @@ def tree(pid: int) -> list[int]:
     return sorted(found)
 
 
+def environment(pid: int) -> dict[str, str]:
+    """The environment ``pid`` started with (Linux; else, or when unreadable, {})."""
+    try:
+        raw = (PROC / str(pid) / "environ").read_bytes()
+    except OSError:
+        return {}
+    pairs = (item.decode(errors="replace").partition("=") for item in raw.split(b"\0") if item)
+    return {key: value for key, _, value in pairs}
+
+
+def terminate(pids: Sequence[int], grace: float = 2.0) -> None:
+    """Stop these processes: ``SIGTERM``, then ``SIGKILL`` for those left after ``grace``."""
+    for signum in (signal.SIGTERM, signal.SIGKILL):
+        for pid in pids:
+            if alive(pid):
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signum)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline and any(alive(pid) for pid in pids):
+            time.sleep(0.05)
+
+
 @dataclass
 class Started:
     """A process tree this command started (or one recorded by ``up``)."""

@@ -43,6 +43,8 @@ class StepError(RuntimeError):
     def __init__(self, message: str, lines: Sequence[str]) -> None:
         super().__init__(message)
         self.lines = list(lines)
+        self.shown = False
+        """Whether what failed was printed already (right after the step's line)."""
 
 
 @dataclass(frozen=True)
@@ -70,13 +72,23 @@ class Toolkit:
             "the app folder puts one in node_modules/.bin, which this command puts first on PATH"
         )
 
-    def run(self, cloud: Cloud, args: Sequence[str], *, cwd: Path, report: Report) -> list[str]:
+    def run(
+        self,
+        cloud: Cloud,
+        args: Sequence[str],
+        *,
+        cwd: Path,
+        report: Report,
+        output: Path | None = None,
+    ) -> list[str]:
         """Run ``cdk <args>`` against ``cloud``; its output is returned (and streamed if verbose).
 
-        Each run synthesizes into an assembly folder of its own, so concurrent runs
-        never share one. Interrupted, the CLI's whole process tree is stopped.
+        Each run synthesizes into an assembly folder of its own (removed after it),
+        so concurrent runs never share one; ``output`` names one that stays (a
+        ``cdk synth`` whose assembly is deployed next). Interrupted, the CLI's whole
+        process tree is stopped.
         """
-        assembly = Path(tempfile.mkdtemp(prefix="cdk.out-", dir=cloud.dir))
+        assembly = output or Path(tempfile.mkdtemp(prefix="cdk.out-", dir=cloud.dir))
         command = [
             *self.command,
             *args,
@@ -102,7 +114,8 @@ class Toolkit:
             with processes.deferred():
                 started.stop(grace=5)
                 popen.stdout.close()
-                shutil.rmtree(assembly, ignore_errors=True)
+                if output is None:
+                    shutil.rmtree(assembly, ignore_errors=True)
         if code != 0:
             raise StepError(f"cdk {args[0]} exited with code {code}", lines)
         return lines

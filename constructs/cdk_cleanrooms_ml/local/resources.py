@@ -1,0 +1,90 @@
+"""The emulator's Clean Rooms ML resources, each kind with its own fields.
+
+``status`` shows them (``--json`` prints exactly these records) and ``destroy``
+finds among them what a destroyed stack left. The owner of a model, channel or
+job is the ``<stack name>/<logical id>`` its ownership tag ends in (an ML
+configuration has no tags: a stack's record of it says whose it is).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any, Final
+
+from .._contract import RESERVED_TAG_KEY
+
+MODEL: Final = "trained-model"
+CHANNEL: Final = "ml-input-channel"
+JOB: Final = "trained-model-inference-job"
+CONFIGURATION: Final = "ml-configuration"
+KINDS: Final = (MODEL, CHANNEL, JOB, CONFIGURATION)
+
+CONFIGURATION_ID_PREFIX: Final = "ml-configuration:"
+"""An ML configuration's physical id: ``ml-configuration:<membership>``."""
+_OWNER: Final = re.compile(
+    r"(?P<stack>[A-Za-z][-A-Za-z0-9]*)/(?P<logical>[A-Za-z0-9]+)(?:@[0-9a-f]{12})?$"
+)
+GONE: Final = frozenset({"INACTIVE"})
+"""A model's output or a channel's data deleted (a cancelled job ends there too)."""
+
+Record = dict[str, Any]
+
+
+def owner(tags: Mapping[str, str] | None) -> str | None:
+    """``<stack name>/<logical id>`` from the ownership tag, or None when it has none."""
+    found = _OWNER.search((tags or {}).get(RESERVED_TAG_KEY, ""))
+    return f"{found['stack']}/{found['logical']}" if found else None
+
+
+def owner_stack(record: Mapping[str, Any]) -> str | None:
+    who = record.get("owner")
+    return str(who).partition("/")[0] if who else None
+
+
+def shaped(raw: Mapping[str, Iterable[Mapping[str, Any]]]) -> dict[str, list[Record]]:
+    """The emulator's ``/_emulator/resources`` answer, each kind with its own fields."""
+    found: dict[str, list[Record]] = {kind: [] for kind in KINDS}
+    for kind, items in raw.items():
+        for item in items:
+            if kind == CONFIGURATION:
+                found[kind].append(_configuration(item))
+                continue
+            record: Record = {"arn": item["arn"]}
+            if kind == MODEL:
+                record["version"] = item.get("versionIdentifier")
+            record.update(
+                name=item["name"],
+                status=item["status"],
+                membership=item["membershipIdentifier"],
+                owner=owner(item.get("tags")),
+            )
+            if kind == MODEL:
+                record["hyperparameters"] = dict(item.get("hyperparameters") or {})
+            found.setdefault(kind, []).append(record)
+    return found
+
+
+def _configuration(item: Mapping[str, Any]) -> Record:
+    location = item.get("defaultOutputLocation") or {}
+    destination = (location.get("destination") or {}).get("s3Destination") or {}
+    return {
+        "membership": item["membershipIdentifier"],
+        "output_location": destination.get("s3Uri"),
+        "role": location.get("roleArn"),
+    }
+
+
+def physical_id(kind: str, record: Mapping[str, Any]) -> str:
+    """The physical id CloudFormation holds for the resource (as the handler writes it)."""
+    if kind == CONFIGURATION:
+        return f"{CONFIGURATION_ID_PREFIX}{record['membership']}"
+    version = record.get("version")
+    return f"{record['arn']}#{version}" if version else str(record["arn"])
+
+
+def line(kind: str, record: Mapping[str, Any]) -> str:
+    """One line of ``status``: the kind, then what tells the resource apart."""
+    if kind == CONFIGURATION:
+        return f"{kind}  {record['membership']}  {record['output_location'] or ''}"
+    return f"{kind}  {record['name']}  {record['status']}  {record['arn']}"

@@ -1,0 +1,155 @@
+"""``cdk-cleanrooms-ml local status``: each kind of resource with its own fields, in text
+and in the JSON shape the README documents."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from local_cli import LOCAL_ASSOCIATION, LOCAL_PREFIX, MEMBERSHIP, recorded_cloud, run
+
+OWNER = "cdk-cleanrooms-ml:owner"
+ROLE = "arn:aws:iam::000000000000:role/results"
+QUERY = {"sqlParameters": {"queryString": "SELECT 1"}}
+
+
+def one_of_each(emulator_url: str, stack: str) -> dict[str, str]:
+    """A model, a channel, a job and the ML configuration, as the stack's handler makes
+    them (each tagged as owned by ``<stack>/<logical id>``); their ARNs by kind."""
+    client: Any = boto3.client(
+        "cleanroomsml",
+        endpoint_url=emulator_url,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+    request = urllib_control(emulator_url)
+    request("timings", {"pending_seconds": 0, "training_seconds": 0, "transition_seconds": 0})
+
+    def tags(logical: str) -> dict[str, str]:
+        return {OWNER: f"v2.0123456789abcdef.0123456789abcdef.0123456789abcdef.{stack}/{logical}"}
+
+    common = {"membershipIdentifier": MEMBERSHIP}
+    channel = client.create_ml_input_channel(
+        **common,
+        configuredModelAlgorithmAssociations=[LOCAL_ASSOCIATION],
+        inputChannel={"dataSource": {"protectedQueryInputParameters": QUERY}, "roleArn": ROLE},
+        name=f"{stack}-Rows",
+        retentionInDays=1,
+        tags=tags("Rows"),
+    )["mlInputChannelArn"]
+    model = client.create_trained_model(
+        **common,
+        name=f"{stack}-Model",
+        configuredModelAlgorithmAssociationArn=LOCAL_ASSOCIATION,
+        hyperparameters={"epochs": "10"},
+        resourceConfig={"instanceType": "ml.m5.xlarge", "volumeSizeInGB": 10},
+        dataChannels=[{"mlInputChannelArn": channel, "channelName": "train"}],
+        tags=tags("Model"),
+    )["trainedModelArn"]
+    job = client.start_trained_model_inference_job(
+        **common,
+        name=f"{stack}-Scores",
+        trainedModelArn=model,
+        resourceConfig={"instanceType": "ml.m5.xlarge"},
+        outputConfiguration={"members": [{"accountId": "000000000000"}]},
+        dataSource={"mlInputChannelArn": channel},
+        tags=tags("Scores"),
+    )["trainedModelInferenceJobArn"]
+    client.put_ml_configuration(
+        **common,
+        defaultOutputLocation={
+            "destination": {"s3Destination": {"s3Uri": "s3://results/"}},
+            "roleArn": ROLE,
+        },
+    )
+    return {"model": model, "channel": channel, "job": job}
+
+
+def urllib_control(emulator_url: str) -> Any:
+    import urllib.request
+
+    def control(route: str, body: dict[str, Any]) -> Any:
+        data = json.dumps(body).encode()
+        request = urllib.request.Request(f"{emulator_url}/_emulator/{route}", data)
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read() or b"null")
+
+    return control
+
+
+def test_status_gives_each_kind_its_own_fields(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    with recorded_cloud(state) as cloud:
+        arns = one_of_each(cloud.emulator_url, "MyModels")
+        shown = json.loads(run("status", "--json", "--state-dir", str(state)).stdout)
+        text = run("status", "--state-dir", str(state)).stdout
+    assert (shown["running"], shown["state"]) == (True, "running")
+    assert shown["emulator_url"] == cloud.emulator_url
+    assert {p["name"]: p["state"] for p in shown["processes"]} == {
+        "emulator": "running",
+        "ministack": "running",
+    }
+    resources = shown["resources"]
+    common = {"membership": MEMBERSHIP, "status": "ACTIVE"}
+    assert resources == {
+        "trained-model": [
+            {
+                "arn": arns["model"],
+                "version": None,
+                "name": "MyModels-Model",
+                "owner": "MyModels/Model",
+                "hyperparameters": {"epochs": "10"},
+                **common,
+            }
+        ],
+        "ml-input-channel": [
+            {"arn": arns["channel"], "name": "MyModels-Rows", "owner": "MyModels/Rows", **common}
+        ],
+        "trained-model-inference-job": [
+            {"arn": arns["job"], "name": "MyModels-Scores", "owner": "MyModels/Scores", **common}
+        ],
+        "ml-configuration": [
+            {"membership": MEMBERSHIP, "output_location": "s3://results/", "role": ROLE}
+        ],
+    }
+    assert arns["model"].startswith(LOCAL_PREFIX)
+    lines = text.splitlines()[1:]
+    assert lines == [
+        f"  trained-model  MyModels-Model  ACTIVE  {arns['model']}",
+        f"  ml-input-channel  MyModels-Rows  ACTIVE  {arns['channel']}",
+        f"  trained-model-inference-job  MyModels-Scores  ACTIVE  {arns['job']}",
+        f"  ml-configuration  {MEMBERSHIP}  s3://results/",
+    ]
+
+
+def test_the_readme_documents_the_json_shape() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme[readme.index("## Your app on the local cloud") :]
+    shape = re.search(r"`status --json`.*?```json\n(.*?)```", section, flags=re.S)
+    assert shape, "the local-cloud section shows status --json's shape"
+    documented = json.loads(shape[1])
+    assert set(documented["resources"]) == {
+        "trained-model",
+        "ml-input-channel",
+        "trained-model-inference-job",
+        "ml-configuration",
+    }
+    assert set(documented["resources"]["ml-configuration"][0]) == {
+        "membership",
+        "output_location",
+        "role",
+    }
+    assert set(documented["resources"]["trained-model"][0]) == {
+        "arn",
+        "version",
+        "name",
+        "status",
+        "membership",
+        "owner",
+        "hyperparameters",
+    }
