@@ -134,6 +134,30 @@ class SharedCloud:
             check=check,
         )
 
+    def diff(self, app: str, stack: str, *context: str) -> subprocess.CompletedProcess[str]:
+        """``cdk-cleanrooms-ml diff --local``: its exit code is what it says."""
+        done = subprocess.run(
+            [
+                str(CLI),
+                "diff",
+                "--local",
+                "--state-dir",
+                str(self.state_dir),
+                "--app",
+                app,
+                *(part for item in context for part in ("-c", item)),
+                stack,
+            ],
+            cwd=ROOT,
+            env=env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        return done
+
     def destroy(self, app: str, stack: str, *context: str) -> None:
         self.app_run(
             "destroy", "--app", app, "--stack", stack, *(p for c in context for p in ("-c", c))

@@ -209,3 +209,53 @@ def test_a_stack_in_another_region_deploys_there_with_that_regions_arns(
     local_cloud.destroy(app, stack)
     got = eu.get_trained_model(membershipIdentifier=MEMBERSHIP, trainedModelArn=arn)
     assert got["status"] == "INACTIVE"
+
+
+PREVIEW_APP = "python3 tests/preview_app.py"
+
+
+@pytest.mark.slow(seconds=45)
+def test_diff_previews_what_a_deploy_replaces_and_the_deploy_does_just_that(
+    local_cloud: SharedCloud, tmp_path: Path
+) -> None:
+    """``cdk-cleanrooms-ml diff`` against real deploys: a stack not deployed yet (all
+    created), then, deployed, the five cases of each kind's change (a tag change in
+    place, a hyperparameter or query change replacing and dragging along what uses it,
+    a rename, a removal), its exit codes, and the deploy doing what it said."""
+    stack = "Preview"
+    first = local_cloud.diff(PREVIEW_APP, stack, f"stackName={stack}")
+    assert first.returncode == 0, first.stdout  # created is not replaced
+    assert "Preview (not deployed yet)" in first.stdout
+    assert "this deploy starts 3 trainings" in first.stdout
+    local_cloud.deploy(PREVIEW_APP, stack, f"stackName={stack}", outputs=tmp_path / "1.json")
+    same = local_cloud.diff(PREVIEW_APP, stack, f"stackName={stack}")
+    assert same.returncode == 0, same.stdout
+    assert "this deploy starts nothing" in same.stdout
+    tags = local_cloud.diff(PREVIEW_APP, stack, f"stackName={stack}", "tag=Rows,Base,Scores")
+    assert tags.returncode == 0, tags.stdout
+    assert tags.stdout.count("updated in place") == 3, tags.stdout
+    changes = [f"stackName={stack}", "epochs=20", "renameJob=1", "dropExtra=1"]
+    told = local_cloud.diff(PREVIEW_APP, stack, *changes)
+    assert told.returncode == 3, told.stdout
+    lines = told.stdout
+    assert "REPLACED  TrainedModel Base" in lines
+    assert "hyperparameters['epochs']: changed (values hidden)" in lines
+    assert "REPLACED  TrainedModel Successor" in lines  # it trains from the base
+    assert "created  TrainedModelInferenceJob Renamed" in lines
+    assert "deleted  TrainedModelInferenceJob Scores" in lines
+    assert "deleted  TrainedModel Extra" in lines
+    assert "this deploy starts 2 trainings" in lines
+    query = local_cloud.diff(PREVIEW_APP, stack, f"stackName={stack}", "query=SELECT 1")
+    assert query.returncode == 3, query.stdout
+    assert "REPLACED  MLInputChannel Rows" in query.stdout
+    assert "data_source (its query): changed (values hidden)" in query.stdout
+    assert "SELECT" not in query.stdout  # a query is a secret
+    for model in ("Base", "Successor", "Extra"):
+        assert f"REPLACED  TrainedModel {model}" in query.stdout
+    before = {m["trainedModelArn"] for m in local_cloud.models(stack)}
+    local_cloud.deploy(PREVIEW_APP, stack, *changes, outputs=tmp_path / "2.json")
+    after = {m["trainedModelArn"]: m["status"] for m in local_cloud.models(stack)}
+    made = {arn for arn, status in after.items() if arn not in before}
+    assert len(made) == 2  # the two trainings the preview said
+    assert sum(status == "ACTIVE" for status in after.values()) == 2
+    local_cloud.destroy(PREVIEW_APP, stack, f"stackName={stack}", "renameJob=1", "dropExtra=1")

@@ -45,7 +45,7 @@ from stack_sim import Failure, Record, Simulator
 import contract
 import identity
 import ownership
-from cdk_cleanrooms_ml import ValidationError
+from cdk_cleanrooms_ml import ValidationError, preview
 from cdk_cleanrooms_ml.local.emulator import Emulator, EmulatorServer
 from cdk_cleanrooms_ml.local.emulator.state import CHANNEL, JOB, MODEL
 
@@ -83,10 +83,37 @@ class World:
     ) -> Record:
         """``cdk deploy`` of ``spec``, then (unless ``settle`` is off: the next deploy
         follows at once) the invariants."""
-        record = self.sim.deploy(template(spec), failure)
+        synthesized = template(spec)
+        # a stack whose first deploy rolled back is created anew (diff reads its status)
+        gone = ("NONE", "DELETE_COMPLETE", "ROLLBACK_COMPLETE")
+        before = self.sim.template if self.sim.status not in gone else None
+        held = {k: r.physical_id for k, r in self.sim.resources.items() if r.ours}
+        predicted = preview.preview("Sim", before or None, synthesized)
+        record = self.sim.deploy(synthesized, failure)
+        if record.status in ("CREATE_COMPLETE", "UPDATE_COMPLETE") and not record.failed:
+            self.as_predicted(predicted, held)
         if settle:
             self.check(record)
         return record
+
+    def as_predicted(self, predicted: preview.Preview, held: dict[str, str]) -> None:
+        """``cdk-cleanrooms-ml diff``'s preview said what the deploy did: the resources
+        it replaced, created and deleted (the handler's own identity code decides both)."""
+        now = {k: r.physical_id for k, r in self.sim.resources.items() if r.ours}
+        ours = {c.logical_id: c.action for c in predicted.changes}
+        done = {}
+        for logical_id, action in ours.items():
+            if logical_id not in held:
+                done[logical_id] = preview.CREATED
+            elif logical_id not in now:
+                done[logical_id] = preview.DELETED
+            elif now[logical_id] != held[logical_id]:
+                done[logical_id] = preview.REPLACED
+            else:
+                done[logical_id] = (
+                    action if action in (preview.UPDATED, preview.UNCHANGED) else "kept"
+                )
+        assert done == ours, (done, ours)
 
     def destroy(self) -> Record:
         record = self.sim.destroy()

@@ -1,8 +1,14 @@
 """cdk-cleanrooms-ml local: deploy any CDK app onto a local cloud, no AWS account.
 
+    cdk-cleanrooms-ml diff [--app "python3 app.py"] [--local] [--json] [STACK ...]
     cdk-cleanrooms-ml local deploy [--app "python3 app.py"] [--stack NAME ...] [-c KEY=VALUE ...]
     cdk-cleanrooms-ml local destroy [--app ...] [--stack NAME ...] [-c KEY=VALUE ...] [--purge]
     cdk-cleanrooms-ml local up | down | status [--json]
+
+diff says, for every Clean Rooms ML resource of each stack, what a deploy would do:
+create it, update it in place, REPLACE it (a new training, query or job: what
+changed, and what each replacement drags along) or delete it; it exits 3 when
+something would be replaced (0 otherwise), so CI can gate on it.
 
 deploy synthesizes the app first, then uses the cloud that up started, if one
 runs; otherwise it starts its own, bootstraps it, deploys, prints the stack
@@ -41,6 +47,7 @@ from .._context import (
     QUERY_INTERVAL_SECONDS_CONTEXT_KEY,
 )
 from . import cloud as clouds
+from . import diff as diffing
 from . import leftovers, processes, resources, toolkit
 from .cloud import ENVIRONMENT, MINISTACK_VERSION, Cloud
 from .report import Report, failure_summary
@@ -494,12 +501,66 @@ def status(args: argparse.Namespace, report: Report) -> int:
     return 0 if state == clouds.RUNNING else 1
 
 
+def diff(args: argparse.Namespace, report: Report) -> int:
+    """``cdk-cleanrooms-ml diff``: the replacement preview (``local/diff.py``)."""
+    local = None
+    if not args.account:
+        local = _up_cloud(args, report)
+        if args.local and local is None:
+            raise CommandError(f"no local cloud is running: start one with `{PROG} local up`")
+    tools = None if args.cdk_out else toolkit.find(Path.cwd(), args.cdk)
+    try:
+        return diffing.run(args, report, tools, local)
+    except diffing.DiffError as error:
+        raise CommandError(str(error)) from None
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    groups = parser.add_subparsers(dest="group", metavar="local")
+    groups = parser.add_subparsers(dest="group", metavar="{diff,local}")
+    preview = groups.add_parser(
+        "diff",
+        help="what a deploy would create, update, replace (retrain) or delete",
+        description="what a deploy would do to each Clean Rooms ML resource: created, "
+        "updated in place, REPLACED (a new training, query or job) or deleted; exit code "
+        f"{diffing.REPLACES_EXIT_CODE} when something would be replaced",
+    )
+    preview.add_argument("stacks", nargs="*", metavar="STACK", help="stacks (default: all)")
+    preview.add_argument("--app", help="the app command, as cdk --app (default: cdk.json's)")
+    preview.add_argument("--cdk-out", help="read this cloud assembly instead of synthesizing")
+    preview.add_argument(
+        "-c",
+        "--context",
+        action="append",
+        default=[],
+        type=_context_item,
+        metavar="KEY=VALUE",
+        help="context for the app, as cdk -c",
+    )
+    preview.add_argument(
+        "--cdk", help="the aws-cdk CLI command (default: ./node_modules/.bin/cdk, else cdk)"
+    )
+    where = preview.add_mutually_exclusive_group()
+    where.add_argument(
+        "--local",
+        action="store_true",
+        help="against the local cloud from `up` (the default when one runs)",
+    )
+    where.add_argument(
+        "--account",
+        action="store_true",
+        help="against your AWS account (the default when no local cloud runs)",
+    )
+    preview.add_argument("--json", action="store_true", help="as JSON")
+    preview.add_argument(
+        "--state-dir",
+        help=f"where up keeps the running cloud (default: ${clouds.STATE_DIR_ENV})",
+    )
+    preview.add_argument("--verbose", action="store_true", help="stream the tools' raw output")
+    preview.set_defaults(handler=diff)
     local = groups.add_parser(
         "local",
         help="the local cloud (MiniStack + Clean Rooms ML emulator)",

@@ -1,0 +1,177 @@
+"""The replacement preview (``cdk-cleanrooms-ml diff``): synthesized templates compared
+by the handler's own identity code.
+
+That the preview says exactly what a deploy then does (what the handler replaces,
+creates and deletes) is asserted for every deploy of every whole-stack history
+(``test_whole_stacks.py``, ``World.as_predicted``); ``test_local_cloud.py`` runs the
+command against real deploys on the local cloud.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from stack_apps import AppSpec, Piece, template
+
+from cdk_cleanrooms_ml import preview
+from cdk_cleanrooms_ml.local import diff as diffing
+
+EXISTING = (
+    "arn:aws:cleanrooms-ml:us-east-1:000000000000:membership/"
+    "0f3d2a1b-1234-4cde-8f00-0123456789ab/trained-model/existing",
+    "arn:aws:cleanrooms-ml:us-east-1:000000000000:membership/"
+    "0f3d2a1b-1234-4cde-8f00-0123456789ab/ml-input-channel/existing",
+)
+PIPELINE = (
+    Piece("config", "Configuration"),
+    Piece("channel", "Rows"),
+    Piece("model", "Model"),
+    Piece("job", "Scores"),
+)
+
+
+@pytest.fixture(autouse=True)
+def _no_validation(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CDK_VALIDATION", "false")
+
+
+def _app(*pieces: Piece) -> dict[str, Any]:
+    return template(AppSpec(pieces=pieces, existing=EXISTING))
+
+
+def _actions(result: preview.Preview) -> dict[str, str]:
+    return {
+        f"{c.kind}:{c.logical_id[:-8]}": c.action
+        for c in result.changes
+        if c.action != preview.UNCHANGED
+    }
+
+
+def test_a_stack_not_deployed_is_created_and_its_trainings_counted() -> None:
+    result = preview.preview("Sim", None, _app(*PIPELINE))
+    assert set(_actions(result).values()) == {preview.CREATED}
+    assert result.summary() == (
+        "this deploy starts 1 training (ml.m5.xlarge x 1), 1 query, 1 inference job "
+        "(ml.m5.xlarge x 1)"
+    )
+    assert not result.replaces
+    assert preview.lines(result)[0] == "Sim (not deployed yet)"
+
+
+def test_nothing_changed_starts_nothing() -> None:
+    result = preview.preview("Sim", _app(*PIPELINE), _app(*PIPELINE))
+    assert _actions(result) == {}
+    assert result.summary() == "this deploy starts nothing"
+
+
+@pytest.mark.parametrize("kind", ["channel", "model", "job"])
+def test_a_tag_change_is_in_place(kind: str) -> None:
+    new = [p.with_(tag=1) if p.kind == kind else p for p in PIPELINE]
+    result = preview.preview("Sim", _app(*PIPELINE), _app(*new))
+    assert list(_actions(result).values()) == [preview.UPDATED]
+    (change,) = [c for c in result.changes if c.action == preview.UPDATED]
+    assert change.why == ["tags"]
+    assert not result.replaces
+
+
+def test_a_hyperparameter_change_replaces_the_model_and_drags_its_job_along() -> None:
+    new = [p.with_(variant=1) if p.kind == "model" else p for p in PIPELINE]
+    result = preview.preview("Sim", _app(*PIPELINE), _app(*new))
+    assert _actions(result) == {
+        "TrainedModel:Model": preview.REPLACED,
+        "TrainedModelInferenceJob:Scores": preview.REPLACED,
+    }
+    model, job = [c for c in result.changes if c.action == preview.REPLACED]
+    assert model.why == ["hyperparameters['epochs']: changed (values hidden)"]
+    assert model.destroys.startswith("deletes its output")
+    assert job.why == [f"uses {model.logical_id}, which is replaced"]
+    assert result.replaces
+    assert "1 training (ml.m5.xlarge x 1), 1 inference job" in result.summary()
+    text = "\n".join(preview.lines(result))
+    assert "REPLACED  TrainedModel Model" in text
+    assert "'0'" not in text  # a hyperparameter's value is a secret
+    assert "'1'" not in text
+
+
+def test_a_channel_query_change_cascades_through_the_model_to_the_job() -> None:
+    new = [p.with_(variant=1) if p.kind == "channel" else p for p in PIPELINE]
+    result = preview.preview("Sim", _app(*PIPELINE), _app(*new))
+    assert _actions(result) == {
+        "MLInputChannel:Rows": preview.REPLACED,
+        "TrainedModel:Model": preview.REPLACED,
+        "TrainedModelInferenceJob:Scores": preview.REPLACED,
+    }
+    assert result.summary().startswith("this deploy starts 1 training")
+
+
+def test_a_rename_deletes_one_and_creates_another() -> None:
+    new = [p.with_(name="Renamed") if p.kind == "job" else p for p in PIPELINE]
+    result = preview.preview("Sim", _app(*PIPELINE), _app(*new))
+    assert _actions(result) == {
+        "TrainedModelInferenceJob:Renamed": preview.CREATED,
+        "TrainedModelInferenceJob:Scores": preview.DELETED,
+    }
+    assert not result.replaces  # a new resource is not a replacement: nothing exits 3
+
+
+@pytest.mark.parametrize("destroy", [True, False])
+def test_a_removal_says_what_the_removal_policy_deletes(destroy: bool) -> None:
+    old = [p.with_(destroy=destroy) for p in PIPELINE]
+    result = preview.preview("Sim", _app(*old), _app(*old[:3]))
+    (change,) = [c for c in result.changes if c.action == preview.DELETED]
+    assert change.destroys == (
+        "cancels it if it still runs" if destroy else "kept (removal policy retain)"
+    )
+
+
+def test_an_ml_configuration_moved_to_another_membership_is_made_anew() -> None:
+    """Its logical id is its membership's: another membership is another resource."""
+    new = [p.with_(membership=1) if p.kind == "config" else p for p in PIPELINE]
+    result = preview.preview("Sim", _app(*PIPELINE), _app(*new))
+    moved = sorted(c.action for c in result.changes if c.kind == "MLConfiguration")
+    assert moved == [preview.CREATED, preview.DELETED]
+
+
+def test_a_renamed_configuration_with_a_new_location_is_updated_in_place() -> None:
+    new = [p.with_(name="Renamed", variant=1) if p.kind == "config" else p for p in PIPELINE]
+    result = preview.preview("Sim", _app(*PIPELINE), _app(*new))
+    assert _actions(result) == {"MLConfiguration:MLConfiguration": preview.UPDATED}
+
+
+def test_the_json_and_the_assembly_s_stacks(tmp_path: Any) -> None:
+    result = preview.preview("Sim", _app(*PIPELINE), _app(*PIPELINE[:3]))
+    shown = result.as_json()
+    assert shown["replaces"] is False
+    assert [r["action"] for r in shown["resources"]] == [preview.DELETED]
+    json.dumps(shown)
+    assembly = tmp_path / "cdk.out"
+    assembly.mkdir()
+    (assembly / "Sim.template.json").write_text(json.dumps(_app(*PIPELINE)))
+    (assembly / "manifest.json").write_text(
+        json.dumps(
+            {
+                "artifacts": {
+                    "Sim": {
+                        "type": "aws:cloudformation:stack",
+                        "environment": "aws://000000000000/eu-west-1",
+                        "properties": {"templateFile": "Sim.template.json", "stackName": "Sim"},
+                    },
+                    "Tree": {"type": "cdk:tree"},
+                }
+            }
+        )
+    )
+    (stack,) = diffing.stacks(assembly)
+    assert stack["name"] == "Sim"
+    assert stack["region"] == "eu-west-1"
+
+
+def test_the_preview_uses_the_handler_s_identity_code() -> None:
+    """One source of truth: the module the preview loads is the handler asset's file."""
+    import identity as handlers_identity
+
+    loaded = preview.identity()
+    assert loaded.__file__ == handlers_identity.__file__
+    assert loaded.DOCUMENTS.keys() == handlers_identity.DOCUMENTS.keys()
