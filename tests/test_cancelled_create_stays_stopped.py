@@ -1,0 +1,180 @@
+"""Row 11: once the creating poll has seen that CloudFormation cancelled its Create, what
+it created must be stopped (under DESTROY), even when that look, or the look at what it
+made, did not go through on the first try.
+
+Row 11 (``cloudformation-event-sequences.md``): a sibling fails while this resource's
+Create is in progress; CloudFormation marks it CREATE_FAILED "Resource creation
+cancelled" and sends Delete(props=new, PhysicalResourceId=an id it made up); the
+framework's waiter is not stopped, keeps polling, and its late answer is ignored.
+"Whatever the Create started is still running and nothing else will ever delete it."
+
+The fix (``engine/create.py poll_create``) looks at the stack (``still_wanted``) before
+it creates and again right after, and stops what it made when the second look says
+the stack moved on; the Delete with the made-up id finds what exists by its tags. So
+when the Delete looked *before* the creation landed (it found nothing), the poll's
+second look is the only thing left that can stop it. For a trained model (a
+cancellable kind) a later poll never looks at the stack again once the creation is
+resolved: whatever makes that one look not conclude leaves the training running.
+
+Through the handler's real entry points, the Provider framework's behaviour
+(``cfn.Framework``/``cfn.InFlight``), the in-process CloudFormation (``cfn``: its
+``DescribeStacks`` is ``index._stack_operation``) and the Clean Rooms ML emulator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from botocore.exceptions import ClientError
+from cfn import CloudFormation, InFlight, Response
+from emulated import CONFIG_ROLE, M, World, model_props, serve
+
+import contract
+import index
+from cdk_cleanrooms_ml.local.emulator import EmulatorServer
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[EmulatorServer]:
+    yield from serve()
+
+
+@pytest.fixture
+def world(monkeypatch: pytest.MonkeyPatch, server: EmulatorServer) -> World:
+    return World.on(monkeypatch, server)
+
+
+def _run_out(world: World, flight: InFlight) -> Response:
+    """The framework's waiter polls on until it answers (CloudFormation ignores it)."""
+    while (response := flight.poll()) is None:
+        world.emulator.clock.advance(flight.framework.query_interval)
+    return response
+
+
+def _delete_before_the_creation(
+    world: World, monkeypatch: pytest.MonkeyPatch, second_look: Callable[[str], str] | None
+) -> tuple[CloudFormation, InFlight]:
+    """Create(new) answered with a pending id; the stack's operation as on_event saw it;
+    then the sibling fails: CloudFormation cancels this Create and sends
+    Delete(props=new, made-up id), which finds nothing (nothing is created yet). The
+    waiter's first poll then runs with its first look at the stack having been taken
+    before the cancellation, and its second look (after creating) answered by
+    ``second_look`` (None: as CloudFormation answers now, the cancellation)."""
+    cfn = world.cfn()
+    props = model_props("10")
+    flight = cfn.start(props)
+    assert flight.response is None
+    before = index._stack_operation(cfn.stack_id)
+    made_up = cfn.cancel()  # ROLLBACK_IN_PROGRESS
+    gone = cfn.delete(props, physical_id=made_up)
+    assert gone.ok, gone.reason
+    assert world.emulator.snapshot() == [], "the Delete came before the creation"
+    real = index._stack_operation
+    looks = iter([lambda stack_id: before, second_look or real])
+    monkeypatch.setattr(index, "_stack_operation", lambda s: next(looks, real)(s))
+    return cfn, flight
+
+
+def _throttled(stack_id: str) -> str:
+    raise ClientError(
+        {"Error": {"Code": "Throttling", "Message": "Rate exceeded"}}, "DescribeStacks"
+    )
+
+
+def test_cancelled_model_is_stopped_when_the_look_after_creating_is_throttled(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Events (DESTROY, short path): Create(new) -> pending id; the sibling fails:
+    Delete(new, made-up id) finds nothing; the waiter's first poll looks at the stack
+    (still in the operation: the look came before the cancellation), creates the model,
+    and looks again: DescribeStacks answers Throttling (a transient error, so the poll
+    is "not yet"). The waiter polls on (row 11).
+
+    Required (row 11, DESTROY): the model the cancelled Create started is stopped;
+    nothing else ever will be (the Delete has come and gone).
+
+    What happens: the next poll resolves the pending id to the model, and for a
+    trained model (``kind.cancellable``) ``poll_create`` never asks ``still_wanted``
+    on that path: it waits for the training, which runs to ACTIVE, billed, held by
+    no stack.
+    """
+    _, flight = _delete_before_the_creation(world, monkeypatch, _throttled)
+    _run_out(world, flight)
+    world.settle(600)
+    (model,) = world.emulator.snapshot()
+    assert model["status"] == "INACTIVE", (
+        f"the cancelled Create's model ended {model['status']}: nothing stopped it"
+    )
+
+
+def test_cancelled_model_is_stopped_when_it_is_not_readable_right_after_creating(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Events (DESTROY, short path): Create(new) -> pending id; the sibling fails:
+    Delete(new, made-up id) finds nothing; the waiter's first poll looks at the stack
+    (the look came before the cancellation), creates the model, looks again and *sees
+    the cancellation*, then reads the model: GetTrainedModel answers
+    ResourceNotFoundException once (the case ``poll_create`` itself names: "not
+    readable yet right after its creation").
+
+    Required (row 11, DESTROY): the poll has seen that CloudFormation no longer waits
+    for this Create; the model it just made is stopped.
+
+    What happens: ``describe`` returns None, so the cancellation branch is skipped;
+    the very next line reads the model again (found now) and hands it to ``wait_for``
+    as if CloudFormation still waited: the training runs to ACTIVE, and later polls
+    never look at the stack again (cancellable kind, resolved pending id).
+    """
+    _, flight = _delete_before_the_creation(world, monkeypatch, None)
+    world.emulator.inject_fault("GetTrainedModel", "ResourceNotFoundException")
+    _run_out(world, flight)
+    world.settle(600)
+    (model,) = world.emulator.snapshot()
+    assert model["status"] == "INACTIVE", (
+        f"the cancelled Create's model ended {model['status']}: the poll saw the "
+        "cancellation and went on waiting for it"
+    )
+
+
+def test_cancelled_ml_configuration_is_taken_back_when_the_look_after_putting_is_throttled(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ML configuration's put follows the same rule (``ml_configurations.poll_put``).
+
+    Events (DESTROY): Create(new) of an ML configuration -> on_event finds none held and
+    hands the put to the poll; the sibling fails: Delete(new, made-up id) finds no
+    configuration and deletes nothing; the waiter's first poll looks at the stack (the
+    look came before the cancellation), puts the configuration, and looks again:
+    DescribeStacks answers Throttling ("not yet"). The waiter polls on.
+
+    Required (row 11, DESTROY; the CHANGELOG: "one cancelled while the put was under way
+    is taken back under DESTROY, as its Delete would"): the membership is left without
+    the configuration the cancelled Create put.
+
+    What happens: the next poll's first look sees the cancellation and fails with
+    "nothing was put", without taking back what the previous poll did put: the
+    membership keeps a configuration no stack holds.
+    """
+    cfn = world.cfn(resource_type=contract.ML_CONFIGURATION_RESOURCE_TYPE)
+    props = {
+        contract.MEMBERSHIP_IDENTIFIER: M,
+        contract.OUTPUT_S3_URI: "s3://bucket/a/",
+        contract.ROLE_ARN: CONFIG_ROLE,
+        contract.REMOVAL_POLICY: "destroy",
+    }
+    flight = cfn.start(props)
+    assert flight.response is None
+    before = index._stack_operation(cfn.stack_id)
+    made_up = cfn.cancel()
+    gone = cfn.delete(props, physical_id=made_up)
+    assert gone.ok, gone.reason
+    assert world.emulator.configurations() == {}, "the Delete came before the put"
+    real = index._stack_operation
+    looks = iter([lambda stack_id: before, _throttled])
+    monkeypatch.setattr(index, "_stack_operation", lambda s: next(looks, real)(s))
+    answer = _run_out(world, flight)
+    assert world.emulator.calls.count("PutMLConfiguration") == 1
+    assert world.emulator.configurations() == {}, (
+        f"the cancelled Create's configuration is left ({answer.status}: {answer.reason})"
+    )
