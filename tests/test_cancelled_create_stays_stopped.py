@@ -1,6 +1,5 @@
-"""Row 11: once the creating poll has seen that CloudFormation cancelled its Create, what
-it created must be stopped (under DESTROY), even when that look, or the look at what it
-made, did not go through on the first try.
+"""Row 11: what a Create CloudFormation cancelled has started must not be left running
+(under DESTROY), whenever the cancellation came and whatever the poll's looks met.
 
 Row 11 (``cloudformation-event-sequences.md``): a sibling fails while this resource's
 Create is in progress; CloudFormation marks it CREATE_FAILED "Resource creation
@@ -8,13 +7,20 @@ cancelled" and sends Delete(props=new, PhysicalResourceId=an id it made up); the
 framework's waiter is not stopped, keeps polling, and its late answer is ignored.
 "Whatever the Create started is still running and nothing else will ever delete it."
 
-The fix (``engine/create.py poll_create``) looks at the stack (``still_wanted``) before
-it creates and again right after, and stops what it made when the second look says
-the stack moved on; the Delete with the made-up id finds what exists by its tags. So
-when the Delete looked *before* the creation landed (it found nothing), the poll's
-second look is the only thing left that can stop it. For a trained model (a
-cancellable kind) a later poll never looks at the stack again once the creation is
-resolved: whatever makes that one look not conclude leaves the training running.
+The fix (``engine/create.py poll_create``, ``ml_configurations.poll_put``) records the
+stack's operation in on_event (``OPERATION_KEY``), looks at the stack (``still_wanted``)
+before it creates and again right after, and stops what it made when the second look
+says the stack moved on; the Delete with the made-up id finds what exists by its tags.
+So when the Delete looked *before* the creation landed (it found nothing), the poll is
+the only thing left that can stop it. Two ways it does not:
+
+- the look after creating does not conclude (a throttled DescribeStacks, a model not
+  readable yet): for a trained model (a cancellable kind) a later poll never looks at
+  the stack again once the creation is resolved; the ML configuration's next poll says
+  "nothing was put" and leaves what was;
+- on_event itself ran after the cancellation (the framework's onEvent is invoked
+  asynchronously): the operation it records is already the rollback, so every look
+  agrees with it.
 
 Through the handler's real entry points, the Provider framework's behaviour
 (``cfn.Framework``/``cfn.InFlight``), the in-process CloudFormation (``cfn``: its
@@ -177,4 +183,70 @@ def test_cancelled_ml_configuration_is_taken_back_when_the_look_after_putting_is
     assert world.emulator.calls.count("PutMLConfiguration") == 1
     assert world.emulator.configurations() == {}, (
         f"the cancelled Create's configuration is left ({answer.status}: {answer.reason})"
+    )
+
+
+def test_model_of_a_create_cancelled_before_its_on_event_ran_is_not_left_training(
+    world: World,
+) -> None:
+    """Events (DESTROY, short path): CloudFormation sends Create(new) (the framework's
+    onEvent is invoked asynchronously: a cold start, seconds); before the handler's
+    on_event runs, a sibling fails (a resource that fails at once, a validation error:
+    siblings start together): the stack is ROLLBACK_IN_PROGRESS, this resource
+    CREATE_FAILED "Resource creation cancelled". on_event then answers a pending id and
+    records the operation it sees, ROLLBACK_IN_PROGRESS. The rollback's
+    Delete(new, made-up id) arrives before the waiter's first poll and finds nothing;
+    the waiter polls on (row 11).
+
+    Required (row 11, DESTROY): nothing the cancelled Create started is left running.
+    A Create is never sent by a rollback or a stack delete, so a Create that finds its
+    stack rolling back (or being deleted) is one CloudFormation has already given up on.
+
+    What happens: ``still_wanted`` compares the stack's operation with the one on_event
+    recorded, which was already the rollback: the same, so the poll creates the model,
+    and nothing ever stops it (the Delete has come and gone).
+    """
+    cfn = world.cfn()
+    props = model_props("10")
+    create = cfn.event("Create", props)  # sent while the stack was CREATE_IN_PROGRESS
+    made_up = cfn.cancel()  # ROLLBACK_IN_PROGRESS, before the handler's on_event ran
+    flight = cfn.framework.start(create)
+    assert flight.response is None, flight.response
+    gone = cfn.delete(props, physical_id=made_up)
+    assert gone.ok, gone.reason
+    _run_out(world, flight)
+    world.settle(600)
+    statuses = [m["status"] for m in world.emulator.snapshot()]
+    assert all(status == "INACTIVE" for status in statuses), (
+        f"the cancelled Create left {statuses}: a training no stack holds"
+    )
+
+
+def test_configuration_of_a_create_cancelled_before_its_on_event_ran_is_not_left(
+    world: World,
+) -> None:
+    """The same for the ML configuration (DESTROY): Create(new) sent; a sibling fails
+    before on_event runs; on_event hands the put to the poll, recording
+    ROLLBACK_IN_PROGRESS; Delete(new, made-up id) finds no configuration; the waiter's
+    poll sees the same operation and puts it.
+
+    Required (row 11, DESTROY): the membership is left without the configuration the
+    cancelled Create was for. What happens: it is put after the Delete, and stays.
+    """
+    cfn = world.cfn(resource_type=contract.ML_CONFIGURATION_RESOURCE_TYPE)
+    props = {
+        contract.MEMBERSHIP_IDENTIFIER: M,
+        contract.OUTPUT_S3_URI: "s3://bucket/a/",
+        contract.ROLE_ARN: CONFIG_ROLE,
+        contract.REMOVAL_POLICY: "destroy",
+    }
+    create = cfn.event("Create", props)
+    made_up = cfn.cancel()
+    flight = cfn.framework.start(create)
+    assert flight.response is None, flight.response
+    gone = cfn.delete(props, physical_id=made_up)
+    assert gone.ok, gone.reason
+    answer = _run_out(world, flight)
+    assert world.emulator.configurations() == {}, (
+        f"the cancelled Create's configuration was put and left ({answer.status})"
     )
