@@ -1,5 +1,6 @@
 """Row 11: what a Create CloudFormation cancelled has started must not be left running
-(under DESTROY), whenever the cancellation came and whatever the poll's looks met.
+(under DESTROY), whenever the cancellation came and whatever the poll's looks met; nor
+may a cancelled Update's poll act after its rollback went back.
 
 Row 11 (``cloudformation-event-sequences.md``): a sibling fails while this resource's
 Create is in progress; CloudFormation marks it CREATE_FAILED "Resource creation
@@ -20,7 +21,7 @@ the only thing left that can stop it. Two ways it does not:
   "nothing was put" and leaves what was;
 - on_event itself ran after the cancellation (the framework's onEvent is invoked
   asynchronously): the operation it records is already the rollback, so every look
-  agrees with it.
+  agrees with it (a Create's, a replacing Update's, the ML configuration's put).
 
 Through the handler's real entry points, the Provider framework's behaviour
 (``cfn.Framework``/``cfn.InFlight``), the in-process CloudFormation (``cfn``: its
@@ -33,7 +34,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from botocore.exceptions import ClientError
-from cfn import CloudFormation, InFlight, Response
+from cfn import OPERATIONS, CloudFormation, InFlight, Response
 from emulated import CONFIG_ROLE, M, World, model_props, serve
 
 import contract
@@ -249,4 +250,90 @@ def test_configuration_of_a_create_cancelled_before_its_on_event_ran_is_not_left
     answer = _run_out(world, flight)
     assert world.emulator.configurations() == {}, (
         f"the cancelled Create's configuration was put and left ({answer.status})"
+    )
+
+
+def test_replacement_of_an_update_cancelled_before_its_on_event_ran_is_not_left_training(
+    world: World,
+) -> None:
+    """The same for a replacing update (a cancelled UPDATE rather than a Create).
+
+    Events (DESTROY, short path): Create(A) -> A. A deploy changes a property that
+    replaces it: CloudFormation sends Update(B props, old=A props, A); before the
+    handler's on_event runs, a sibling fails: UPDATE_ROLLBACK_IN_PROGRESS, this
+    resource's update cancelled. on_event then plans the replacement (a pending id)
+    and records the operation it sees, the rollback. The rollback's
+    Update(props=A, old=B, A) arrives and goes back to A (nothing to stop yet); no
+    Delete ever comes for B (CloudFormation never held its id). The forward waiter
+    polls on.
+
+    Required: the rollback returns A (it does) and nothing B's cancelled update
+    would have started is left training (row 7's rule: a rollback trains nothing; row
+    11: the waiter's late answer is ignored, so what it makes nothing else deletes).
+
+    What happens: the forward poll's looks at the stack agree with the operation on_event
+    recorded (the rollback), so it creates B after the rollback has gone back to A: B
+    trains to ACTIVE, billed, held by no stack.
+    """
+    cfn = world.cfn()
+    a_props, b_props = model_props("10"), model_props("20")
+    a = cfn.create(a_props)
+    assert a.ok, a.reason
+    forward = cfn.event("Update", b_props, physical_id=a.physical_id, old=a_props)
+    OPERATIONS[cfn.stack_id] = "UPDATE_ROLLBACK_IN_PROGRESS@2026-01-01T00:10:00+00:00"
+    flight = cfn.framework.start(forward)  # on_event ran after the cancellation
+    assert flight.response is None, flight.response
+    back = cfn.update(a_props, old=b_props, physical_id=a.physical_id)
+    assert back.ok, back.reason
+    assert back.physical_id == a.physical_id
+    _run_out(world, flight)
+    world.settle(600)
+    others = [m["status"] for m in world.emulator.snapshot() if m["arn"] not in a.physical_id]
+    assert all(status == "INACTIVE" for status in others), (
+        f"the cancelled update's replacement was left {others}"
+    )
+
+
+def test_configuration_update_cancelled_before_its_on_event_ran_does_not_undo_the_rollback(
+    world: World,
+) -> None:
+    """The ML configuration's in-place update (a new output location or role).
+
+    Events: Create(A) -> ``ml-configuration:M`` (the membership holds A). A deploy
+    changes its location: CloudFormation sends Update(B, old=A); before the handler's
+    on_event runs, a sibling fails: UPDATE_ROLLBACK_IN_PROGRESS. on_event hands the put
+    of B to the poll, recording the rollback as its operation. The rollback's
+    Update(props=A, old=B) puts A back and completes. The forward waiter polls on.
+
+    Required: after the rollback the membership holds A, the configuration
+    CloudFormation's resource has (row 8: a rollback goes back; the forward update's
+    late answer is ignored).
+
+    What happens: the forward poll's look agrees with the operation on_event recorded,
+    so it puts B over the rolled-back A: the membership's output goes to the failed
+    deploy's location (and role, which that rollback's cleanup may delete), while the
+    stack says A; no later deploy sends an event to put A back.
+    """
+    cfn = world.cfn(resource_type=contract.ML_CONFIGURATION_RESOURCE_TYPE)
+
+    def props(where: str) -> dict[str, str]:
+        return {
+            contract.MEMBERSHIP_IDENTIFIER: M,
+            contract.OUTPUT_S3_URI: f"s3://bucket/{where}/",
+            contract.ROLE_ARN: CONFIG_ROLE,
+            contract.REMOVAL_POLICY: "destroy",
+        }
+
+    a = cfn.create(props("a"))
+    assert a.ok, a.reason
+    forward = cfn.event("Update", props("b"), physical_id=a.physical_id, old=props("a"))
+    OPERATIONS[cfn.stack_id] = "UPDATE_ROLLBACK_IN_PROGRESS@2026-01-01T00:10:00+00:00"
+    flight = cfn.framework.start(forward)  # on_event ran after the cancellation
+    assert flight.response is None, flight.response
+    back = cfn.update(props("a"), old=props("b"), physical_id=a.physical_id)
+    assert back.ok, back.reason
+    _run_out(world, flight)
+    held = world.emulator.configurations()[M]["defaultOutputLocation"]
+    assert held["destination"]["s3Destination"]["s3Uri"] == "s3://bucket/a/", (
+        f"after the rollback the membership holds {held}, not A"
     )
