@@ -285,10 +285,19 @@ class CloudFormation:
         old: Mapping[str, Any],
         physical_id: str,
         request_id: str | None = None,
+        rollback: bool = False,
     ) -> Response:
-        return self.send(
-            self.event("Update", props, physical_id=physical_id, old=old, request_id=request_id)
-        )
+        """Update(props, old, physical id); ``rollback``: the stack is rolling back then
+        (UPDATE_ROLLBACK_IN_PROGRESS, what ``DescribeStacks`` tells the handler)."""
+        if rollback:
+            OPERATIONS[self.stack_id] = f"UPDATE_ROLLBACK_IN_PROGRESS@{uuid.uuid4()}"
+        try:
+            return self.send(
+                self.event("Update", props, physical_id=physical_id, old=old, request_id=request_id)
+            )
+        finally:
+            if rollback:
+                OPERATIONS.pop(self.stack_id, None)
 
     def delete(
         self, props: Mapping[str, Any], *, physical_id: str, request_id: str | None = None

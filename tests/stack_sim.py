@@ -46,6 +46,7 @@ CDK app) and destroys the stack, with CloudFormation's algorithm:
 from __future__ import annotations
 
 import copy
+import dataclasses
 import itertools
 import json
 import uuid
@@ -53,6 +54,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from botocore.exceptions import ClientError
 from cfn import Framework, InFlight, Response, Waiters, json_bytes
 from iam_sim import ACCOUNT, PARTITION, REGION, Enforcer, Policy, Statement, resolve
 
@@ -105,6 +107,27 @@ class Failure:
     rollback_names_failed: bool = True
     """Row 7: the rollback's Update of a resource whose update failed names the id its
     FAILED answer carried (True) or the one before it (False)."""
+    late_on_event: bool = False
+    """The framework's onEvent is invoked asynchronously: each Create and Update of ours
+    reaches the handler a tick after CloudFormation sent it (after a sibling's failure
+    that came meanwhile, too)."""
+    throttled_stack_reads: int = 0
+    """The next this many ``DescribeStacks`` calls of the handler are throttled."""
+
+
+class _Late:
+    """An event the framework's onEvent takes a tick after CloudFormation sent it."""
+
+    def __init__(self, framework: Framework, event: dict[str, Any]) -> None:
+        self.framework = framework
+        self.event = event
+        self.flight: InFlight | None = None
+
+    def poll(self) -> Response | None:
+        if self.flight is None:
+            self.flight = self.framework.start(self.event)
+            return self.flight.response
+        return self.flight.poll()
 
 
 SIBLING = "Sibling"
@@ -121,7 +144,7 @@ class _Task:
     physical_id: str = ""  # delete: the id to delete
     properties: Any = None  # what was sent (delete: the properties sent)
     old_properties: Any = None  # a rollback's OldResourceProperties (what the update sent)
-    flight: InFlight | None = None
+    flight: InFlight | _Late | None = None
     ticks_left: int = 0
     fails: bool = False
     waits_for: str = ""  # a WaitCondition's handle URL
@@ -152,7 +175,7 @@ class Simulator:
     status: str = "NONE"
     template: dict[str, Any] = field(default_factory=dict)
     resources: dict[str, Applied] = field(default_factory=dict)
-    orphans: list[InFlight] = field(default_factory=list)
+    orphans: list[InFlight | _Late] = field(default_factory=list)
     kept: set[str] = field(default_factory=set)
     """Physical ids CloudFormation let go under Retain (or whose Delete kept them)."""
     kept_cancelled: list[tuple[str, str]] = field(default_factory=list)
@@ -162,6 +185,8 @@ class Simulator:
     log: list[str] = field(default_factory=list)
     largest_event: int = 0
     """The largest event (JSON bytes) CloudFormation sent a resource of ours."""
+    deletes_sent: set[str] = field(default_factory=set)
+    """The physical ids CloudFormation sent a Delete for."""
     _operation: str = ""
     _failure: Failure = field(default_factory=Failure)
     _rollback_record: Record = field(default_factory=lambda: Record("", ""))
@@ -181,6 +206,11 @@ class Simulator:
         ]
 
     def stack_operation(self, stack_id: str) -> str:
+        if self._failure.throttled_stack_reads > 0:
+            self._failure.throttled_stack_reads -= 1
+            raise ClientError(
+                {"Error": {"Code": "Throttling", "Message": "Rate exceeded"}}, "DescribeStacks"
+            )
         if stack_id != self.stack_id or self.status in ("NONE", "DELETE_COMPLETE"):
             return engine.STACK_GONE
         return f"{self.status}@{self._operation}"
@@ -339,7 +369,7 @@ class Simulator:
     def _prepare(self, failure: Failure, *, creating: bool) -> None:
         if failure.training_of is not None:
             self.emulator.fail_next_creation(failure.training_of, "AlgorithmError: injected")
-        self._failure = failure
+        self._failure = dataclasses.replace(failure)
 
     def _note(self, record: Record, tasks: Mapping[str, _Task]) -> None:
         for task in tasks.values():
@@ -635,9 +665,13 @@ class Simulator:
                     task.outcome = "done"  # the update sent nothing: nothing to undo
                     return
             event = self._event(task, sent)
-            task.flight = self.framework.start(event)
-            if task.flight.response is not None:
-                self._finish(task, task.flight.response)
+            if failure is not None and failure.late_on_event and task.action != "rollback":
+                task.flight = _Late(self.framework, event)  # reaches on_event next tick
+                return
+            flight = self.framework.start(event)
+            task.flight = flight
+            if flight.response is not None:
+                self._finish(task, flight.response)
             return
         if kind == "AWS::CloudFormation::WaitCondition":
             task.waits_for = str(properties["Handle"])
@@ -788,9 +822,10 @@ class Simulator:
         self._policy_in_force()
         task.template = None
         event = self._event(task, applied.properties, physical_id=task.physical_id)
-        task.flight = self.framework.start(event)
-        if task.flight.response is not None:
-            self._finish(task, task.flight.response)
+        flight = self.framework.start(event)
+        task.flight = flight
+        if flight.response is not None:
+            self._finish(task, flight.response)
 
     def _event(
         self, task: _Task, properties: Any, *, physical_id: str | None = None
@@ -824,6 +859,7 @@ class Simulator:
                 event["OldResourceProperties"] = current.properties
         elif request == "Delete":
             event["PhysicalResourceId"] = physical_id or task.physical_id
+            self.deletes_sent.add(str(event["PhysicalResourceId"]))
         size = json_bytes(event)
         self.largest_event = max(self.largest_event, size)
         self.log.append(

@@ -211,8 +211,7 @@ def test_model_of_a_create_cancelled_before_its_on_event_ran_is_not_left_trainin
     props = model_props("10")
     create = cfn.event("Create", props)  # sent while the stack was CREATE_IN_PROGRESS
     made_up = cfn.cancel()  # ROLLBACK_IN_PROGRESS, before the handler's on_event ran
-    flight = cfn.framework.start(create)
-    assert flight.response is None, flight.response
+    flight = cfn.framework.start(create)  # it may answer at once: CloudFormation ignores it
     gone = cfn.delete(props, physical_id=made_up)
     assert gone.ok, gone.reason
     _run_out(world, flight)
@@ -243,8 +242,7 @@ def test_configuration_of_a_create_cancelled_before_its_on_event_ran_is_not_left
     }
     create = cfn.event("Create", props)
     made_up = cfn.cancel()
-    flight = cfn.framework.start(create)
-    assert flight.response is None, flight.response
+    flight = cfn.framework.start(create)  # it may answer at once: CloudFormation ignores it
     gone = cfn.delete(props, physical_id=made_up)
     assert gone.ok, gone.reason
     answer = _run_out(world, flight)

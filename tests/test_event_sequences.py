@@ -434,7 +434,7 @@ def _(w: World) -> None:
 def _(w: World) -> None:
     a, b = _replace(w)
     # UPDATE_ROLLBACK: Update(props=old, OldResourceProperties=new, PhysicalResourceId=B)
-    back = w.cfn.update(w.props("A"), old=w.props("B"), physical_id=b.physical_id)
+    back = w.cfn.update(w.props("A"), old=w.props("B"), physical_id=b.physical_id, rollback=True)
     assert back.ok, back.reason
     assert back.physical_id == a.physical_id  # A still exists and is returned
     assert w.trainings() == 2  # no third training
@@ -454,7 +454,7 @@ def _row_7(w: World, rollback_id: str) -> None:
     assert b.physical_id != a.physical_id
     # UPDATE_ROLLBACK: Update(props=old, old=new) with B or A as PhysicalResourceId
     current = b.physical_id if rollback_id == "B" else a.physical_id
-    back = w.cfn.update(w.props("A"), old=w.props("B"), physical_id=current)
+    back = w.cfn.update(w.props("A"), old=w.props("B"), physical_id=current, rollback=True)
     assert back.ok, back.reason
     assert back.physical_id == a.physical_id
     assert w.trainings() == 2
@@ -484,7 +484,7 @@ def _(w: World) -> None:
     assert w.deployed(a, "A"), a.reason
     tagged = w.props("A", tags={"team": "ml"})
     assert w.cfn.update(tagged, old=w.props("A"), physical_id=a.physical_id).ok
-    back = w.cfn.update(w.props("A"), old=tagged, physical_id=a.physical_id)
+    back = w.cfn.update(w.props("A"), old=tagged, physical_id=a.physical_id, rollback=True)
     assert back.ok, back.reason
     assert back.physical_id == a.physical_id  # Update(props=old, old=new, A) -> returns A
     (model,) = w.resources()
@@ -810,7 +810,7 @@ def _(w: ConfigWorld) -> None:
 def _(w: ConfigWorld) -> None:
     a = w.cfn.create(w.props("A"))
     b = w.cfn.update(w.props("B"), old=w.props("A"), physical_id=a.physical_id)
-    back = w.cfn.update(w.props("A"), old=w.props("B"), physical_id=b.physical_id)
+    back = w.cfn.update(w.props("A"), old=w.props("B"), physical_id=b.physical_id, rollback=True)
     assert back.ok, back.reason
     assert back.physical_id == a.physical_id
     assert w.puts() == 2  # A was not put again
@@ -825,7 +825,7 @@ def _row_7_config(w: ConfigWorld, rollback_id: str) -> None:
     b = w.cfn.update(w.props("B"), old=w.props("A"), physical_id=a.physical_id)
     assert b.status == "FAILED"
     current = b.physical_id if rollback_id == "B" else a.physical_id
-    back = w.cfn.update(w.props("A"), old=w.props("B"), physical_id=current)
+    back = w.cfn.update(w.props("A"), old=w.props("B"), physical_id=current, rollback=True)
     assert back.ok, back.reason
     assert back.physical_id == a.physical_id
     if rollback_id == "B":
@@ -848,7 +848,7 @@ def _(w: ConfigWorld) -> None:
     a = w.cfn.create(w.props("A"))
     changed = dict(w.props("A"), **{contract.OUTPUT_S3_URI: "s3://bucket/a2/"})
     assert w.cfn.update(changed, old=w.props("A"), physical_id=a.physical_id).ok
-    back = w.cfn.update(w.props("A"), old=changed, physical_id=a.physical_id)
+    back = w.cfn.update(w.props("A"), old=changed, physical_id=a.physical_id, rollback=True)
     assert back.ok, back.reason
     assert back.physical_id == a.physical_id
     assert w.held() == {M: "s3://bucket/a/"}

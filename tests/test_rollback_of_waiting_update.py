@@ -77,7 +77,7 @@ def test_rollback_of_an_update_that_turned_waiting_on_returns_the_model_and_trai
     assert not forward.ok, "the update waits for the training, which failed"
     assert "failed" in forward.reason, forward.reason
 
-    back = cfn.update(old, old=new, physical_id=a.physical_id)
+    back = cfn.update(old, old=new, physical_id=a.physical_id, rollback=True)
     trainings = len(world.emulator.snapshot())
     assert back.ok, f"the rollback failed (UPDATE_ROLLBACK_FAILED): {back.reason}"
     assert back.physical_id == a.physical_id, (

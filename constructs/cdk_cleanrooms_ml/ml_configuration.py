@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import weakref
 from typing import TYPE_CHECKING, Any, Final, Protocol, runtime_checkable
 
@@ -167,8 +168,15 @@ class MLConfiguration(Resource):
             properties=properties,
             removal_policy=policy,
         )
-        if not unresolved(membership):
-            self._resource.override_logical_id(logical_id_of(membership))
+        self._resource.override_logical_id(
+            logical_id_of(
+                membership
+                if not unresolved(membership)
+                # a token: what it refers to (a parameter, an import, an attribute) names
+                # the membership as well across renames (one resolve, for a token only)
+                else json.dumps(Stack.of(self).resolve(membership), sort_keys=True)
+            )
+        )
         if isinstance(self.role, iam.Role):
             # the service may use the role at once: not before the role's policy exists
             self._resource.node.add_dependency(self.role)
@@ -202,7 +210,8 @@ class MLConfiguration(Resource):
 
 def logical_id_of(membership_identifier: str) -> str:
     """The configuration resource's logical id: ``MLConfiguration`` and 8 hex digits of
-    the membership, not the construct's path. A membership has one configuration, so
+    the membership (for one known only at deploy time, of what its token refers to), not
+    the construct's path. A membership has one configuration, so
     renaming (or moving) the construct within its stack changes nothing in
     CloudFormation: a new role or output location is an update in place, and its
     rollback puts the old one back (a new logical id would be a second resource taking

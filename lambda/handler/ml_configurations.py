@@ -16,7 +16,11 @@ its ``Call`` and its rules for transient failures):
   CloudFormation and is left alone), and only when no other resource of the stack
   holds it (a renamed construct's new resource adopted it: ``ListStackResources``).
 
-The physical id is ``ml-configuration:<membership id>``.
+The physical id is ``ml-configuration:<membership id>``, or
+``ml-configuration:<membership id>@adopted`` for one a Create adopted: release 0.2.0's
+handler (back after a rolled-back upgrade, answering the rollback's cleanup Delete of
+the adopting resource) does not read that form, so it leaves the configuration to the
+resource that put it.
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ from engine import (
     Step,
     Summary,
 )
-from engine.shared import describe, stack_operation, still_wanted
+from engine.shared import cancelled_before, describe, stack_operation, still_wanted
 from faults import HandlerError
 from identity import PropertyError
 from jsonlog import log
@@ -54,7 +58,12 @@ else:
     CleanRoomsMLClient = Any
 
 PREFIX: Final = "ml-configuration:"
-_ID: Final = re.compile(PREFIX + r"(?P<membership>" + UUID.pattern + ")")
+ADOPTED: Final = "@adopted"
+_ID: Final = re.compile(PREFIX + r"(?P<membership>" + UUID.pattern + ")(?P<adopted>@adopted)?")
+HELD_KEY: Final = "CleanRoomsMLHeld"
+"""An update's: when the membership's configuration was last put, as on_event saw it
+(``none`` for none). In a rollback the poll puts only while that is still so: a forward
+update delivered after its cancellation must not put over the rollback's."""
 
 
 def ref_of(membership: str) -> Ref:
@@ -142,30 +151,48 @@ class MLConfigurations:
 KIND: Final = MLConfigurations()
 
 
-def _answer(call: Call, ref: Ref, action: str) -> dict[str, Any]:
-    found = {
-        "PhysicalResourceId": ref.physical_id,
+def _answer(
+    call: Call,
+    ref: Ref,
+    action: str,
+    *,
+    physical_id: str | None = None,
+    operation: str | None = None,
+    held: Observed | None = None,
+) -> dict[str, Any]:
+    found: dict[str, Any] = {
+        "PhysicalResourceId": physical_id or ref.physical_id,
         ACTION_KEY: action,
         STARTED_AT_KEY: call.now,
         "Data": {contract.ATTR_MEMBERSHIP_IDENTIFIER: ref.membership},
     }
     if action == CREATE:  # the poll puts it only while CloudFormation still waits for it
-        operation = stack_operation(call)
+        operation = operation if operation is not None else stack_operation(call)
         if operation is not None:
             found[OPERATION_KEY] = operation
+        found[HELD_KEY] = _held_marker(held)
     return found
 
 
-def _put_or_adopt(call: Call, desired: Desired) -> dict[str, Any]:
+def _held_marker(held: Observed | None) -> str:
+    return "none" if held is None else str(held.updated)
+
+
+def _put_or_adopt(call: Call, desired: Desired, operation: str | None = None) -> dict[str, Any]:
     """A membership's configuration: adopt the one asked for, refuse another, or put."""
     ref = ref_of(desired.membership)
     held = describe(call, ref)
     if held is None:
         log("create-requested", physicalResourceId=ref.physical_id, **call.event.fields())
-        return _answer(call, ref, CREATE)
+        return _answer(call, ref, CREATE, operation=operation)
     if held.document == desired.request:
+        # another resource of the stack holds it (a renamed construct's, one of release
+        # 0.2.0's after an upgrade): this one's id says it adopted it, which 0.2.0's
+        # handler does not read, so a rolled-back upgrade's cleanup Delete leaves it
+        shared = call.event.request_type == "Create" and _other_holder(call, ref.physical_id)
         log("adopted", reason="the configuration asked for", **call.event.fields())
-        return _answer(call, ref, NONE)
+        suffix = ADOPTED if shared else ""
+        return _answer(call, ref, NONE, physical_id=ref.physical_id + suffix)
     raise HandlerError(
         f"membership {desired.membership} already has an ML configuration ("
         f"{_location(held.document)}) that this resource did not make; a membership has "
@@ -176,7 +203,14 @@ def _put_or_adopt(call: Call, desired: Desired) -> dict[str, Any]:
 
 
 def on_create(call: Call) -> dict[str, Any]:
-    return _put_or_adopt(call, parse(call.event.properties))
+    desired = parse(call.event.properties)
+    operation = stack_operation(call)
+    if cancelled_before(operation):
+        raise HandlerError(
+            "CloudFormation cancelled the creation of this ML configuration before the "
+            f"handler saw it (the stack is {operation}): nothing was put"
+        )
+    return _put_or_adopt(call, desired, operation)
 
 
 def on_update(call: Call) -> dict[str, Any]:
@@ -188,8 +222,11 @@ def on_update(call: Call) -> dict[str, Any]:
             "this handler made"
         )
     if current.membership == desired.membership:
-        # in place (a rollback puts the old configuration back): the poll puts it
-        return _answer(call, ref_of(desired.membership), CREATE)
+        # in place (a rollback puts the old configuration back): the poll puts it,
+        # under the physical id the resource has
+        ref = ref_of(desired.membership)
+        held = describe(call, ref)
+        return _answer(call, ref, CREATE, physical_id=str(call.event.physical_id), held=held)
     return _put_or_adopt(call, desired)  # another membership: a replacement
 
 
@@ -209,9 +246,13 @@ def _other_holder(call: Call, physical_id: str) -> str | None:
         resources = call.api(call.stack_resources, event.stack_id)
     except Exception as error:
         raise call.fail(error, "listing the resources of stack", event.stack_id) from error
+    mine = KIND.parse_physical_id(physical_id)
     for resource in resources:
+        theirs = KIND.parse_physical_id(resource.physical_id)
         if (
-            resource.physical_id == physical_id
+            theirs is not None
+            and mine is not None
+            and theirs.membership == mine.membership
             and resource.logical_id != event.logical_id
             and not resource.status.startswith("DELETE_")
         ):
@@ -272,11 +313,28 @@ def poll_put(call: Call) -> dict[str, Any]:
     a request it cancelled puts nothing, and one cancelled while the put was under way
     is taken back under DESTROY, as its Delete would)."""
     desired = parse(call.event.properties)
+    event = call.event
     if not still_wanted(call):
+        if event.request_type == "Create" and desired.destroy:
+            # an earlier poll of this request may have put it (its look after the put
+            # did not conclude): taken back, as the made-up id Delete would have
+            _delete_if_ours(call, desired, ref_of(desired.membership))
         raise HandlerError(
             "CloudFormation no longer waits for this ML configuration (its creation or "
             "update was cancelled, or the stack rolled back or was deleted): nothing was put"
         )
+    recorded = event.extra.get(HELD_KEY)
+    operation = str(event.extra.get(OPERATION_KEY) or "")
+    if recorded is not None and operation.startswith("UPDATE_ROLLBACK"):
+        held = describe(call, ref_of(desired.membership))
+        if _held_marker(held) != recorded:
+            # put meanwhile: by the rollback's own Update, when this is a forward one
+            # delivered after its cancellation (or by a duplicate of this one)
+            log("put-skipped", reason="put meanwhile", **event.fields())
+            return {
+                "IsComplete": True,
+                "Data": {contract.ATTR_MEMBERSHIP_IDENTIFIER: desired.membership},
+            }
     try:
         ref = call.api(KIND.create, call.client, desired, "", {})
     except faults.NotYet:
@@ -285,18 +343,15 @@ def poll_put(call: Call) -> dict[str, Any]:
         raise call.fail(
             error, "putting the ML configuration of membership", desired.membership
         ) from error
-    log("created", physicalResourceId=ref.physical_id, **call.event.fields())
+    log("created", physicalResourceId=ref.physical_id, **event.fields())
     if not still_wanted(call):
-        if call.event.request_type == "Create" and desired.destroy:
+        if event.request_type == "Create" and desired.destroy:
             _delete_if_ours(call, desired, ref)
         raise HandlerError(
             "CloudFormation cancelled this ML configuration's request while it was put"
         )
-    return {
-        "IsComplete": True,
-        "PhysicalResourceId": ref.physical_id,
-        "Data": {contract.ATTR_MEMBERSHIP_IDENTIFIER: ref.membership},
-    }
+    # the physical id stays on_event's (an adopted one's form included)
+    return {"IsComplete": True, "Data": {contract.ATTR_MEMBERSHIP_IDENTIFIER: ref.membership}}
 
 
 REQUESTS: Final[dict[str, Callable[[Call], dict[str, Any]]]] = {

@@ -10,6 +10,7 @@ import ownership
 from engine.shared import (
     RESOLVED,
     adopt,
+    cancelled_before,
     conflict,
     create_later,
     describe,
@@ -17,11 +18,12 @@ from engine.shared import (
     named,
     require_waiter,
     resolve_pending,
+    stack_operation,
     still_wanted,
     stop_step,
     survey_names,
 )
-from engine.types import GONE, Call, Desired, Observed
+from engine.types import GONE, STARTED_AT_KEY, YOUNG_SECONDS, Call, Desired, Observed
 from engine.wait import wait_for
 from faults import HandlerError, NotYet
 from jsonlog import log
@@ -31,13 +33,20 @@ from ownership import Pending, Ref
 def on_create(call: Call) -> dict[str, Any]:
     desired = call.kind.parse(call.event.properties)
     require_waiter(call, desired)
+    operation = stack_operation(call)
+    if cancelled_before(operation):
+        # the framework's invocation came after a sibling failed (it is asynchronous)
+        raise HandlerError(
+            f"CloudFormation cancelled the creation of this {call.kind.noun} before the "
+            f"handler saw it (the stack is {operation}): nothing was started"
+        )
     name = name_for(desired, call.event)
     found = survey_names(call, desired, name)
     if found.adoptable is not None:
         return adopt(call, desired, found.adoptable, "a live resource of ours, same identity", True)
     if found.holder is not None:
         raise conflict(call, desired, name, found.holder)
-    return create_later(call, desired, name, True)
+    return create_later(call, desired, name, True, operation)
 
 
 def poll_create(call: Call) -> dict[str, Any]:
@@ -64,20 +73,30 @@ def poll_create(call: Call) -> dict[str, Any]:
         ref = create_for(call, desired, pending)
         if not still_wanted(call):
             created = describe(call, ref)
-            if created is not None:
-                return _cancelled(call, desired, created)
+            if created is None:  # not readable yet: the next poll looks again (young)
+                return {"IsComplete": False}
+            return _cancelled(call, desired, created)
         observed = describe(call, ref)
         if observed is None:  # not readable yet right after its creation: look again
             return {"IsComplete": False}
-    elif (
-        not call.kind.cancellable
-        and desired.destroy
-        and observed.status not in GONE
-        and not still_wanted(call)
-    ):
+    elif _looks_again(call, desired, observed) and not still_wanted(call):
         return _cancelled(call, desired, observed)
     # the answer carries the resource's own physical id in place of the pending one
     return wait_for(call, desired, observed, observed.ref.physical_id)
+
+
+def _looks_again(call: Call, desired: Desired, observed: Observed) -> bool:
+    """Whether a poll that finds the creation made looks at the stack again: in its
+    first ``YOUNG_SECONDS`` (the look right after creating may not have concluded:
+    throttled, the resource not readable yet; a cancellation after that is the made-up
+    id Delete's, which finds it by its tags), and while a channel's query, which cannot
+    be stopped at once, is being stopped (DESTROY)."""
+    if observed.status in GONE:
+        return False
+    started = float(call.event.extra.get(STARTED_AT_KEY, call.now))
+    if call.now - started < YOUNG_SECONDS:
+        return True
+    return not call.kind.cancellable and desired.destroy
 
 
 def _cancelled(call: Call, desired: Desired, observed: Observed) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from engine.types import (
     CREATE,
     CREATE_FAILED,
     GONE,
+    NEVER_CREATES,
     OPERATION_KEY,
     READY,
     STARTED_AT_KEY,
@@ -258,7 +259,11 @@ def adopt(
     )
 
 
-def create_later(call: Call, desired: Desired, name: str, new_wait: bool) -> dict[str, Any]:
+def create_later(
+    call: Call, desired: Desired, name: str, new_wait: bool, operation: str | None = None
+) -> dict[str, Any]:
+    """Hand the creation to the poll (a pending id), recording the stack's operation
+    (``operation`` if the caller looked already)."""
     pending = Pending(
         membership=desired.membership,
         request=ownership.request_digest(call.event.request_id),
@@ -271,9 +276,22 @@ def create_later(call: Call, desired: Desired, name: str, new_wait: bool) -> dic
         call.now,
         **{
             WAITER_KEY: waiter_mode(desired, new_wait),
-            OPERATION_KEY: stack_operation(call),
+            OPERATION_KEY: operation if operation is not None else stack_operation(call),
         },
     )
+
+
+def cancelled_before(operation: str | None) -> bool:
+    """Whether a Create that finds its stack in ``operation`` was cancelled before the
+    handler saw it (CloudFormation sends no Create in a rollback or a delete)."""
+    return operation is not None and operation.startswith(NEVER_CREATES)
+
+
+def rolling_back(call: Call) -> bool:
+    """Whether the event's stack is in an update rollback (an Update is the rollback's
+    own, or a forward one that arrived after its cancellation)."""
+    operation = stack_operation(call)
+    return operation is not None and operation.startswith("UPDATE_ROLLBACK")
 
 
 def stack_operation(call: Call) -> str | None:

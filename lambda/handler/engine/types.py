@@ -31,6 +31,9 @@ OPERATION_KEY: Final = "CleanRoomsMLOperation"
 event (``Call.stack_operation``). The poll creates only while the stack is still in
 that operation: CloudFormation may have cancelled the request meanwhile (a sibling
 failed, row 11; the stack is being deleted), and the framework's waiter polls on."""
+ROLLBACK_KEY: Final = "CleanRoomsMLRollback"
+"""An update rollback that keeps the resource the stack has (in place, even failed: a
+rollback never starts anything): its poll reports it without waiting."""
 STOPPING_KEY: Final = "CleanRoomsMLStopping"
 """A Delete's: the physical ids its polls stop (a cancelled Create's, found by tags)."""
 ABANDONED_KEY: Final = "CleanRoomsMLAbandoned"
@@ -205,6 +208,12 @@ T = TypeVar("T")
 
 STACK_GONE: Final = "GONE"
 """``Call.stack_operation`` of a stack that no longer exists."""
+NEVER_CREATES: Final = ("ROLLBACK_", "DELETE_", "UPDATE_ROLLBACK_", STACK_GONE)
+"""Stack statuses (prefixes) in which CloudFormation sends no Create: a Create that
+finds its stack in one was cancelled before the handler saw it."""
+YOUNG_SECONDS: Final = 120.0
+"""How long after on_event the creation's polls look at the stack again (a look right
+after the creation that did not conclude, a resource not readable at once)."""
 
 WORST_CALL_SECONDS: Final = aws_client.worst_call_seconds()
 """The longest one API call with all botocore's retries can take: on_event tries a

@@ -18,6 +18,7 @@ from engine.shared import (
     ours,
     require_waiter,
     resolve,
+    rolling_back,
     stack_operation,
     stop_step,
     survey_names,
@@ -28,6 +29,7 @@ from engine.types import (
     CREATE_FAILED,
     IN_PROGRESS,
     REFRESH,
+    ROLLBACK_KEY,
     TARGET_KEY,
     USABLE,
     WAITER_KEY,
@@ -155,6 +157,16 @@ def on_update(call: Call) -> dict[str, Any]:
                 ABANDONED_KEY: abandoned or None,
             },
         )
+    back = current is not None and ours(current, event) and rolling_back(call)
+    if (
+        back
+        and current is not None
+        and has_identity(current, desired)
+        and named_as(current, desired)
+    ):
+        # the rollback's own Update, its resource failed or stopped meanwhile (an update
+        # that waited for it, say): a rollback goes back to it as it is, starting nothing
+        return _kept(call, current, "the rollback keeps it as it is")
     name = name_for(desired, event)
     found = survey_names(call, desired, name)
     if found.adoptable is not None:
@@ -168,6 +180,11 @@ def on_update(call: Call) -> dict[str, Any]:
             new_wait,
             physical_id=str(event.physical_id) if same else None,
         )
+    if back and current is not None and _fits_old(call, current):
+        # a forward Update delivered after CloudFormation cancelled it (the framework's
+        # invocation is asynchronous), or a rollback whose original is gone: either way
+        # the stack keeps what it has, and nothing starts in a rollback
+        return _kept(call, current, "an update that arrived after its cancellation")
     if found.holder is not None:
         if current is not None and found.holder.ref == current.ref:
             raise _cannot_replace(call, name, current)
@@ -184,6 +201,29 @@ def on_update(call: Call) -> dict[str, Any]:
         raise refused
     log("replacing", reason=why, physicalResourceId=event.physical_id, **event.fields())
     return create_later(call, desired, name, new_wait)
+
+
+def _fits_old(call: Call, current: Observed) -> bool:
+    """Whether ``current`` is usable and what the event's old properties ask for."""
+    try:
+        previous = call.kind.parse(call.event.old_properties or {})
+    except PropertyError:
+        return False
+    return (
+        current.status in USABLE and has_identity(current, previous) and named_as(current, previous)
+    )
+
+
+def _kept(call: Call, current: Observed, why: str) -> dict[str, Any]:
+    """In a rollback: the resource the stack has, in place, reported without waiting."""
+    event = call.event
+    log("kept", reason=why, status=current.status, **event.fields())
+    return answer(
+        str(event.physical_id),
+        REFRESH,
+        call.now,
+        **{TARGET_KEY: current.ref.physical_id, ROLLBACK_KEY: True},
+    )
 
 
 def _protected(

@@ -10,8 +10,10 @@ import long_wait
 from engine.shared import current_ref, describe, require_waiter, stop_step
 from engine.types import (
     ABANDONED_KEY,
+    ACTION_KEY,
     CREATE_FAILED,
     READY,
+    REFRESH,
     STARTED_AT_KEY,
     USABLE,
     WAITER_KEY,
@@ -78,7 +80,9 @@ def wait_for(
 def _not_yet(call: Call, desired: Desired, observed: Observed, elapsed: float) -> dict[str, Any]:
     if elapsed < wait_limit(desired):
         return {"IsComplete": False}
-    if not desired.destroy:
+    if call.event.extra.get(ACTION_KEY) == REFRESH:
+        policy = "an update in place: its rollback keeps it as it is"
+    elif not desired.destroy:
         policy = "it is left as it is (removal policy retain)"
     elif call.kind.cancellable:
         policy = (
