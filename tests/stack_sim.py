@@ -296,8 +296,12 @@ class Simulator:
         return record
 
     def _begin(self, status: str) -> None:
+        """A phase of the stack's operation. ``DescribeStacks`` answers its status and
+        when the operation (a create, an update, a delete: the command) began, which
+        its rollback and cleanups keep (LastUpdatedTime; MiniStack's too)."""
+        if status in ("CREATE_IN_PROGRESS", "UPDATE_IN_PROGRESS", "DELETE_IN_PROGRESS"):
+            self._operation = f"op-{next(self._counter)}"
         self.status = status
-        self._operation = f"op-{next(self._counter)}"
         self.log.append(f"{status}")
 
     def _create(self, template: Mapping[str, Any], failure: Failure) -> Record:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import cfn
 import pytest
 from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 
@@ -63,9 +64,12 @@ def identity_of(props: dict[str, Any] | None = None) -> str:
 
 
 def owner_tag(
-    props: dict[str, Any] | None = None, request_id: str = REQUEST_ID, stack_id: str = STACK_ID
+    props: dict[str, Any] | None = None,
+    request_id: str = REQUEST_ID,
+    stack_id: str = STACK_ID,
+    operation: str | None = None,
 ) -> str:
-    return ownership.make_tag(stack_id, LOGICAL_ID, request_id, identity_of(props))
+    return ownership.make_tag(stack_id, LOGICAL_ID, request_id, identity_of(props), operation)
 
 
 def v1_tag(props: dict[str, Any] | None = None, request_id: str = REQUEST_ID) -> str:
@@ -94,9 +98,10 @@ def create_request(
     props: dict[str, Any] | None = None,
     tags: dict[str, str] | None = None,
     request_id: str = REQUEST_ID,
+    operation: str | None = None,
 ) -> dict[str, Any]:
     all_tags = dict(tags or {})
-    all_tags[contract.RESERVED_TAG_KEY] = owner_tag(props, request_id)
+    all_tags[contract.RESERVED_TAG_KEY] = owner_tag(props, request_id, operation=operation)
     return {
         "membershipIdentifier": MEMBERSHIP,
         "name": name,
@@ -1133,7 +1138,8 @@ def test_index_dispatches_and_logs_one_json_line_per_step_without_secrets(
     raw = event("Create", props, request_id=REQUEST_ID)
     stubbed.list_models([])
     result = index.on_event(raw, None)
-    expected = create_request(generated(), props)
+    # the poll's request: the stack's operation as on_event saw it marks the tag
+    expected = create_request(generated(), props, operation=cfn.stack_operation(STACK_ID))
     expected.update(hyperparameters=secrets[0], environment=secrets[1])
     stubbed.list_models([])
     stubbed.create_model(expected=expected)

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from cfn import OPERATIONS
 from emulated import (
     World,
     channel_props,
@@ -347,3 +348,40 @@ def test_late_duplicate_of_a_row_7_rollback_keeps_the_b_a_later_deploy_made(
     world.settle(600)
     status = _statuses(world, MODEL)[b2.physical_id]
     assert status == "ACTIVE", f"the stack's current model B2 ended {status}"
+
+
+@pytest.mark.parametrize("policy", ["destroy", "retain"])
+def test_row_7_a_replacement_that_finished_before_the_rollback_came_is_stopped_under_destroy(
+    world: World, policy: str
+) -> None:
+    """Row 7 naming A, the cancelled update's B having *finished* (ACTIVE) between the
+    waiter's polls, long after its creation: a sibling failed, CloudFormation cancelled
+    the update (it never held B's id) and rolls back with Update(props=A, old=B, A).
+
+    Expected: under DESTROY B is stopped (its output deleted: it is what the update
+    being rolled back made, as its ownership tag's operation mark says), under RETAIN
+    kept; A is returned and nothing trains.
+    """
+    cfn = world.cfn()
+    a_props = model_props("10", **{contract.REMOVAL_POLICY: policy})
+    b_props = model_props("20", **{contract.REMOVAL_POLICY: policy})
+    with_operation = "UPDATE_IN_PROGRESS@2026-12-01T10:00:00+00:00"
+    OPERATIONS[cfn.stack_id] = with_operation
+    a = cfn.create(a_props)
+    assert a.ok, a.reason
+    flight = cfn.framework.start(
+        cfn.event("Update", b_props, physical_id=a.physical_id, old=a_props)
+    )
+    assert flight.poll() is None  # B is created, training
+    world.settle(600)  # B finishes between polls, long after the poll's young looks
+    (b,) = [m for m in world.emulator.snapshot(MODEL) if m["arn"] not in a.physical_id]
+    assert b["status"] == "ACTIVE"
+    OPERATIONS[cfn.stack_id] = with_operation.replace("UPDATE_IN", "UPDATE_ROLLBACK_IN")
+    back = cfn.update(a_props, old=b_props, physical_id=a.physical_id)
+    assert back.ok, back.reason
+    assert back.physical_id == a.physical_id
+    world.settle(600)
+    statuses = _statuses(world, MODEL)
+    assert statuses[a.physical_id] == "ACTIVE"
+    assert statuses[b["arn"]] == ("INACTIVE" if policy == "destroy" else "ACTIVE")
+    assert len(statuses) == 2

@@ -21,8 +21,12 @@ a few, a hunt runs hundreds).
 
 from __future__ import annotations
 
+import collections
+import json
 import os
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import hypothesis
@@ -51,6 +55,8 @@ from cdk_cleanrooms_ml.local.emulator import Emulator, EmulatorServer
 from cdk_cleanrooms_ml.local.emulator.state import CHANNEL, JOB, MODEL
 
 STUCK = {"ROLLBACK_FAILED", "UPDATE_ROLLBACK_FAILED", "DELETE_FAILED"}
+STATS: collections.Counter[str] = collections.Counter()
+"""What the generated histories did (``WHOLE_STACK_REPORT=<file>`` writes it)."""
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +88,7 @@ class World:
     def note(self, outcome: str) -> None:
         if self.generated:
             hypothesis.event(outcome)
+            STATS[outcome] += 1
 
     def spec(self, *pieces: Piece, **fields: Any) -> AppSpec:
         return AppSpec(pieces=pieces, existing=self.existing, **fields)
@@ -464,6 +471,7 @@ class Histories(RuleBasedStateMachine):
         self.patch = pytest.MonkeyPatch()
         self.world = World(self.server, self.patch)
         self.world.generated = True
+        STATS["histories"] += 1
         self.app = self.world.spec()
         self.deploys = 0
 
@@ -543,6 +551,8 @@ class Histories(RuleBasedStateMachine):
 
 def test_generated_histories(server: EmulatorServer) -> None:
     Histories.server = server
+    STATS.clear()
+    started = time.monotonic()
     run_state_machine_as_test(
         Histories,
         settings=settings(
@@ -553,3 +563,7 @@ def test_generated_histories(server: EmulatorServer) -> None:
             derandomize=os.environ.get("WHOLE_STACK_RANDOM") is None,
         ),
     )
+    report = os.environ.get("WHOLE_STACK_REPORT")
+    if report:
+        found = dict(STATS, seconds=round(time.monotonic() - started, 1))
+        Path(report).write_text(json.dumps(found, indent=2, sort_keys=True))

@@ -16,8 +16,12 @@ Every resource the handler creates carries the tag ``contract.RESERVED_TAG_KEY``
   that CloudFormation cancelled (a sibling failed, row 11) is deleted with an id
   CloudFormation made up: the Delete finds what the Create started by its owner, its
   identity and this mark, and never touches what an earlier life of the stack kept.
-  Releases up to 0.2.0 wrote no mark; their tags are read as before (and the mark is
-  invisible to them: it is part of the text after the fourth dot).
+- ``~<operation>`` (optional): 8 hex digits of when the stack operation that made it
+  began (``DescribeStacks``' LastUpdatedTime): a rollback that goes back to the
+  original stops a replacement the failed update made even once it has finished,
+  never one an earlier operation made (kept by RETAIN).
+  Releases up to 0.2.0 wrote no marks; their tags are read as before (and the marks are
+  invisible to them: they are part of the text after the fourth dot).
 
 Release 0.1.0 wrote ``v1.<owner>.<request>.<config>`` with the owner a digest of the
 stack *id*; such tags are still read and never rewritten, so that release 0.1.0's
@@ -42,7 +46,10 @@ TAG_V2: Final = "v2"
 DIGEST_LENGTH: Final = 16
 INSTANCE_LENGTH: Final = 12
 TAG_VALUE_MAX: Final = 256
-_INSTANCE_MARK: Final = re.compile(r"(?P<who>.*)@(?P<instance>[0-9a-f]{12})", re.DOTALL)
+_INSTANCE_MARK: Final = re.compile(
+    r"(?P<who>.*)@(?P<instance>[0-9a-f]{12})(?:~(?P<operation>[0-9a-f]{8}))?", re.DOTALL
+)
+OPERATION_LENGTH: Final = 8
 UUID: Final = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _ARN: Final = (
     r"arn:aws[-a-z]*:cleanrooms-ml:[-a-z0-9]+:[0-9]{12}:membership/"
@@ -87,8 +94,23 @@ def instance(stack_id: str) -> str:
     return digest(stack_id, length=INSTANCE_LENGTH)
 
 
-def make_tag(stack_id: str, logical_id: str, request_id: str, identity: str) -> str:
-    """The reserved tag's value for a resource this request creates."""
+def operation_mark(operation: str | None) -> str | None:
+    """A stack operation's mark: a digest of when it began (the part of
+    ``engine.Call.stack_operation``'s answer after ``@``, which a rollback keeps)."""
+    if not operation or "@" not in operation:
+        return None
+    return digest(operation.partition("@")[2], length=OPERATION_LENGTH)
+
+
+def make_tag(
+    stack_id: str,
+    logical_id: str,
+    request_id: str,
+    identity: str,
+    operation: str | None = None,
+) -> str:
+    """The reserved tag's value for a resource this request creates (in ``operation``,
+    the stack's, when known)."""
     head = ".".join(
         (
             TAG_V2,
@@ -97,7 +119,8 @@ def make_tag(stack_id: str, logical_id: str, request_id: str, identity: str) -> 
             identity[:DIGEST_LENGTH],
         )
     )
-    mark = f"@{instance(stack_id)}"
+    made_in = operation_mark(operation)
+    mark = f"@{instance(stack_id)}" + (f"~{made_in}" if made_in else "")
     who = f"{stack_name(stack_id)}/{logical_id}"[: TAG_VALUE_MAX - len(head) - 1 - len(mark)]
     return f"{head}.{who}{mark}"
 
@@ -112,6 +135,8 @@ class Tag:
     """``<stack name>/<logical id>`` (v2 only)."""
     instance: str | None = None
     """The life of the stack that created it (``instance``); None before release 0.3.0."""
+    operation: str | None = None
+    """The stack operation that created it (``operation_mark``), when known."""
 
     def owned_by(self, stack_id: str, logical_id: str) -> bool:
         if self.version == TAG_V1:
@@ -135,7 +160,13 @@ def parse_tag(value: str | None) -> Tag | None:
         if marked is None:
             return Tag(TAG_V2, parts[1], parts[2], parts[3], parts[4])
         return Tag(
-            TAG_V2, parts[1], parts[2], parts[3], marked.group("who"), marked.group("instance")
+            TAG_V2,
+            parts[1],
+            parts[2],
+            parts[3],
+            marked.group("who"),
+            marked.group("instance"),
+            marked.group("operation"),
         )
     return None
 

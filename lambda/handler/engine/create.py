@@ -23,7 +23,15 @@ from engine.shared import (
     stop_step,
     survey_names,
 )
-from engine.types import GONE, STARTED_AT_KEY, YOUNG_SECONDS, Call, Desired, Observed
+from engine.types import (
+    GONE,
+    OPERATION_KEY,
+    STARTED_AT_KEY,
+    YOUNG_SECONDS,
+    Call,
+    Desired,
+    Observed,
+)
 from engine.wait import wait_for
 from faults import HandlerError, NotYet
 from jsonlog import log
@@ -120,7 +128,11 @@ def create_for(call: Call, desired: Desired, pending: Pending) -> Ref:
     event = call.event
     tags = dict(desired.tags)
     tags[contract.RESERVED_TAG_KEY] = ownership.make_tag(
-        event.stack_id, event.logical_id, event.request_id, desired.identity
+        event.stack_id,
+        event.logical_id,
+        event.request_id,
+        desired.identity,
+        event.extra.get(OPERATION_KEY),
     )
     try:
         ref = call.kind.create(call.client, desired, pending.name, tags)

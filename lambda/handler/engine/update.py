@@ -6,6 +6,7 @@ from typing import Any
 
 import contract
 import identity
+import ownership
 from engine.shared import (
     adopt,
     answer,
@@ -27,6 +28,7 @@ from engine.shared import (
 from engine.types import (
     ABANDONED_KEY,
     CREATE_FAILED,
+    GONE,
     IN_PROGRESS,
     REFRESH,
     ROLLBACK_KEY,
@@ -101,11 +103,19 @@ def _stop_abandoned(call: Call, current: Observed) -> list[str]:
     except HandlerError as error:  # best effort: never fail the rollback for it
         log("stop-failed", reason=str(error), **event.fields())
         return []
+    # the operation this rollback undoes made it: stopped even once it has finished
+    # (only while the stack is rolling back now: a late duplicate must not take a
+    # later operation for the one it undid)
+    operation = stack_operation(call) if candidates else None
+    rolling = operation is not None and operation.startswith("UPDATE_ROLLBACK")
+    undone = ownership.operation_mark(operation) if rolling else None
     left = []
     for found in candidates:
+        made_by_it = undone is not None and found.tag is not None and found.tag.operation == undone
         if (
             found.ref != current.ref
-            and found.status in IN_PROGRESS | {CREATE_FAILED}
+            and (found.status in IN_PROGRESS | {CREATE_FAILED} or made_by_it)
+            and found.status not in GONE
             and found.created > current.created
             and ours(found, event)
             and has_identity(found, previous)
