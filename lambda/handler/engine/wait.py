@@ -6,7 +6,6 @@ from typing import Any
 
 import contract
 import faults
-import long_wait
 from engine.shared import current_ref, describe, require_waiter, stop_step
 from engine.types import (
     ABANDONED_KEY,
@@ -115,6 +114,9 @@ def _start_long_wait(call: Call, desired: Desired, observed: Observed, started: 
     url = desired.wait_handle_url
     if url is None:
         return True
+    # the long path's module (http.client, urllib: ~50 ms to import) only when it waits
+    import long_wait
+
     require_waiter(call, desired)
     assert call.start_waiter is not None
     event = call.event
