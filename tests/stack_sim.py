@@ -186,6 +186,8 @@ class Simulator:
     largest_event: int = 0
     """The largest event (JSON bytes) CloudFormation sent a resource of ours."""
     deletes_sent: set[str] = field(default_factory=set)
+    deleted_logical_ids: set[tuple[str, str]] = field(default_factory=set)
+    """(stack id, logical id) of every Delete sent, whatever its physical id."""
     """The physical ids CloudFormation sent a Delete for."""
     _operation: str = ""
     _failure: Failure = field(default_factory=Failure)
@@ -864,6 +866,7 @@ class Simulator:
         elif request == "Delete":
             event["PhysicalResourceId"] = physical_id or task.physical_id
             self.deletes_sent.add(str(event["PhysicalResourceId"]))
+            self.deleted_logical_ids.add((self.stack_id, task.logical_id))
         size = json_bytes(event)
         self.largest_event = max(self.largest_event, size)
         self.log.append(

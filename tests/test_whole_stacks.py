@@ -173,6 +173,14 @@ class World:
             for stack_id, logical_id in self.sim.kept_cancelled
         )
 
+    def delete_reached(self, tag: ownership.Tag) -> bool:
+        """Whether a Delete went to the resource that made it, by any physical id (a
+        cancelled Create's Delete carries one CloudFormation made up)."""
+        return any(
+            tag.made_by(stack_id) and tag.owned_by(stack_id, logical_id)
+            for stack_id, logical_id in self.sim.deleted_logical_ids
+        )
+
     def nothing_orphaned(self) -> None:
         held = self.sim.held_ids()
         held_arns = {physical_id.split("#")[0] for physical_id in held}
@@ -191,7 +199,11 @@ class World:
             if (
                 kind == JOB
                 and status == "ACTIVE"
-                and (resource["arn"] in deleted or resource["arn"] in cancelled)
+                and (
+                    resource["arn"] in deleted
+                    or resource["arn"] in cancelled
+                    or self.delete_reached(tag)
+                )
             ):
                 continue  # it ended before its Delete (a job has no delete) or was stopped
             assert resource["arn"] in held_arns or self.kept(resource, tag), (
@@ -331,6 +343,18 @@ def test_the_stack_deleted_after_a_cancelled_create_under_retain_adopts_nothing_
         "CREATE_COMPLETE"
     )
     assert len(world.emulator.snapshot(MODEL)) == 2  # the existing input model, and ours
+
+
+def test_a_job_that_finished_before_its_cancelled_create_was_deleted_is_let_be(
+    world: World,
+) -> None:
+    """Two jobs; one's run fails, the other's Create is cancelled and gets a Delete with
+    an id CloudFormation made up. If its run had already ended (ACTIVE), the Delete
+    finds it and leaves it: a finished job has nothing to stop or delete (A14)."""
+    jobs = world.spec(Piece("job", "A"), Piece("job", "B"))
+    record = world.deploy(jobs, Failure(training_of=JOB))
+    assert record.status == "ROLLBACK_COMPLETE"
+    assert world.destroy().status == "DELETE_COMPLETE"
 
 
 @pytest.mark.parametrize("kind", ["model", "channel", "job", "config"])
