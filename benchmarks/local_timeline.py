@@ -1,6 +1,7 @@
 """Where a local-cloud run's seconds go: wall, CPU and a timeline of its steps.
 
-    .venv/bin/python benchmarks/local_timeline.py [--runs N] [--verbose] -- COMMAND...
+    .venv/bin/python benchmarks/local_timeline.py [--runs N] [--echo]
+        [--baseline "OTHER COMMAND"] -- COMMAND...
 
     .venv/bin/python benchmarks/local_timeline.py -- bin/demo
     .venv/bin/python benchmarks/local_timeline.py -- \\
@@ -16,8 +17,10 @@ cloud ``up`` started before) is not counted.
 Each line the command prints is stamped with the seconds since the start. The
 timeline lists the ``==> step ... 12.3 s`` lines of ``cdk-cleanrooms-ml local``
 (and, with ``--verbose`` passed to it, the stack events ``cdk`` prints in between).
-Printed: one table row per run (wall, CPU, CPU / wall, wall / CPU), the medians,
-and the last run's timeline.
+Printed: one table row per run (wall, CPU, wall / CPU), the medians, the CPU by
+part and the last run's timeline. With ``--baseline``, that command runs too,
+interleaved with the first (baseline, command, baseline, ...), and the paired ratios
+of wall and CPU (command / baseline) are printed with their spread.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import ctypes
 import os
 import re
 import resource
+import shlex
 import statistics
 import subprocess
 import sys
@@ -199,25 +203,8 @@ def timeline(run: Run) -> list[str]:
     return rows
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=1)
-    parser.add_argument("--echo", action="store_true", help="print the command's lines")
-    parser.add_argument("command", nargs=argparse.REMAINDER)
-    args = parser.parse_args()
-    command = [c for c in args.command if c != "--"] if args.command[:1] == ["--"] else args.command
-    if not command:
-        parser.error("give the command after --")
-    _subreaper()
-    runs = []
-    for _ in range(args.runs):
-        run = run_once(command, args.echo)
-        runs.append(run)
-        if run.code != 0:
-            print("\n".join(line for _, line in run.lines[-30:]), file=sys.stderr)
-            print(f"the command failed (exit {run.code})", file=sys.stderr)
-            return 1
-    print(f"`{' '.join(command)}`, {len(runs)} run(s):")
+def _table(title: str, runs: list[Run]) -> None:
+    print(f"{title}, {len(runs)} run(s):")
     print("| run | wall (s) | CPU (s) | wall / CPU |")
     print("|---:|---:|---:|---:|")
     for i, run in enumerate(runs, 1):
@@ -237,7 +224,44 @@ def main() -> int:
         print(f"| {part} | {last.spawned[part]} | {seconds:.1f} |")
     print()
     print("Timeline of the last run:")
-    print("\n".join(timeline(runs[-1])))
+    print("\n".join(timeline(last)))
+    print()
+
+
+def _spread(values: list[float]) -> str:
+    return f"{statistics.median(values):.2f}x (min {min(values):.2f}x, max {max(values):.2f}x)"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--echo", action="store_true", help="print the command's lines")
+    parser.add_argument("--baseline", help="a command to pair with (one shell-quoted string)")
+    parser.add_argument("command", nargs=argparse.REMAINDER)
+    args = parser.parse_args()
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        parser.error("give the command after --")
+    commands = {"command": command}
+    if args.baseline:
+        commands = {"baseline": shlex.split(args.baseline), **commands}
+    _subreaper()
+    runs: dict[str, list[Run]] = {name: [] for name in commands}
+    for _ in range(args.runs):
+        for name, argv in commands.items():
+            run = run_once(argv, args.echo)
+            runs[name].append(run)
+            if run.code != 0:
+                print("\n".join(line for _, line in run.lines[-30:]), file=sys.stderr)
+                print(f"{name} failed (exit {run.code})", file=sys.stderr)
+                return 1
+    for name, argv in commands.items():
+        _table(f"{name}: `{shlex.join(argv)}`", runs[name])
+    if args.baseline:
+        pairs = list(zip(runs["command"], runs["baseline"], strict=True))
+        print("command / baseline, paired runs:")
+        print(f"- wall: {_spread([c.wall / b.wall for c, b in pairs])}")
+        print(f"- CPU: {_spread([c.cpu / b.cpu for c, b in pairs])}")
     return 0
 
 

@@ -273,7 +273,10 @@ def _bootstrap(cloud: Cloud, tools: Toolkit, report: Report) -> None:
     with clouds.locked(cloud.dir / "bootstrap.lock"):
         if marker.exists():
             return
-        _step(report, f"cdk bootstrap {ENVIRONMENT}", tools, cloud, ["bootstrap", ENVIRONMENT])
+        # `--app ""`: the CLI would otherwise run the whole app first (seconds of synth)
+        # although the environment is named; cdk.json's context (a qualifier) still holds
+        bootstrap = ["bootstrap", ENVIRONMENT, "--app", ""]
+        _step(report, f"cdk bootstrap {ENVIRONMENT}", tools, cloud, bootstrap)
         clouds.bootstrap_bucket_plain_http(cloud)
         marker.write_text(time.strftime("%Y-%m-%dT%H:%M:%S"))
 
@@ -603,8 +606,8 @@ def _parser() -> argparse.ArgumentParser:
     app.add_argument(
         "--poll-seconds",
         type=int,
-        default=2,
-        help="the Clean Rooms ML handler's poll interval on the local cloud (default 2)",
+        default=1,
+        help="the Clean Rooms ML handler's poll interval on the local cloud (default 1)",
     )
 
     def command(name: str, summary: str, parents: list[argparse.ArgumentParser]) -> Any:

@@ -20,7 +20,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -29,6 +29,8 @@ from . import processes
 from .cloud import Cloud
 from .report import Report
 
+CLI_POLLS: Final = Path(__file__).resolve().parent / "cli_polls.js"
+"""Preloaded into the CLI: its 5-second sleep between stack status polls becomes 0.25 s."""
 SUPPORTED_NODE: Final = (22, 24)
 """Node.js majors that jsii and the AWS SDK for JavaScript support today (LTS lines)."""
 
@@ -45,6 +47,14 @@ class StepError(RuntimeError):
         self.lines = list(lines)
         self.shown = False
         """Whether what failed was printed already (right after the step's line)."""
+
+
+def node_options_with_cli_polls(env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` with ``cli_polls.js`` preloaded into every Node.js it starts (the CLI's)."""
+    found = dict(env)
+    preload = f'--require "{CLI_POLLS}"'
+    found["NODE_OPTIONS"] = " ".join(filter(None, [env.get("NODE_OPTIONS", ""), preload]))
+    return found
 
 
 @dataclass(frozen=True)
@@ -97,9 +107,8 @@ class Toolkit:
             "--output",
             str(assembly),
         ]
-        started = processes.start(
-            "cdk", command, env=cloud.env(self.path), cwd=cwd, stdout=subprocess.PIPE
-        )
+        env = node_options_with_cli_polls(cloud.env(self.path))
+        started = processes.start("cdk", command, env=env, cwd=cwd, stdout=subprocess.PIPE)
         popen = started.popen
         assert popen is not None
         assert popen.stdout is not None
