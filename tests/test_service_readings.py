@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from emulated import ASSOCIATION, CHANNEL_ROLE, PREFIX, M, World, model_props, serve
+from emulated import ASSOCIATION, CHANNEL_ROLE, M, World, active_inputs, model_props, serve
 
 import contract
 from cdk_cleanrooms_ml.local.emulator import EmulatorServer, Readings
@@ -217,35 +217,7 @@ def test_a_model_whose_cancellation_failed_is_deleted_by_the_next_stack_delete(
 def _job(world: World) -> dict[str, Any]:
     """An inference job's properties (wait_for_completion=false, DESTROY), on an ACTIVE
     model and channel made in the emulator (A16)."""
-    emulator = world.emulator
-    model = emulator.call(
-        "CreateTrainedModel",
-        {
-            "membershipIdentifier": M,
-            "name": "input-model",
-            "configuredModelAlgorithmAssociationArn": ASSOCIATION,
-            "resourceConfig": {"instanceType": "ml.m5.xlarge", "volumeSizeInGB": 10},
-            "dataChannels": [
-                {"mlInputChannelArn": f"{PREFIX}/ml-input-channel/x", "channelName": "t"}
-            ],
-        },
-    )["trainedModelArn"]
-    channel = emulator.call(
-        "CreateMLInputChannel",
-        {
-            "membershipIdentifier": M,
-            "name": "input-channel",
-            "configuredModelAlgorithmAssociations": [ASSOCIATION],
-            "inputChannel": {
-                "dataSource": {
-                    "protectedQueryInputParameters": {"sqlParameters": {"queryString": "q"}}
-                },
-                "roleArn": CHANNEL_ROLE,
-            },
-            "retentionInDays": 1,
-        },
-    )["mlInputChannelArn"]
-    emulator.clock.advance(3600)
+    model, channel = active_inputs(world.emulator)
     return {
         contract.MEMBERSHIP_IDENTIFIER: M,
         contract.NAME_PREFIX: "Test-Inference",

@@ -139,22 +139,32 @@ class Probes:
             )["trainedModelArn"]
         )
 
-    def _cancel_training(self, arn: str, key: str) -> None:
-        """Cancel a training just started: A4 (while CREATE_PENDING?), then A5 (INACTIVE)."""
-        status = self._model_status(arn)
-        cancel = lambda: self.client.cancel_trained_model(  # noqa: E731
-            membershipIdentifier=self.membership, trainedModelArn=arn
-        )
+    def _cancel_at_once(
+        self, key: str, read: Callable[[], str], cancel: Callable[[], Any], what: str
+    ) -> None:
+        """Cancel a resource just started (``what``): whether it could be while
+        CREATE_PENDING is recorded under ``key`` (A4, A15: either reading is fine, once
+        running it must be cancellable), then it must end INACTIVE (A5, A15)."""
+        status = read()
         first = _attempt(cancel)
-        self.readings[f"{key} cancel while {status}"] = first
+        self.readings[f"{key} cancel {what} while {status}"] = first
         if first != "accepted":
-            assert first in REFUSED, f"A4: cancelling a {status} model answered {first}"
-            _until(lambda: self._model_status(arn), lambda s: s != "CREATE_PENDING", 900)
-            assert _attempt(cancel) == "accepted", "A4: a training could not be cancelled"
-        end = _until(
-            lambda: self._model_status(arn), lambda s: s in ("INACTIVE", "CANCEL_FAILED"), 1800
+            assert first in REFUSED, f"{key}: cancelling a {status} {what} answered {first}"
+            _until(read, lambda s: s != "CREATE_PENDING", 900)
+            assert _attempt(cancel) == "accepted", f"{key}: a running {what} was not cancelled"
+        end = _until(read, lambda s: s in ("INACTIVE", "CANCEL_FAILED"), 1800)
+        assert end == "INACTIVE", f"{key}: a cancelled {what} ended {end}, not INACTIVE"
+
+    def _cancel_training(self, arn: str, key: str) -> None:
+        """A4, A5: a training just started, cancelled."""
+        self._cancel_at_once(
+            key,
+            lambda: self._model_status(arn),
+            lambda: self.client.cancel_trained_model(
+                membershipIdentifier=self.membership, trainedModelArn=arn
+            ),
+            "a training",
         )
-        assert end == "INACTIVE", f"A5: a cancelled training ended {end}, not INACTIVE"
 
     def names_and_states(self) -> None:
         """A1, A4, A5, A6: a training started under a fixed name and cancelled at once,
@@ -193,20 +203,14 @@ class Probes:
                 dataSource={"mlInputChannelArn": self.outputs["ScoringChannelArn"]},
             )["trainedModelInferenceJobArn"]
         )
-        status = self._job_status(arn)
-        cancel = lambda: self.client.cancel_trained_model_inference_job(  # noqa: E731
-            membershipIdentifier=self.membership, trainedModelInferenceJobArn=arn
+        self._cancel_at_once(
+            "A15",
+            lambda: self._job_status(arn),
+            lambda: self.client.cancel_trained_model_inference_job(
+                membershipIdentifier=self.membership, trainedModelInferenceJobArn=arn
+            ),
+            "a job",
         )
-        first = _attempt(cancel)
-        self.readings[f"A15 cancel a job while {status}"] = first
-        if first != "accepted":
-            assert first in REFUSED, f"A15: cancelling a {status} job answered {first}"
-            _until(lambda: self._job_status(arn), lambda s: s != "CREATE_PENDING", 900)
-            assert _attempt(cancel) == "accepted", "A15: a running job could not be cancelled"
-        end = _until(
-            lambda: self._job_status(arn), lambda s: s in ("INACTIVE", "CANCEL_FAILED"), 1800
-        )
-        assert end == "INACTIVE", f"A15: a cancelled job ended {end}, not INACTIVE"
 
     def finished_job(self, s3: Any, bucket: str) -> None:
         """A14: the pipeline's job, ACTIVE once deployed, stays ACTIVE, has written its
