@@ -13,9 +13,11 @@
 5. ``TrainedModelInferenceJob``: the trained model run over the scoring channel,
    its output to this account.
 
-With ``-c configuredModelAlgorithmAssociationArn=<arn>`` the association is one
-made elsewhere (no L1s): that is what the local cloud deploys, as MiniStack has
-no ``AWS::CleanRoomsML::*`` types. ``-c removalPolicy=destroy`` makes every
+With ``-c encryptionKeyArn=<arn>`` the channels, the model and the job are encrypted
+with that customer managed KMS key. With
+``-c configuredModelAlgorithmAssociationArn=<arn>`` the association is one made
+elsewhere (no L1s): that is what the local cloud deploys, as MiniStack has no
+``AWS::CleanRoomsML::*`` types. ``-c removalPolicy=destroy`` makes every
 Clean Rooms ML resource clean up on delete (the default keeps them).
 """
 
@@ -36,6 +38,7 @@ from aws_cdk import (
 from aws_cdk import aws_cleanroomsml as cleanroomsml
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 
 from cdk_cleanrooms_ml import (
@@ -64,11 +67,17 @@ class FullPipelineStack(Stack):
         repository_name: str,
         association_arn: str | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        encryption_key_arn: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         # what `cdk init` projects set: access logs granted by bucket policy, not an ACL
         self.node.set_context("@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy", True)
         association = association_arn or self._association(membership_identifier, repository_name)
+        key = (
+            kms.Key.from_key_arn(self, "EncryptionKey", encryption_key_arn)
+            if encryption_key_arn
+            else None
+        )
 
         results = s3.Bucket(
             self,
@@ -103,6 +112,7 @@ class FullPipelineStack(Stack):
                 "SELECT user_id, feature_a, feature_b, label FROM training_data"
             ),
             retention=Duration.days(7),
+            encryption_key=key,
             ml_configuration=configuration,
             removal_policy=removal_policy,
         )
@@ -115,6 +125,7 @@ class FullPipelineStack(Stack):
                 "SELECT user_id, feature_a, feature_b FROM scoring_data"
             ),
             retention=Duration.days(7),
+            encryption_key=key,
             ml_configuration=configuration,
             removal_policy=removal_policy,
         )
@@ -128,6 +139,7 @@ class FullPipelineStack(Stack):
             max_runtime=Duration.hours(1),
             data_channels=[DataChannel.of(training_data, "train")],
             hyperparameters={"epochs": "10"},
+            encryption_key=key,
             ml_configuration=configuration,
             removal_policy=removal_policy,
         )
@@ -141,8 +153,16 @@ class FullPipelineStack(Stack):
             output_account_id=Aws.ACCOUNT_ID,
             accept="text/csv",
             configured_model_algorithm_association=association,
+            encryption_key=key,
             ml_configuration=configuration,
             removal_policy=removal_policy,
+        )
+        CfnOutput(
+            self,
+            "AssociationArn",
+            value=association
+            if isinstance(association, str)
+            else association.attr_configured_model_algorithm_association_arn,
         )
         CfnOutput(self, "TrainingChannelArn", value=training_data.ml_input_channel_arn)
         CfnOutput(self, "ScoringChannelArn", value=scoring_data.ml_input_channel_arn)
@@ -220,6 +240,7 @@ def build(app: App) -> FullPipelineStack:
             if context("removalPolicy", "retain") == "destroy"
             else RemovalPolicy.RETAIN
         ),
+        encryption_key_arn=context("encryptionKeyArn") or None,
     )
 
 

@@ -17,6 +17,7 @@ from aws_cdk import (
     Size,
     Stack,
 )
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 
@@ -138,6 +139,10 @@ def _pipeline(stack: Stack, key: kms.Key, membership: str) -> None:
         data_channels=[DataChannel.of(channel, "train")],
         ml_configuration=configuration,
     )
+    # a reader's grants (the constructs' grant_* policies are linted too)
+    reader = iam.Role(stack, "Reader", assumed_by=iam.AccountRootPrincipal())
+    model.grant_read(reader)
+    channel.grant_read(reader)
     TrainedModelInferenceJob(
         stack,
         "Job",

@@ -116,6 +116,40 @@ class World:
         self.emulator.clock.advance(seconds)
 
 
+def active_inputs(emulator: Emulator) -> tuple[str, str]:
+    """An ACTIVE trained model and ML input channel made in ``emulator``, for inference
+    jobs (A16): their ARNs."""
+    model = emulator.call(
+        "CreateTrainedModel",
+        {
+            "membershipIdentifier": M,
+            "name": "input-model",
+            "configuredModelAlgorithmAssociationArn": ASSOCIATION,
+            "resourceConfig": {"instanceType": "ml.m5.xlarge", "volumeSizeInGB": 10},
+            "dataChannels": [
+                {"mlInputChannelArn": f"{PREFIX}/ml-input-channel/x", "channelName": "t"}
+            ],
+        },
+    )["trainedModelArn"]
+    channel = emulator.call(
+        "CreateMLInputChannel",
+        {
+            "membershipIdentifier": M,
+            "name": "input-channel",
+            "configuredModelAlgorithmAssociations": [ASSOCIATION],
+            "inputChannel": {
+                "dataSource": {
+                    "protectedQueryInputParameters": {"sqlParameters": {"queryString": "q"}}
+                },
+                "roleArn": CHANNEL_ROLE,
+            },
+            "retentionInDays": 1,
+        },
+    )["mlInputChannelArn"]
+    emulator.clock.advance(3600)
+    return str(model), str(channel)
+
+
 def model_props(epochs: str, **extra: Any) -> dict[str, Any]:
     """A trained model's properties under DESTROY, ``epochs`` telling configurations apart."""
     fields: dict[str, Any] = {

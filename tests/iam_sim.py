@@ -12,8 +12,8 @@ hook) and of its CloudFormation calls, and answers a denied one as AWS does
 
 The evaluator supports what these policies use: Allow statements, ``Action`` and
 ``Resource`` with ``*``/``?`` wildcards (case-insensitive actions), and the
-conditions ``StringEquals``, ``StringLike``, ``ArnLike``, ``ArnEquals`` (with
-``IfExists``); anything else in a statement is an error, never silently allowed.
+conditions ``StringEquals``, ``StringLike``, ``ArnLike``, ``ArnEquals``, ``Bool``
+(with ``IfExists``); anything else in a statement is an error, never silently allowed.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from botocore.exceptions import ClientError
 ACCOUNT = "000000000000"
 REGION = "us-east-1"
 PARTITION = "aws"
-_SUPPORTED_CONDITIONS = {"StringEquals", "StringLike", "ArnLike", "ArnEquals"}
+_SUPPORTED_CONDITIONS = {"StringEquals", "StringLike", "ArnLike", "ArnEquals", "Bool"}
 
 
 class UnresolvableError(ValueError):
@@ -139,6 +139,8 @@ def _condition_holds(operator: str, key: str, wanted: Any, context: Mapping[str,
     options = [str(w) for w in _listed(wanted)]
     if base == "StringEquals" or base == "ArnEquals":
         return value in options
+    if base == "Bool":
+        return value.lower() in (option.lower() for option in options)
     return any(_like(option, value) for option in options)
 
 

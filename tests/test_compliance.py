@@ -1,21 +1,29 @@
-"""cdk-nag (AwsSolutions) and cfn-lint over every synthesized template.
+"""cdk-nag (AwsSolutions), cfn-lint and parliament over every synthesized template.
 
 cdk-nag findings the construct cannot fix are acknowledged by the construct
 itself, each with a reason (see ``_provider.py``); everything else must pass.
 cfn-lint may report nothing but W3005 (the redundant DependsOn CDK writes).
+parliament (with its community auditors) lints every IAM policy, trust policy and
+resource policy (``iam_lint``): each finding left is acknowledged below
+(``PARLIAMENT_ACKNOWLEDGED``), with its reason.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 
 import apps
+import botocore.session
+import iam_lint
 import pytest
 from aws_cdk import App, CfnResource, Stack, Validations
 from aws_cdk.assertions import Template
@@ -169,3 +177,157 @@ def test_the_nag_2_check_does_report_a_finding(tmp_path: Path) -> None:
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     with pytest.raises(Exception, match=r"AwsSolutions-IAM5\[Resource::\*\]"):
         app.synth()
+
+
+# --- parliament -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ParliamentAcknowledgment:
+    """A parliament finding left on purpose: its issue, the kind of policy (``identity``,
+    ``trust``, ``resource``), the policy's logical id and parliament's detail (the actions
+    it names, as JSON; both globs), and why."""
+
+    issue: str
+    kind: str
+    resource: str
+    detail: str
+    reason: str
+
+    def covers(self, finding: iam_lint.Finding) -> bool:
+        return (
+            finding.issue == self.issue
+            and finding.kind == self.kind
+            and _glob(self.resource, finding.logical_id)
+            and _glob(self.detail, finding.detail)
+        )
+
+
+def _glob(pattern: str, text: str) -> bool:
+    """``*`` any run of characters; everything else as written (brackets included)."""
+    regex = ".*".join(re.escape(part) for part in pattern.split("*"))
+    return re.fullmatch(regex, text, re.DOTALL) is not None
+
+
+PARLIAMENT_ACKNOWLEDGED: Final = [
+    ParliamentAcknowledgment(
+        "CREDENTIALS_EXPOSURE",
+        "trust",
+        "*",
+        '["sts:assumerole"]',
+        "a trust policy lets the one service principal it names assume the role, which is "
+        "what a role is for; every trust policy here names a service (lambda, states, "
+        "cleanrooms-ml), and those of the Clean Rooms ML roles the constructs make are "
+        "limited to this account and membership (aws:SourceAccount, aws:SourceArn)",
+    ),
+    ParliamentAcknowledgment(
+        "CREDENTIALS_EXPOSURE",
+        "identity",
+        "AlgorithmRoleDefaultPolicy*",
+        '["ecr:getauthorizationtoken"]',
+        "the example's algorithm role: Clean Rooms ML pulls the training and inference "
+        "images with an ECR authorization token (repository.grant_pull); the pull actions "
+        "are on the one repository",
+    ),
+    *(
+        ParliamentAcknowledgment(
+            "PERMISSIONS_MANAGEMENT_ACTIONS",
+            "identity",
+            "CleanRoomsMLTrainedModelProviderRoleDefaultPolicy*",
+            detail,
+            "the handler passes the query and configuration roles the constructs name to "
+            "Clean Rooms ML (iam:PassRole on those roles only, iam:PassedToService "
+            "cleanrooms-ml.amazonaws.com), and lets Clean Rooms ML grant itself the "
+            "construct's KMS key (kms:CreateGrant on that key only, kms:ViaService "
+            "cleanrooms-ml, kms:GrantIsForAWSResource)",
+        )
+        for detail in ('["iam:passrole"]', '["iam:passrole", "kms:creategrant"]')
+    ),
+    ParliamentAcknowledgment(
+        "PERMISSIONS_MANAGEMENT_ACTIONS",
+        "resource",
+        "Key*",
+        '["kms:creategrant", "kms:createkey", "kms:putkeypolicy", "kms:retiregrant", '
+        '"kms:revokegrant"]',
+        "the kitchen sink's KMS key has aws-cdk-lib's default key policy: the account (its "
+        "IAM policies) administers the key",
+    ),
+    ParliamentAcknowledgment(
+        "RESOURCE_STAR",
+        "resource",
+        "Key*",
+        '["kms:*"]',
+        "in a key policy '*' is the key itself (aws-cdk-lib's default key policy: kms:* "
+        "for the account)",
+    ),
+    ParliamentAcknowledgment(
+        "UNKNOWN_ACTION",
+        "identity",
+        "ReaderDefaultPolicy*",
+        '"Unknown action cleanrooms-ml:ListTrainedModelVersions"',
+        "parliament 1.6.4's IAM database predates ListTrainedModelVersions (it knows the "
+        "other Clean Rooms ML custom-model actions); the action is an operation of the "
+        "service (checked against botocore's cleanroomsml model below) and the Service "
+        "Authorization Reference lists it; TrainedModel.grant_read grants it",
+    ),
+]
+"""parliament's findings on the apps that are so on purpose (finding + resource + reason)."""
+
+
+@pytest.mark.parametrize("name", apps.APPS)
+def test_parliament_finds_nothing_unacknowledged(name: str) -> None:
+    found = iam_lint.findings(name, apps.build(name))
+    assert found, "parliament ran over no policy"
+    left = [f for f in found if not any(a.covers(f) for a in PARLIAMENT_ACKNOWLEDGED)]
+    assert left == [], "\n".join(map(str, left))
+
+
+def test_the_unknown_actions_parliament_reports_are_the_service_s_operations() -> None:
+    """parliament's database may lag the service: an acknowledged UNKNOWN_ACTION must
+    be an operation of botocore's cleanroomsml model (Clean Rooms ML names its IAM actions
+    after its operations), and every other action the constructs grant is one parliament
+    knows (so its other checks ran on them)."""
+    model = botocore.session.get_session().get_service_model("cleanroomsml")
+    for acknowledgment in PARLIAMENT_ACKNOWLEDGED:
+        if acknowledgment.issue == "UNKNOWN_ACTION":
+            action = json.loads(acknowledgment.detail).rsplit(":", 1)[1]
+            assert action in model.operation_names, acknowledgment
+
+
+def test_parliament_does_report_a_bad_policy() -> None:
+    """The empty lists above are not for want of looking: a statement on '*' of an action
+    that takes a resource, and a statement with an unknown action, are findings."""
+    bad = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"},
+            {"Effect": "Allow", "Action": "cleanrooms-ml:NoSuchThing", "Resource": "*"},
+        ],
+    }
+    issues = {issue for issue, _ in iam_lint.lint(bad)}
+    assert {"RESOURCE_STAR", "UNKNOWN_ACTION"} <= issues
+    assert iam_lint.parliament_version() == iam_lint.PARLIAMENT_VERSION
+
+
+def test_an_unknown_reference_in_a_policy_is_an_error_not_a_guess() -> None:
+    template = {
+        "Resources": {
+            "P": {
+                "Type": "AWS::IAM::Policy",
+                "Properties": {
+                    "PolicyDocument": {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Effect": "Allow",
+                                "Action": "s3:GetObject",
+                                "Resource": {"Fn::GetAtt": ["Unknown", "Arn"]},
+                            }
+                        ],
+                    }
+                },
+            }
+        }
+    }
+    with pytest.raises(AssertionError, match="no representative value"):
+        list(iam_lint.documents(template))

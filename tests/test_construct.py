@@ -29,6 +29,7 @@ from helpers import (
     CHANNEL_ARN,
     CHANNEL_ARN_2,
     MEMBERSHIP,
+    REGION,
     VERSION,
     logical_id,
     model_resources,
@@ -341,17 +342,32 @@ def test_handler_policy_creates_with_the_association_and_manages_the_accounts_mo
             assert statement is starred
 
 
-def test_kms_key_is_granted_to_the_handler() -> None:
+def test_the_kms_key_is_usable_only_through_clean_rooms_ml() -> None:
+    """The handler never calls KMS: only Clean Rooms ML may use the key on its behalf
+    (kms:ViaService), and grant it only to an AWS resource (kms:GrantIsForAWSResource)."""
     stack = new_stack()
     key = kms.Key(stack, "Key")
     TrainedModel(stack, "Model", **valid_props(encryption_key=key))
-    actions = [
-        s["Action"]
-        for s in _handler_statements(stack)
-        if isinstance(s["Action"], list) and "kms:Decrypt" in s["Action"]
-    ]
-    assert actions
-    assert {"kms:CreateGrant", "kms:DescribeKey", "kms:GenerateDataKey"} <= set(actions[0])
+    statements = [s for s in _handler_statements(stack) if "kms:" in json.dumps(s.get("Action"))]
+    by_sid = {s["Sid"]: s for s in statements}
+    assert set(by_sid) == {"UseKeyThroughCleanRoomsML", "GrantKeyToCleanRoomsMLResources"}
+    # cleanrooms-ml.us-east-1.amazonaws.com (amazonaws.com.cn in China)
+    via = {
+        "kms:ViaService": {
+            "Fn::Join": ["", [f"cleanrooms-ml.{REGION}.", {"Ref": "AWS::URLSuffix"}]]
+        }
+    }
+    use = by_sid["UseKeyThroughCleanRoomsML"]
+    assert sorted(use["Action"]) == ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"]
+    assert use["Condition"] == {"StringEquals": via}
+    grant = by_sid["GrantKeyToCleanRoomsMLResources"]
+    assert grant["Action"] == "kms:CreateGrant"
+    assert grant["Condition"] == {
+        "StringEquals": via,
+        "Bool": {"kms:GrantIsForAWSResource": "true"},
+    }
+    for statement in statements:
+        assert statement["Resource"] == {"Fn::GetAtt": [logical_id(key), "Arn"]}
 
 
 def test_tokens_are_accepted_and_rendered_as_references() -> None:

@@ -35,7 +35,7 @@ from cfn import (
     Waiters,
     waiters,
 )
-from emulated import client_for, fresh_emulator, serve
+from emulated import active_inputs, client_for, fresh_emulator, serve
 from iam_sim import Enforcer
 from policies import handler_policy
 
@@ -208,39 +208,6 @@ class World:
         self.emulator.clock.advance(60)
 
 
-def _inputs(emulator: Emulator) -> tuple[str, str]:
-    """An ACTIVE trained model and ML input channel, for inference jobs (A16)."""
-    model = emulator.call(
-        "CreateTrainedModel",
-        {
-            "membershipIdentifier": M,
-            "name": "input-model",
-            "configuredModelAlgorithmAssociationArn": ASSOCIATION,
-            "resourceConfig": {"instanceType": "ml.m5.xlarge", "volumeSizeInGB": 10},
-            "dataChannels": [
-                {"mlInputChannelArn": f"{PREFIX}/ml-input-channel/x", "channelName": "t"}
-            ],
-        },
-    )["trainedModelArn"]
-    channel = emulator.call(
-        "CreateMLInputChannel",
-        {
-            "membershipIdentifier": M,
-            "name": "input-channel",
-            "configuredModelAlgorithmAssociations": [ASSOCIATION],
-            "inputChannel": {
-                "dataSource": {
-                    "protectedQueryInputParameters": {"sqlParameters": {"queryString": "q"}}
-                },
-                "roleArn": ROLE,
-            },
-            "retentionInDays": 1,
-        },
-    )["mlInputChannelArn"]
-    emulator.clock.advance(3600)
-    return str(model), str(channel)
-
-
 Cloud = tuple[EmulatorServer, Any, Waiters, Enforcer]
 
 
@@ -297,7 +264,7 @@ def world(
     monkeypatch.setattr(index, "_starter", lambda: handles.start)
     cfn = CloudFormation(Framework(advance=advance), resource_type=_TYPES[kind.name])
     enforcer.policy = None  # the job's inputs are made by the test, not the handler
-    inputs = _inputs(emulator) if kind.emulated == JOB else ("", "")
+    inputs = active_inputs(emulator) if kind.emulated == JOB else ("", "")
     _enforce(monkeypatch, enforcer, kind.name, cfn.stack_id)
     return World(cfn, emulator, handles, kind, name, policy, path, enforcer, inputs, guard)
 

@@ -957,8 +957,24 @@ def test_a_deferred_retry_the_service_refuses_fails_at_once(
     model = model_description(status=status, tags=OWNED, status_details={"message": "locked"})
     stubbed.get_model(model)
     stubbed.error("delete_trained_model_output", "ConflictException", 409)
+    if status == "CANCEL_FAILED":  # cancelling again is tried too (either reading of A4/A6)
+        stubbed.error("cancel_trained_model", "ConflictException", 409)
     with pytest.raises(HandlerError, match=f"{status}.*locked.*again"):
         is_complete(stubbed, _deleting({DEFERRED_STEP_KEY: TIMESTAMP.timestamp()}))
+
+
+def test_a_cancel_failed_model_whose_output_the_service_keeps_is_cancelled_again(
+    stubbed: StubbedClient,
+) -> None:
+    """A4/A6 unknown: a service that refuses deleting a CANCEL_FAILED model's output
+    (Conflict) may take a second cancellation: the Delete event's step asks for it."""
+    failed = model_description(status="CANCEL_FAILED", tags=OWNED)
+    stubbed.get_model(failed)
+    stubbed.error("delete_trained_model_output", "ConflictException", 409)
+    stubbed.cancel()
+    result = on_event(stubbed, _delete())
+    stubbed.get_model(model_description(status="INACTIVE", tags=OWNED))
+    assert is_complete(stubbed, then_poll(_delete(), result)) == {"IsComplete": True}
 
 
 def test_the_delete_poll_finishes_what_on_event_started(stubbed: StubbedClient) -> None:

@@ -14,6 +14,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Annotations, Match, Template
+from iam_sim import Fabricated, Need, Policy, pseudo
 
 import contract
 import inference_jobs
@@ -42,6 +43,7 @@ from helpers import (
     MODEL_ARN,
     PREFIX,
     REGION,
+    STACK_ID,
     VERSION,
     api_accepts,
     channel_props,
@@ -477,7 +479,7 @@ def test_a_configuration_with_its_default_role_renders_and_round_trips() -> None
                     [
                         Match.object_like(
                             {
-                                "Action": "s3:PutObject",
+                                "Action": ["s3:PutObject", "s3:GetObject"],
                                 "Condition": {"StringEquals": {"s3:ResourceAccount": ACCOUNT}},
                             }
                         ),
@@ -495,6 +497,47 @@ def test_a_configuration_with_its_default_role_renders_and_round_trips() -> None
             }
         },
     )
+
+
+@pytest.mark.parametrize(
+    ("action", "resource", "context", "allowed"),
+    [
+        ("s3:PutObject", "arn:aws:s3:::results/cleanrooms-ml/job/part-0", {}, True),
+        ("s3:GetObject", "arn:aws:s3:::results/cleanrooms-ml/job/part-0", {}, True),
+        ("s3:GetObject", "arn:aws:s3:::results/elsewhere/part-0", {}, False),
+        ("s3:GetObject", "arn:aws:s3:::other/cleanrooms-ml/part-0", {}, False),
+        ("s3:GetBucketLocation", "arn:aws:s3:::results", {}, True),
+        ("s3:ListBucket", "arn:aws:s3:::results", {"s3:prefix": "cleanrooms-ml/job/"}, True),
+        ("s3:ListBucket", "arn:aws:s3:::results", {"s3:prefix": "elsewhere/"}, False),
+        ("s3:ListBucket", "arn:aws:s3:::other", {"s3:prefix": "cleanrooms-ml/"}, False),
+        ("s3:DeleteObject", "arn:aws:s3:::results/cleanrooms-ml/job/part-0", {}, False),
+    ],
+)
+def test_the_configuration_role_reads_and_writes_the_output_location_only(
+    action: str, resource: str, context: dict[str, str], allowed: bool
+) -> None:
+    """AWS documents s3:PutObject under the output location; AWS's own sample also
+    grants s3:GetObject, s3:ListBucket and s3:GetBucketLocation: all on the output
+    location (its prefix) of a bucket of this account, nothing else."""
+    stack = new_stack()
+    configuration = MLConfiguration(
+        stack,
+        "Config",
+        membership_identifier=MEMBERSHIP,
+        output_bucket=s3.Bucket.from_bucket_name(stack, "Out", "results"),
+        output_prefix="cleanrooms-ml/",
+    )
+    template = Template.from_stack(stack).to_json()
+    policy = Policy.of_role(
+        template,
+        logical_id(configuration.role),
+        pseudo(STACK_ID, REGION, ACCOUNT),
+        Fabricated(),
+    )
+    need = Need(action, resource, {"s3:ResourceAccount": ACCOUNT, **context})
+    assert policy.allows(need) is allowed
+    elsewhere = Need(action, resource, {"s3:ResourceAccount": "444455556666", **context})
+    assert not policy.allows(elsewhere)
 
 
 def test_a_kms_encrypted_output_bucket_gets_named_key_actions_only() -> None:

@@ -5,13 +5,14 @@ deploy-order races."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 from aws_cdk import Stack
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template
+from iam_sim import Fabricated, Need, Policy, pseudo
 
 import ml_configurations
 import ml_input_channels
@@ -28,6 +29,8 @@ from cdk_cleanrooms_ml import (
 from helpers import (
     ACCOUNT,
     MEMBERSHIP,
+    REGION,
+    STACK_ID,
     api_accepts,
     channel_props,
     job_props,
@@ -249,48 +252,104 @@ def _role_document(stack: Stack, role: Any) -> dict[str, Any]:
     return document
 
 
-def test_the_query_role_trust_is_scoped_to_this_account() -> None:
-    """The ML configuration's role is trusted by cleanrooms-ml for this account and
-    membership only (aws:SourceAccount / aws:SourceArn); the channel's query role, which
-    can run protected queries, is trusted by cleanrooms-ml with no condition at all
-    (confused deputy: any account's Clean Rooms ML request could name it)."""
+def test_the_query_role_trust_is_scoped_to_this_account_and_membership() -> None:
+    """The guard AWS documents for the ML configuration's role (the same service, for
+    the same membership): aws:SourceAccount is this account (StringEquals, not IfExists),
+    aws:SourceArn the membership or its Clean Rooms ML resources."""
     stack = new_stack()
     channel = MLInputChannel(stack, "Channel", **channel_props())
     (statement,) = _role_document(stack, channel.role)["Statement"]
-    assert "Condition" in statement, statement
+    assert statement["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": ACCOUNT},
+        "ArnLike": {
+            "aws:SourceArn": [
+                {
+                    "Fn::Join": [
+                        "",
+                        [
+                            "arn:",
+                            {"Ref": "AWS::Partition"},
+                            f":cleanrooms:{REGION}:{ACCOUNT}:membership/{MEMBERSHIP}",
+                        ],
+                    ]
+                },
+                {
+                    "Fn::Join": [
+                        "",
+                        [
+                            "arn:",
+                            {"Ref": "AWS::Partition"},
+                            f":cleanrooms-ml:{REGION}:{ACCOUNT}:membership/{MEMBERSHIP}/*",
+                        ],
+                    ]
+                },
+            ]
+        },
+    }
 
 
-def test_the_query_role_has_the_policy_aws_documents() -> None:
-    """AWS documents the query role with StartProtectedQuery, GetSchema and
-    GetCollaborationAnalysisTemplate on '*' and Get/UpdateProtectedQuery on the
-    membership: exactly that, no more."""
+def _query_policy(stack: Stack, role: iam.IRole) -> Policy:
+    template = Template.from_stack(stack).to_json()
+    return Policy.of_role(
+        template, logical_id(role), pseudo(STACK_ID, REGION, ACCOUNT), Fabricated()
+    )
+
+
+CLEAN_ROOMS = f"arn:aws:cleanrooms:{REGION}"
+OURS = f"{CLEAN_ROOMS}:{ACCOUNT}:membership/{MEMBERSHIP}"
+THEIRS = f"{CLEAN_ROOMS}:444455556666:membership/aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"
+
+
+@pytest.mark.parametrize(
+    ("action", "resource", "allowed"),
+    [
+        ("StartProtectedQuery", OURS, True),
+        ("StartProtectedQuery", f"{OURS}/analysistemplate/t", True),
+        ("StartProtectedQuery", f"{OURS}/configuredtableassociation/t", True),
+        ("StartProtectedQuery", THEIRS, False),
+        ("StartProtectedQuery", f"arn:aws:cleanrooms:eu-west-1:{ACCOUNT}:membership/x", False),
+        ("GetSchema", f"{CLEAN_ROOMS}:444455556666:collaboration/c", True),
+        ("GetSchema", f"{OURS}/configuredtableassociation/t", True),
+        ("GetSchema", f"arn:aws:cleanrooms:eu-west-1:{ACCOUNT}:collaboration/c", False),
+        ("GetCollaborationAnalysisTemplate", f"{CLEAN_ROOMS}:{ACCOUNT}:collaboration/c", True),
+        ("GetCollaborationAnalysisTemplate", f"{OURS}/analysistemplate/t", True),
+        ("GetCollaborationAnalysisTemplate", f"{THEIRS}/analysistemplate/t", False),
+        ("GetProtectedQuery", OURS, True),
+        ("UpdateProtectedQuery", OURS, True),
+        ("UpdateProtectedQuery", THEIRS, False),
+        ("StartProtectedQuery", "*", False),
+    ],
+)
+def test_the_query_role_acts_only_in_its_membership_and_collaboration(
+    action: str, resource: str, allowed: bool
+) -> None:
+    """AWS's policy for this role names '*' for StartProtectedQuery, GetSchema and
+    GetCollaborationAnalysisTemplate; the Service Authorization Reference gives them
+    membership, collaboration, template and table ARNs: the default role allows them on
+    the channel's membership (and its templates and tables) and on collaborations of its
+    region (their id and creator account are not known at synth)."""
     stack = new_stack()
     channel = MLInputChannel(stack, "Channel", **channel_props())
-    template = Template.from_stack(stack).to_json()
-    policy = channel.role.node.find_child("DefaultPolicy").node.default_child
-    statements = template["Resources"][logical_id(policy)]["Properties"]["PolicyDocument"][
-        "Statement"
-    ]
-    by_resource = {
-        json.dumps(statement["Resource"], sort_keys=True): sorted(
-            [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]
-        )
-        for statement in statements
-    }
-    assert by_resource['"*"'] == [
-        "cleanrooms:GetCollaborationAnalysisTemplate",
-        "cleanrooms:GetSchema",
-        "cleanrooms:StartProtectedQuery",
-    ]
-    assert sorted(a for actions in by_resource.values() for a in actions) == sorted(
-        [
-            "cleanrooms:GetCollaborationAnalysisTemplate",
-            "cleanrooms:GetSchema",
-            "cleanrooms:StartProtectedQuery",
-            "cleanrooms:GetProtectedQuery",
-            "cleanrooms:UpdateProtectedQuery",
-        ]
+    policy = _query_policy(stack, channel.role)
+    assert policy.allows(Need(f"cleanrooms:{action}", resource)) is allowed
+
+
+def test_the_query_role_reaches_the_analysis_template_the_channel_names() -> None:
+    """A template another member created (its ARN names that member's membership) is
+    allowed by its ARN, and no other of theirs."""
+    stack = new_stack()
+    template = f"{THEIRS}/analysistemplate/shared"
+    channel = MLInputChannel(
+        stack,
+        "Channel",
+        **channel_props(
+            data_source=MLInputChannelDataSource.analysis_template(template, parameters={})
+        ),
     )
+    policy = _query_policy(stack, channel.role)
+    for action in ("StartProtectedQuery", "GetCollaborationAnalysisTemplate"):
+        assert policy.allows(Need(f"cleanrooms:{action}", template))
+        assert not policy.allows(Need(f"cleanrooms:{action}", f"{THEIRS}/analysistemplate/other"))
 
 
 # --- 3b. the handler's grants for an inference job ------------------------------------------

@@ -373,6 +373,7 @@ class CleanRoomsMLProvider(Construct):
         self._pending_suppressions: dict[int, tuple[CfnResource, list[tuple[str, str]]]] = {}
         self._template: tuple[str, str] | None = None
         self._keys: dict[int, kms.IKey] = {}
+        self._endpoint: str | None = None
         self._service_token = self.provider.service_token
         self._acknowledge_framework_findings(node)
         self._grant_lifecycle()
@@ -824,22 +825,49 @@ class CleanRoomsMLProvider(Construct):
         )
 
     def _key(self, encryption_key: kms.IKey | None) -> None:
+        """Let Clean Rooms ML use ``encryption_key`` on the handler's behalf, and nothing else.
+
+        The handler never calls KMS, and AWS documents no KMS permission for the caller
+        of ``CreateTrainedModel``, ``CreateMLInputChannel`` or
+        ``StartTrainedModelInferenceJob`` with a ``kmsKeyArn`` (the Service Authorization
+        Reference lists no dependent actions for them). A service that encrypts with the
+        caller's key does so with the caller's permissions (a forward access session),
+        as SageMaker does: those calls are the only ones allowed, through
+        ``kms:ViaService`` (``cleanrooms-ml.<region>.<url suffix>``), and a grant only for
+        an AWS resource (``kms:GrantIsForAWSResource``), the conditions AWS KMS documents
+        for service-side use (AWS KMS Developer Guide, "kms:ViaService" and
+        "kms:GrantIsForAWSResource"). Whether the service makes such calls at all is
+        checked by the opt-in real-account test (ASSUMPTIONS K1).
+        """
         if encryption_key is None:
             return
-        self._flush()  # the key's statement comes after the grant's others, as it did
         # a jsii object is one Python object for the life of the process: its identity
-        # names the key without reading its path and ARN (four kernel calls)
-        if id(encryption_key) not in self._keys:
-            self._keys[id(encryption_key)] = encryption_key
-            # ASSUMPTION: the service uses the caller's key through a grant, as
-            # SageMaker training does; see the README's IAM section.
-            encryption_key.grant(
-                self.role,
-                "kms:DescribeKey",
-                "kms:CreateGrant",
-                "kms:Decrypt",
-                "kms:GenerateDataKey",
-            )
+        # names the key without reading its ARN again (a kernel call)
+        if id(encryption_key) in self._keys:
+            return
+        self._keys[id(encryption_key)] = encryption_key
+        key_arn = encryption_key.key_arn
+        via = {"kms:ViaService": self._clean_rooms_ml_endpoint()}
+        self._allow(
+            "UseKeyThroughCleanRoomsML",
+            ["kms:DescribeKey", "kms:Decrypt", "kms:GenerateDataKey"],
+            key_arn,
+            conditions={"StringEquals": via},
+        )
+        self._allow(
+            "GrantKeyToCleanRoomsMLResources",
+            ["kms:CreateGrant"],
+            key_arn,
+            conditions={"StringEquals": via, "Bool": {"kms:GrantIsForAWSResource": "true"}},
+        )
+
+    def _clean_rooms_ml_endpoint(self) -> str:
+        """``cleanrooms-ml.<region>.<url suffix>``: the service's endpoint, as KMS names it
+        in ``kms:ViaService`` (made once)."""
+        if self._endpoint is None:
+            stack = self._stack
+            self._endpoint = f"cleanrooms-ml.{stack.region}.{stack.url_suffix}"
+        return self._endpoint
 
     def grant_model(
         self,

@@ -251,17 +251,43 @@ def _service_role(
         )
     ]
     if bucket is not None:
+        this_account = {"StringEquals": {"s3:ResourceAccount": stack.account}}
+        # AWS documents s3:PutObject under the output location; its own sample
+        # (aws-samples/sample-AWSCleanRoomsCustomMLModel, the ML configuration role) also
+        # grants s3:GetObject, s3:ListBucket and s3:GetBucketLocation: granted here on the
+        # output location only (ListBucket for keys under its prefix)
         role.add_to_policy(
             iam.PolicyStatement(
-                actions=["s3:PutObject"],
+                sid="WriteAndReadResultsUnderTheOutputLocation",
+                actions=["s3:PutObject", "s3:GetObject"],
                 resources=[bucket.arn_for_objects(f"{prefix}*")],
-                conditions={"StringEquals": {"s3:ResourceAccount": stack.account}},
+                conditions=this_account,
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="LocateTheOutputBucket",
+                actions=["s3:GetBucketLocation"],
+                resources=[bucket.bucket_arn],
+                conditions=this_account,
+            )
+        )
+        listing = dict(this_account)
+        if prefix:
+            listing["StringLike"] = {"s3:prefix": f"{prefix}*"}
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ListTheOutputLocation",
+                actions=["s3:ListBucket"],
+                resources=[bucket.bucket_arn],
+                conditions=listing,
             )
         )
         findings.append(
             (
                 f"IAM5[Resource::{_nag_text(stack, bucket.arn_for_objects(f'{prefix}*'))}]",
-                "Clean Rooms ML names the result objects it writes under the output location",
+                "Clean Rooms ML names the result objects it writes (and reads back) under the "
+                "output location",
             )
         )
         if bucket.encryption_key is not None:

@@ -28,7 +28,7 @@ from . import _contract as contract
 from . import _lifecycle, _refs
 from ._nag import acknowledge, policy_resource
 from ._props import Reader, received, show, unresolved
-from ._provider import CleanRoomsMLProvider
+from ._provider import CleanRoomsMLProvider, nag_text
 from ._resource import ManagedResource, name_prefix
 from ._validation import (
     ASSOCIATION_ARN_PATTERN,
@@ -466,7 +466,9 @@ class MLInputChannel(MLInputChannelBase):
             raise ValidationError("MLInputChannel", self.node.path, failures)
 
         provider = CleanRoomsMLProvider.of(scope)
-        self.role = given_role or _query_role(self, spec.membership_identifier)
+        self.role = given_role or _query_role(
+            self, spec.membership_identifier, spec.analysis_template_arn
+        )
         provider.grant_channel(
             membership_identifier=spec.membership_identifier,
             association_arn=spec.association_arn,
@@ -564,54 +566,109 @@ def _imported_arn(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _query_role(owner: Construct, membership_identifier: str) -> iam.IRole:
-    """The role AWS documents for running an ML input channel's protected query."""
+def _query_role(
+    owner: Construct, membership_identifier: str, template_arn: str | None
+) -> iam.IRole:
+    """The role AWS documents for running an ML input channel's protected query, scoped
+    to the channel's membership.
+
+    AWS's policy (Clean Rooms User Guide, "Set up service roles for AWS Clean Rooms ML",
+    "Create a service role to query a dataset") allows ``StartProtectedQuery``,
+    ``GetSchema`` and ``GetCollaborationAnalysisTemplate`` on ``*``. The Service
+    Authorization Reference gives them resources: ``StartProtectedQuery`` a membership
+    (and its analysis templates, configured table associations and ID mapping tables),
+    ``GetSchema`` a collaboration or a configured table association,
+    ``GetCollaborationAnalysisTemplate`` a collaboration or an analysis template. They
+    are granted on this membership's, on the analysis template the channel names, and on
+    the collaborations of the region: the construct knows the membership, not its
+    collaboration, whose ARN carries the id and the account of the member that created
+    it (``arn:<partition>:cleanrooms:<region>:<creator account>:collaboration/<id>``).
+    """
     stack = Stack.of(owner)
+
+    def membership(service: str, rest: str = "") -> str:
+        return stack.format_arn(
+            service=service,
+            resource="membership",
+            resource_name=f"{membership_identifier}{rest}",
+            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+        )
+
+    membership_arn = membership("cleanrooms")
     role = iam.Role(
         owner,
         "QueryRole",
-        # AWS documents this trust without conditions; the source account (always this
-        # one) is added for confused-deputy protection, IfExists so that a request
-        # without the key is not refused
+        # the confused-deputy guard AWS documents for the ML configuration's role, the
+        # same service acting for the same membership: this account, this membership
+        # (AWS's own policy for this role has none). The membership's Clean Rooms ML
+        # resources are accepted as the source too: which ARN the service names when it
+        # runs a channel's query is not documented (ASSUMPTIONS I1)
         assumed_by=iam.ServicePrincipal(
             "cleanrooms-ml.amazonaws.com",
-            conditions={"StringEqualsIfExists": {"aws:SourceAccount": stack.account}},
+            conditions={
+                "StringEquals": {"aws:SourceAccount": stack.account},
+                "ArnLike": {"aws:SourceArn": [membership_arn, membership("cleanrooms-ml", "/*")]},
+            },
         ),
         description="Clean Rooms ML runs the ML input channel's protected query as this role",
     )
+    templates = membership("cleanrooms", "/analysistemplate/*")
+    tables = membership("cleanrooms", "/configuredtableassociation/*")
+    mapping_tables = membership("cleanrooms", "/idmappingtable/*")
+    collaborations = stack.format_arn(
+        service="cleanrooms",
+        account="*",
+        resource="collaboration",
+        resource_name="*",
+        arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+    )
+    named_template = [template_arn] if template_arn is not None else []
     role.add_to_policy(
         iam.PolicyStatement(
-            actions=[
-                "cleanrooms:StartProtectedQuery",
-                "cleanrooms:GetSchema",
-                "cleanrooms:GetCollaborationAnalysisTemplate",
-            ],
-            resources=["*"],
+            sid="StartTheChannelsQuery",
+            actions=["cleanrooms:StartProtectedQuery"],
+            resources=[membership_arn, templates, tables, mapping_tables, *named_template],
         )
     )
     role.add_to_policy(
         iam.PolicyStatement(
+            sid="ReadTheQuerysSchemasAndTemplate",
+            actions=["cleanrooms:GetSchema", "cleanrooms:GetCollaborationAnalysisTemplate"],
+            resources=[collaborations, templates, tables, *named_template],
+        )
+    )
+    role.add_to_policy(
+        iam.PolicyStatement(
+            sid="FollowTheChannelsQuery",
             actions=["cleanrooms:GetProtectedQuery", "cleanrooms:UpdateProtectedQuery"],
-            resources=[
-                stack.format_arn(
-                    service="cleanrooms",
-                    resource="membership",
-                    resource_name=membership_identifier,
-                    arn_format=ArnFormat.SLASH_RESOURCE_NAME,
-                )
-            ],
+            resources=[membership_arn],
         )
     )
-    acknowledge(
-        role,
-        [
-            (
-                "IAM5[Resource::*]",
-                "the permissions AWS documents for an ML input channel's query role: "
-                "StartProtectedQuery, GetSchema and GetCollaborationAnalysisTemplate on '*' "
-                "(the schemas and templates are the collaboration's, named by the query)",
-            )
-        ],
-        [policy_resource(role)],
+
+    def spelled(arn: str) -> str:
+        return f"IAM5[Resource::{nag_text(stack.resolve(arn))}]"
+
+    findings = [
+        (
+            spelled(arn),
+            f"the {what} of the channel's membership that its query names (the Service "
+            "Authorization Reference's resource types for StartProtectedQuery, GetSchema and "
+            "GetCollaborationAnalysisTemplate); their ids are the collaboration's",
+        )
+        for arn, what in (
+            (templates, "analysis templates"),
+            (tables, "configured table associations"),
+            (mapping_tables, "ID mapping tables"),
+        )
+    ]
+    findings.append(
+        (
+            spelled(collaborations),
+            "GetSchema and GetCollaborationAnalysisTemplate act on the membership's "
+            "collaboration, whose id and creator account the construct does not know (it "
+            "takes a membership): the collaborations of the stack's region; the trust policy "
+            "limits the role's use to this membership",
+        )
     )
+    acknowledge(role, findings, [policy_resource(role)])
     return role

@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 import contract
+import faults
 import identity
 import kinds
 import ownership
@@ -105,21 +106,32 @@ class TrainedModels:
     def delete_step(self, client: CleanRoomsMLClient, observed: Observed, first: bool) -> str:
         """One step towards deletion: cancel a training, else delete its output (or wait).
 
-        A failed cancellation is retried by deleting the output: cancelling is only for
-        a model still training (A4). The output of a failed training is deleted too, so
+        A failed cancellation is retried by deleting the output (cancelling is only for
+        a model still training, A4), or, when the service refuses that, by cancelling again
+        (either reading of A4/A6). The output of a failed training is deleted too, so
         that the model stops holding its name (ASSUMPTIONs A1, A6; ``kinds.delete_stored``).
         """
         key = _key(observed.ref)
         if observed.status in IN_PROGRESS:
             client.cancel_trained_model(**key)
             return Step.WAIT
-        return kinds.delete_stored(
-            self.noun,
-            observed,
-            first,
-            DELETE_FAILURES,
-            lambda: client.delete_trained_model_output(**key),
-        )
+
+        def delete() -> None:
+            try:
+                client.delete_trained_model_output(**key)
+            except Exception as error:
+                if observed.status != "CANCEL_FAILED" or not faults.is_conflict(error):
+                    raise
+                # A4/A6 unknown: a service that keeps a CANCEL_FAILED model's output may
+                # let it be cancelled again instead; if not, the refusal stands
+                try:
+                    client.cancel_trained_model(**key)
+                except Exception as cancel_error:
+                    if faults.is_transient(cancel_error):
+                        raise
+                    raise error from cancel_error
+
+        return kinds.delete_stored(self.noun, observed, first, DELETE_FAILURES, delete)
 
 
 KIND: Final = TrainedModels()

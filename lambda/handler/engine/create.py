@@ -14,6 +14,7 @@ from engine.shared import (
     conflict,
     create_later,
     describe,
+    kept_name,
     name_for,
     named,
     require_waiter,
@@ -144,9 +145,14 @@ def create_for(call: Call, desired: Desired, pending: Pending) -> Ref:
             if found is not None:
                 return found.ref
             # something else took the name since on_event looked: say what
-            holder = next(iter(named(call, pending.membership, lambda n: n == pending.name)), None)
+            namesakes = named(call, pending.membership, lambda n: n == pending.name, gone=True)
+            holder = next((c for c in namesakes if c.status not in GONE), None)
             if holder is not None:
                 raise conflict(call, desired, pending.name, holder) from error
+            # ASSUMPTION A1/A12 unknown: whether a deleted (INACTIVE) namesake frees its
+            # name. A service that keeps it answers Conflict: say so, never retry
+            if namesakes:
+                raise kept_name(call, desired, pending.name, namesakes[0]) from error
         if faults.is_transient(error):
             raise NotYet(error) from error
         raise call.fail(error, f"creating {call.kind.noun}", repr(pending.name)) from error

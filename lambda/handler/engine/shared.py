@@ -189,6 +189,18 @@ def conflict(call: Call, desired: Desired, name: str, holder: Observed) -> Handl
     )
 
 
+def kept_name(call: Call, desired: Desired, name: str, deleted: Observed) -> HandlerError:
+    """The service refused ``name`` and only a deleted (INACTIVE) namesake has it: the
+    service keeps the names of deleted resources (ASSUMPTION A1/A12, either reading)."""
+    noun = call.kind.noun
+    return HandlerError(
+        f"the name {name!r} is still held by a deleted {noun} in membership "
+        f"{desired.membership} ({deleted.ref.arn}, {deleted.status}): the service does not "
+        f"free the name of a deleted {noun}; choose another name for this resource (or omit "
+        "it to get a generated one) and deploy again"
+    )
+
+
 def sync_tags(call: Call, observed: Observed, desired: Desired) -> bool:
     """Make the user tags equal the desired ones; True if anything changed.
 

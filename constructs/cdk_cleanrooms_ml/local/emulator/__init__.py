@@ -15,6 +15,14 @@ its ARNs with the account ``--account`` (both default to the local cloud's).
 from __future__ import annotations
 
 from .server import EmulatorServer, start_server
-from .state import Clock, Emulator, EmulatorError, Timings
+from .state import Clock, Emulator, EmulatorError, Readings, Timings
 
-__all__ = ["Clock", "Emulator", "EmulatorError", "EmulatorServer", "Timings", "start_server"]
+__all__ = [
+    "Clock",
+    "Emulator",
+    "EmulatorError",
+    "EmulatorServer",
+    "Readings",
+    "Timings",
+    "start_server",
+]

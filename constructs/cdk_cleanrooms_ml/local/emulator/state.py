@@ -140,6 +140,37 @@ def _copy(model: _Model, out: dict[str, Any], *keys: str) -> None:
             out[key] = copy.deepcopy(model.request[key])
 
 
+@dataclass(frozen=True)
+class Readings:
+    """How the emulator reads what AWS does not document (ASSUMPTIONS.md): the default is
+    the reading the ASSUMPTIONs state; each knob plays the other one, so that the handler's
+    tests can run under both.
+    """
+
+    inactive_holds_name: bool = False
+    """A1, A12: False, a name is free again once its resource is INACTIVE (deleted,
+    cancelled); True, the service keeps it: a namesake, even INACTIVE, is a conflict."""
+    strict_states: bool = False
+    """A4, A6, A13, A15: False, as the ASSUMPTIONs state (a model or job is cancellable
+    while CREATE_PENDING or CREATE_IN_PROGRESS; what a failed creation stored, or a
+    CANCEL_FAILED model's output, can be deleted); True, cancellable only once
+    CREATE_IN_PROGRESS or again after CANCEL_FAILED, a failed creation stores nothing
+    (deleting it is ConflictException) and a CANCEL_FAILED model's output cannot be
+    deleted (it must be cancelled again)."""
+
+    def cancellable(self) -> tuple[str, ...]:
+        """The statuses a model or a job can be cancelled in (A4, A15)."""
+        return ("CREATE_IN_PROGRESS", "CANCEL_FAILED") if self.strict_states else TRAINING
+
+    def deletable(self, kind: str) -> tuple[str, ...]:
+        """The statuses a model's output (a channel's data) can be deleted in (A6, A13)."""
+        if self.strict_states:
+            return ("ACTIVE", "DELETE_FAILED")
+        if kind == MODEL:
+            return ("ACTIVE", "CREATE_FAILED", "DELETE_FAILED", "CANCEL_FAILED")
+        return ("ACTIVE", "CREATE_FAILED", "DELETE_FAILED")
+
+
 @dataclass
 class _Fault:
     code: str
@@ -158,11 +189,14 @@ class Emulator:
     """The region of a request that names none."""
     account: str = ACCOUNT
     """The account in every ARN the emulator makes."""
+    readings: Readings = field(default_factory=Readings)
+    """Which reading of each unknown the emulator plays (``Readings``)."""
     _models: list[_Model] = field(default_factory=list)
     _tags: dict[str, dict[str, str]] = field(default_factory=dict)
     _faults: dict[str, list[_Fault]] = field(default_factory=dict)
     _fail_next_creations: dict[str, list[dict[str, str]]] = field(default_factory=dict)
     _fail_next_deletes: list[dict[str, str]] = field(default_factory=list)
+    _fail_next_cancels: list[dict[str, str]] = field(default_factory=list)
     _configurations: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     """Each (region, membership)'s ML configuration."""
     calls: list[str] = field(default_factory=list)
@@ -195,6 +229,31 @@ class Emulator:
         """The next delete of a model's output ends in DELETE_FAILED."""
         with self._lock:
             self._fail_next_deletes.append({"statusCode": "DeleteFailed", "message": message})
+
+    def fail_next_cancel(self, message: str = "the job could not be stopped") -> None:
+        """The next cancellation of a model or a job ends in CANCEL_FAILED."""
+        with self._lock:
+            self._fail_next_cancels.append({"statusCode": "CancelFailed", "message": message})
+
+    def _cancel(self, model: _Model, now: float, status: str, noun: str) -> None:
+        """A4, A5, A15: a cancellable model or job goes CANCEL_PENDING ->
+        CANCEL_IN_PROGRESS -> INACTIVE (or CANCEL_FAILED, ``fail_next_cancel``)."""
+        if status not in self.readings.cancellable():
+            raise EmulatorError("ConflictException", f"cannot cancel a {noun} that is {status}")
+        failure = self._fail_next_cancels.pop(0) if self._fail_next_cancels else None
+        if failure:
+            model.failure = failure
+        end = "CANCEL_FAILED" if failure else "INACTIVE"
+        model.replan(now, self._phases(now, "CANCEL_PENDING", "CANCEL_IN_PROGRESS", end))
+
+    def _deletable(self, model: _Model, status: str, noun: str) -> None:
+        """A6, A13: whether what ``model`` stores can be deleted now."""
+        if status == "INACTIVE":
+            raise EmulatorError("ResourceNotFoundException", f"the {noun} has nothing left")
+        if status not in self.readings.deletable(model.kind):
+            raise EmulatorError(
+                "ConflictException", f"cannot delete what a {noun} that is {status} stores"
+            )
 
     def snapshot(self, kind: str = MODEL) -> list[dict[str, Any]]:
         """Every model version (channel, job) with its current status (tests and the CLI)."""
@@ -414,21 +473,12 @@ class Emulator:
 
     def _op_CancelTrainedModel(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
         model, now, status = self._target(params)
-        if status not in TRAINING:  # A4: only a model still training can be cancelled
-            raise EmulatorError("ConflictException", f"cannot cancel a model that is {status}")
-        # A5: a cancelled training ends INACTIVE
-        model.replan(now, self._phases(now, "CANCEL_PENDING", "CANCEL_IN_PROGRESS", "INACTIVE"))
+        self._cancel(model, now, status, "model")  # A4, A5
         return {}
 
     def _op_DeleteTrainedModelOutput(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
         model, now, status = self._target(params)
-        if status == "INACTIVE":
-            raise EmulatorError("ResourceNotFoundException", "the model has no output left")
-        if status not in ("ACTIVE", "CREATE_FAILED", "DELETE_FAILED", "CANCEL_FAILED"):
-            # A6: output can be deleted once training has ended or was not cancelled
-            raise EmulatorError(
-                "ConflictException", f"cannot delete the output of a model that is {status}"
-            )
+        self._deletable(model, status, "model")  # A6: once training has ended
         failure = self._fail_next_deletes.pop(0) if self._fail_next_deletes else None
         if failure:
             model.failure = failure
@@ -465,16 +515,17 @@ class Emulator:
 
     def _live(self, kind: str, params: dict[str, Any]) -> list[_Model]:
         """The membership's resources of ``kind`` that are not INACTIVE, none named as
-        ``params`` asks (A1 for models, A12 for channels and jobs)."""
+        ``params`` asks (A1 for models, A12 for channels and jobs; ``Readings``)."""
         now = self._now()
-        live = [
+        ours = [
             m
             for m in self._models
-            if m.kind == kind
-            and self._ours(m, params["membershipIdentifier"])
-            and m.status(now) != "INACTIVE"
+            if m.kind == kind and self._ours(m, params["membershipIdentifier"])
         ]
-        if any(m.name == params["name"] for m in live):
+        live = [m for m in ours if m.status(now) != "INACTIVE"]
+        # A1, A12: an INACTIVE namesake holds no name, unless the service keeps names
+        holders = ours if self.readings.inactive_holds_name else live
+        if any(m.name == params["name"] for m in holders):
             raise EmulatorError(
                 "ConflictException", f"a {NOUNS[kind]} named {params['name']!r} already exists"
             )
@@ -592,13 +643,7 @@ class Emulator:
         model = self._of(CHANNEL, params["membershipIdentifier"], params["mlInputChannelArn"])
         now = self._now()
         status = model.status(now)
-        if status == "INACTIVE":
-            raise EmulatorError("ResourceNotFoundException", "the channel has no data left")
-        if status not in ("ACTIVE", "CREATE_FAILED", "DELETE_FAILED"):
-            # A13: data can be deleted once the channel's query has ended (no cancel)
-            raise EmulatorError(
-                "ConflictException", f"cannot delete the data of a {status} channel"
-            )
+        self._deletable(model, status, "channel")  # A13: once its query has ended (no cancel)
         failure = self._fail_next_deletes.pop(0) if self._fail_next_deletes else None
         if failure:
             model.failure = failure
@@ -658,10 +703,7 @@ class Emulator:
         arn = params["trainedModelInferenceJobArn"]
         model = self._of(JOB, params["membershipIdentifier"], arn)
         now = self._now()
-        status = model.status(now)
-        if status not in TRAINING:  # A15: only a running job can be cancelled
-            raise EmulatorError("ConflictException", f"cannot cancel a job that is {status}")
-        model.replan(now, self._phases(now, "CANCEL_PENDING", "CANCEL_IN_PROGRESS", "INACTIVE"))
+        self._cancel(model, now, model.status(now), "job")  # A15: only a running job
         return {}
 
     # --- ML configurations (A17) --------------------------------------------------------
