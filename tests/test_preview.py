@@ -87,6 +87,7 @@ def test_a_hyperparameter_change_replaces_the_model_and_drags_its_job_along() ->
     assert model.why == ["hyperparameters['epochs']: changed (values hidden)"]
     assert model.destroys.startswith("deletes its output")
     assert job.why == [f"uses {model.logical_id}, which is replaced"]
+    assert job.destroys == "cancels it if it still runs"  # dragged along, under DESTROY
     assert result.replaces
     assert "1 training (ml.m5.xlarge x 1), 1 inference job" in result.summary()
     text = "\n".join(preview.lines(result))
@@ -175,3 +176,23 @@ def test_the_preview_uses_the_handler_s_identity_code() -> None:
     loaded = preview.identity()
     assert loaded.__file__ == handlers_identity.__file__
     assert loaded.DOCUMENTS.keys() == handlers_identity.DOCUMENTS.keys()
+
+
+def _with_paths(synthesized: dict[str, Any]) -> dict[str, Any]:
+    """The template as the aws-cdk CLI synthesizes it: ``aws:cdk:path`` on each resource."""
+    found: dict[str, Any] = json.loads(json.dumps(synthesized))
+    for logical_id, resource in found["Resources"].items():
+        name = logical_id[:-8] if resource["Type"].startswith("Custom::") else logical_id
+        resource.setdefault("Metadata", {})["aws:cdk:path"] = f"Sim/Team/{name}/Resource"
+    return found
+
+
+def test_lines_name_each_construct_by_its_path_and_group_equal_trainings() -> None:
+    old = _with_paths(_app(*PIPELINE, Piece("model", "Extra")))
+    new = [p.with_(variant=1) if p.kind == "channel" else p for p in PIPELINE]
+    result = preview.preview("Sim", old, _with_paths(_app(*new, Piece("model", "Extra"))))
+    text = "\n".join(preview.lines(result))
+    (rows,) = [c for c in result.changes if c.kind == "MLInputChannel"]
+    assert f"REPLACED  MLInputChannel Team/Rows ({rows.logical_id})" in text
+    assert "uses Team/Rows, which is replaced" in text
+    assert "2 trainings (2 x (ml.m5.xlarge x 1))" in result.summary()

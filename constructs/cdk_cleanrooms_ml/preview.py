@@ -103,6 +103,14 @@ class Change:
     """Deleted or replaced under DESTROY: what the old one's Delete deletes."""
     starts: str = ""
     """Created or replaced: what it starts ("training: ml.m5.xlarge x 1, up to 3 h")."""
+    path: str = ""
+    """The construct's path in its stack (``Models/Base``), from the template's
+    ``aws:cdk:path`` metadata; empty when the template has none."""
+
+    @property
+    def shown(self) -> str:
+        """The construct as the lines name it: its path, with the logical id."""
+        return f"{self.path} ({self.logical_id})" if self.path else self.logical_id
 
 
 @dataclass
@@ -129,7 +137,7 @@ class Preview:
             if details:
                 noun = f"{what}s" if len(details) != 1 else what
                 noun = "queries" if what == "query" and len(details) != 1 else noun
-                shown = f" ({'; '.join(d for d in details if d)})" if any(details) else ""
+                shown = f" ({_grouped(details)})" if any(details) else ""
                 parts.append(f"{len(details)} {noun}{shown}")
         return "this deploy starts " + ", ".join(parts)
 
@@ -141,6 +149,25 @@ class Preview:
             "summary": self.summary(),
             "resources": [asdict(c) for c in self.changes if c.action != UNCHANGED],
         }
+
+
+def _grouped(details: list[str]) -> str:
+    """``ml.m5.xlarge x 1; ml.m5.xlarge x 1`` as ``2 x (ml.m5.xlarge x 1)``, in order."""
+    counts: dict[str, int] = {}
+    for detail in details:
+        if detail:
+            counts[detail] = counts.get(detail, 0) + 1
+    return "; ".join(d if n == 1 else f"{n} x ({d})" for d, n in counts.items())
+
+
+def _path(resource: Mapping[str, Any]) -> str:
+    """``Stack/Models/Base/Resource`` (the ``aws:cdk:path`` metadata) as ``Models/Base``."""
+    metadata = resource.get("Metadata")
+    path = metadata.get("aws:cdk:path") if isinstance(metadata, Mapping) else None
+    if not isinstance(path, str) or "/" not in path:
+        return ""
+    inside = path.split("/", 1)[1]
+    return inside.removesuffix("/Resource")
 
 
 def _ours(template: Mapping[str, Any] | None) -> dict[str, Mapping[str, Any]]:
@@ -240,6 +267,7 @@ def preview(
         if logical_id in before and before[logical_id]["Type"] == kind:
             old = _placeholders(before[logical_id].get("Properties") or {})
             change = _compare(logical_id, kind, old, new)
+        change.path = _path(resource)
         changes[logical_id] = change
     for logical_id, resource in before.items():
         if logical_id in changes:
@@ -251,8 +279,9 @@ def preview(
             KINDS[kind],
             DELETED,
             destroys=DESTROYS[kind] if _destroy(old) else "kept (removal policy retain)",
+            path=_path(resource),
         )
-    _cascade(changes, texts, after)
+    _cascade(changes, texts, after, before)
     order = list(after) + [k for k in before if k not in after]
     return Preview(stack, deployed is not None, [changes[k] for k in order])
 
@@ -291,7 +320,10 @@ def _compare(logical_id: str, kind: str, old: Mapping[str, Any], new: Mapping[st
 
 
 def _cascade(
-    changes: dict[str, Change], texts: Mapping[str, str], after: Mapping[str, Any]
+    changes: dict[str, Change],
+    texts: Mapping[str, str],
+    after: Mapping[str, Any],
+    before: Mapping[str, Any],
 ) -> None:
     """A resource that uses one replaced or created anew (its ARN changes at deploy
     time, in its identity) is replaced too, and so on."""
@@ -311,10 +343,12 @@ def _cascade(
             kind = resource["Type"]
             new = _placeholders(resource.get("Properties") or {})
             change.action = REPLACED
-            change.why = [
-                f"uses {', '.join(used)}, which {'is' if len(used) == 1 else 'are'} replaced"
-            ]
+            names = ", ".join(changes[r].path or r for r in used)
+            change.why = [f"uses {names}, which {'is' if len(used) == 1 else 'are'} replaced"]
             change.starts = _starts(kind, new)
+            if logical_id in before:
+                old = _placeholders(before[logical_id].get("Properties") or {})
+                change.destroys = DESTROYS[kind] if _destroy(old) else ""
             renewed.add(logical_id)
             grew = True
 
@@ -326,7 +360,7 @@ def lines(result: Preview) -> list[str]:
         if change.action == UNCHANGED:
             continue
         head = f"  {change.action.upper() if change.action == REPLACED else change.action}"
-        head += f"  {change.kind} {change.logical_id}"
+        head += f"  {change.kind} {change.shown}"
         if change.destroys:
             head += f"  [the old one: {change.destroys}]"
         found.append(head)
