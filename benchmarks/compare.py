@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/compare.py                 # N = 1, 10, 50; 7 paired runs
     .venv/bin/python benchmarks/compare.py --quick         # N = 1, one run: checks it works
+    .venv/bin/python benchmarks/compare.py --calls 3 --sizes 1,10   # 3 separate calls
 
 Three apps in ``benchmarks/apps/``, each a plain CDK app that puts N trained models in
 one stack and synthesizes it (``python app.py N``), importing only what it uses:
@@ -137,15 +138,18 @@ def whole_process(
     return samples
 
 
-def paired_ratio(samples: dict[str, list[Sample]], peer: str, field: str) -> float:
-    """The median of the per-round ratios ours / ``peer``."""
+def paired_ratios(samples: dict[str, list[Sample]], peer: str, field: str) -> list[float]:
+    """The per-round ratios ours / ``peer`` (one per paired round)."""
 
     def value(sample: Sample) -> float:
         return sample.wall if field == "wall" else sample.cpu
 
-    return statistics.median(
-        value(a) / value(b) for a, b in zip(samples["ours"], samples[peer], strict=True)
-    )
+    return [value(a) / value(b) for a, b in zip(samples["ours"], samples[peer], strict=True)]
+
+
+def spread(ratios: Sequence[float]) -> str:
+    """``1.08x (1.03-1.14)``: the median of the paired ratios, then their min and max."""
+    return f"{statistics.median(ratios):.2f}x ({min(ratios):.2f}-{max(ratios):.2f})"
 
 
 def warm_child(way: str, n: int, repeats: int) -> None:
@@ -198,6 +202,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--warm-rounds", type=int, default=2, help="warm processes per app")
     parser.add_argument("--no-warmup", action="store_true", help="count every run")
     parser.add_argument(
+        "--calls",
+        type=int,
+        default=1,
+        help="separate measurements (each with its own warm-up), pooled in the table",
+    )
+    parser.add_argument(
         "--quick", action="store_true", help="N = 1, one round, validation off, no warm-up"
     )
     parser.add_argument(
@@ -218,19 +228,25 @@ def main(argv: Sequence[str] | None = None) -> None:
         outdirs = {way: str(Path(scratch) / way) for way in WAYS}
         whole: dict[tuple[int, str], dict[str, list[Sample]]] = {}
         templates: dict[tuple[int, str], tuple[int, int]] = {}
-        for n in sizes:
-            for setting in settings:
-                whole[(n, setting)] = whole_process(
-                    n, setting, args.repeats, not args.no_warmup, outdirs
-                )
-            for way in WAYS:
-                templates[(n, way)] = template_stats(outdirs[way])
+        calls: dict[tuple[int, str], list[dict[str, list[Sample]]]] = {}
+        for _ in range(args.calls):
+            for n in sizes:
+                for setting in settings:
+                    calls.setdefault((n, setting), []).append(
+                        whole_process(n, setting, args.repeats, not args.no_warmup, outdirs)
+                    )
+                for way in WAYS:
+                    templates[(n, way)] = template_stats(outdirs[way])
+        for key, measured in calls.items():
+            whole[key] = {way: [s for m in measured for s in m[way]] for way in WAYS}
         warm = {n: warm_per_stack(n, args.warm_repeats, args.warm_rounds, outdirs) for n in sizes}
 
     print(
-        f"Whole `python app.py N` process (synth), median of {args.repeats} paired rounds"
+        f"Whole `python app.py N` process (synth), {args.calls} separate call(s) of "
+        f"{args.repeats} paired rounds"
         + ("" if args.no_warmup else " after one warm-up run each")
-        + "; ratio = median of the per-round ratios (below 1: ours is faster).\n"
+        + "; ratio = median of the per-round ratios (below 1: ours is faster), then the "
+        "lowest and highest of them.\n"
     )
     print(
         "| N | validation | ours (s) | hand-written Provider (s) | AwsCustomResource (s) "
@@ -243,10 +259,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(
             f"| {n} | {setting} | "
             + " | ".join(f"{w:.2f}" for w in walls)
-            + f" | {paired_ratio(samples, 'provider', 'wall'):.2f}x"
-            + f" | {paired_ratio(samples, 'peer', 'wall'):.2f}x"
-            + f" | {paired_ratio(samples, 'provider', 'cpu'):.2f}x"
-            + f" | {paired_ratio(samples, 'peer', 'cpu'):.2f}x |"
+            + f" | {spread(paired_ratios(samples, 'provider', 'wall'))}"
+            + f" | {spread(paired_ratios(samples, 'peer', 'wall'))}"
+            + f" | {spread(paired_ratios(samples, 'provider', 'cpu'))}"
+            + f" | {spread(paired_ratios(samples, 'peer', 'cpu'))} |"
         )
     print(
         f"\nWarm per-stack cost inside one process (validation off): median of "

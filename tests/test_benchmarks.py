@@ -24,8 +24,13 @@ def _rows(output: str, header_start: str) -> list[list[str]]:
 
 
 def _ratio(cell: str) -> float:
-    assert cell.endswith("x"), cell
-    return float(cell[:-1])
+    """``1.08x``, or ``1.08x (1.03-1.14)``: a median with the lowest and highest ratio."""
+    median, _, rest = cell.partition(" ")
+    assert median.endswith("x"), cell
+    if rest:
+        low, high = (float(x) for x in rest.strip("()").split("-"))
+        assert low <= float(median[:-1]) <= high, cell
+    return float(median[:-1])
 
 
 @pytest.mark.slow(seconds=20)
