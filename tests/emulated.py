@@ -22,6 +22,7 @@ import contract
 import engine
 import index
 from cdk_cleanrooms_ml.local.emulator import Emulator, EmulatorServer, Timings, start_server
+from cdk_cleanrooms_ml.local.emulator.state import BASE_ONLY, NEW_ARN, SHARED_ARN
 from helpers import LOGICAL_ID, STACK_ID, handler_properties
 
 if TYPE_CHECKING:
@@ -74,12 +75,23 @@ def client_for(server: EmulatorServer, attempts: int = aws_client.TOTAL_ATTEMPTS
         return aws_client.make_client()
 
 
+BEHAVIOURS = (NEW_ARN, SHARED_ARN)
+"""The readings of incremental training (ASSUMPTION A2) a test runs under."""
+
+
 def fresh_emulator(
-    monkeypatch: pytest.MonkeyPatch, server: EmulatorServer, client: Any
+    monkeypatch: pytest.MonkeyPatch,
+    server: EmulatorServer,
+    client: Any,
+    incremental_training: str = NEW_ARN,
+    base_output_delete: str = BASE_ONLY,
 ) -> Emulator:
-    """A new emulator behind ``server``, and the handler on it and on its clock."""
+    """A new emulator behind ``server`` (playing ``incremental_training`` and
+    ``base_output_delete``, ASSUMPTION A2), and the handler on it and on its clock."""
     emulator = Emulator(
-        timings=Timings(pending_seconds=5, training_seconds=60, transition_seconds=5)
+        timings=Timings(pending_seconds=5, training_seconds=60, transition_seconds=5),
+        incremental_training=incremental_training,
+        base_output_delete=base_output_delete,
     )
     server.emulator = emulator
     monkeypatch.setattr(index, "_client", client)
@@ -97,8 +109,9 @@ class World:
     framework: Framework
 
     @classmethod
-    def on(cls, monkeypatch: pytest.MonkeyPatch, server: EmulatorServer) -> World:
-        emulator = fresh_emulator(monkeypatch, server, client_for(server))
+    def on(cls, monkeypatch: pytest.MonkeyPatch, server: EmulatorServer, **settings: str) -> World:
+        """A fresh emulator (``settings``: ``fresh_emulator``'s) behind ``server``."""
+        emulator = fresh_emulator(monkeypatch, server, client_for(server), **settings)
         return cls(emulator, Framework(advance=emulator.clock.advance))
 
     def cfn(
