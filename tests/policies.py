@@ -23,6 +23,7 @@ from iam_sim import ACCOUNT, REGION, Fabricated, Policy, pseudo
 
 from cdk_cleanrooms_ml import (
     DataChannel,
+    IncrementalTrainingDataChannel,
     InstanceType,
     MLConfiguration,
     MLInputChannel,
@@ -52,6 +53,27 @@ def _model(stack: Stack) -> None:
         instance_type=InstanceType.ML_M5_XLARGE,
         volume_size=Size.gibibytes(10),
         data_channels=[DataChannel(ml_input_channel_arn=CHANNEL_ARN, channel_name="train")],
+    )
+
+
+def _incremental_model(stack: Stack) -> None:
+    """A model trained from a base model made elsewhere (imported)."""
+    TrainedModel(
+        stack,
+        "Model",
+        membership_identifier=M,
+        configured_model_algorithm_association_arn=ASSOCIATION_ARN,
+        instance_type=InstanceType.ML_M5_XLARGE,
+        volume_size=Size.gibibytes(10),
+        data_channels=[DataChannel(ml_input_channel_arn=CHANNEL_ARN, channel_name="train")],
+        incremental_training_data_channels=[
+            IncrementalTrainingDataChannel(
+                trained_model=TrainedModel.from_trained_model_arn(
+                    stack, "Base", f"{PREFIX}/trained-model/base"
+                ),
+                channel_name="base",
+            )
+        ],
     )
 
 
@@ -95,6 +117,7 @@ def _configuration(stack: Stack) -> None:
 
 KINDS: dict[str, Build] = {
     "trained-model": _model,
+    "incremental-model": _incremental_model,
     "ml-input-channel": _channel,
     "inference-job": _job,
     "ml-configuration": _configuration,

@@ -434,7 +434,9 @@ class CleanRoomsMLProvider(Construct):
         role.add_to_policy(
             iam.PolicyStatement(
                 sid="GetTrainedModels",
-                actions=["cleanrooms-ml:GetTrainedModel"],
+                # a base model's versions: GetTrainedModel without a version answers
+                # for the latest (ASSUMPTION A2, "shared ARN"; trained_models.describe)
+                actions=["cleanrooms-ml:GetTrainedModel", "cleanrooms-ml:ListTrainedModelVersions"],
                 resources=[models],
             )
         )
@@ -754,7 +756,12 @@ class CleanRoomsMLProvider(Construct):
             (
                 "trained-model",
                 "trained model",
-                ["GetTrainedModel", "CancelTrainedModel", "DeleteTrainedModelOutput"],
+                [
+                    "GetTrainedModel",
+                    "ListTrainedModelVersions",
+                    "CancelTrainedModel",
+                    "DeleteTrainedModelOutput",
+                ],
             ),
             (
                 "ml-input-channel",

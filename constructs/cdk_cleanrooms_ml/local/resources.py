@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
-from .._contract import RESERVED_TAG_KEY
+from .._contract import RESERVED_TAG_KEY, version_tag_key
 
 MODEL: Final = "trained-model"
 CHANNEL: Final = "ml-input-channel"
@@ -23,7 +23,8 @@ KINDS: Final = (MODEL, CHANNEL, JOB, CONFIGURATION)
 CONFIGURATION_ID_PREFIX: Final = "ml-configuration:"
 """An ML configuration's physical id: ``ml-configuration:<membership>``."""
 _OWNER: Final = re.compile(
-    r"(?P<stack>[A-Za-z][-A-Za-z0-9]*)/(?P<logical>[A-Za-z0-9]+)(?:@[0-9a-f]{12})?$"
+    r"(?P<stack>[A-Za-z][-A-Za-z0-9]*)/(?P<logical>[A-Za-z0-9]+)"
+    r"(?:@[0-9a-f]{12}(?:~[0-9a-f]{8})?)?$"
 )
 GONE: Final = frozenset({"INACTIVE"})
 """A model's output or a channel's data deleted (a cancelled job ends there too)."""
@@ -31,9 +32,19 @@ GONE: Final = frozenset({"INACTIVE"})
 Record = dict[str, Any]
 
 
-def owner(tags: Mapping[str, str] | None) -> str | None:
-    """``<stack name>/<logical id>`` from the ownership tag, or None when it has none."""
-    found = _OWNER.search((tags or {}).get(RESERVED_TAG_KEY, ""))
+def owner(tags: Mapping[str, str] | None, name: str = "", version: str | None = None) -> str | None:
+    """``<stack name>/<logical id>`` from the ownership tag, or None when it has none.
+
+    A model version (``version``) reads its own key (``version_tag_key`` of its
+    ``name``) first: under the "shared ARN" reading its ARN's tags are its base
+    model's too (ASSUMPTION A2).
+    """
+    keys = [version_tag_key(name), RESERVED_TAG_KEY]
+    if not version:
+        keys.reverse()
+    held = tags or {}
+    value = next((held[key] for key in keys if key in held), "")
+    found = _OWNER.search(value)
     return f"{found['stack']}/{found['logical']}" if found else None
 
 
@@ -57,7 +68,7 @@ def shaped(raw: Mapping[str, Iterable[Mapping[str, Any]]]) -> dict[str, list[Rec
                 name=item["name"],
                 status=item["status"],
                 membership=item["membershipIdentifier"],
-                owner=owner(item.get("tags")),
+                owner=owner(item.get("tags"), item["name"], item.get("versionIdentifier")),
             )
             if kind == MODEL:
                 record["hyperparameters"] = dict(item.get("hyperparameters") or {})
