@@ -174,6 +174,36 @@ def test_each_version_is_found_again_by_the_request_that_made_it(world: World) -
     assert len(world.emulator.snapshot(MODEL)) == 3  # base, second, third: none again
 
 
+def test_a_fixed_name_used_again_finds_the_new_version_not_the_inactive_one(
+    world: World,
+) -> None:
+    """A version's tag key comes from its name: a fixed name used again (the first
+    version deleted, INACTIVE, holds no name: A1) puts the new version's tag under the
+    same key, which the INACTIVE namesake on a shared ARN then shows too. The search
+    for an earlier attempt (another container) takes the newest, the new version."""
+    base = world.cfn(logical_id="Base").create(model_props("10"))
+    assert base.ok, base.reason
+    fixed = _version_props(base.physical_id)
+    fixed.pop(contract.NAME_PREFIX)
+    fixed[contract.NAME] = "successor"
+    cfn = world.cfn(logical_id="Successor")
+    first = cfn.create(fixed)
+    assert first.ok, first.reason
+    assert cfn.delete(fixed, physical_id=first.physical_id).ok
+    world.settle(600)
+    assert _status(world, first.physical_id) == "INACTIVE"
+    cfn.recreate_stack()
+    flight = cfn.start(fixed)
+    flight.poll()  # creates the new version under the same name
+    engine.RESOLVED.clear()
+    while (done := flight.poll()) is None:
+        world.settle(10)
+    assert done.ok, done.reason
+    assert done.physical_id != first.physical_id
+    assert _status(world, done.physical_id) == "ACTIVE"
+    assert len(world.emulator.snapshot(MODEL)) == 3  # base, first, the new one
+
+
 def test_a_tag_update_never_removes_another_resources_tags(world: World) -> None:
     """Hazard (ii): on a shared ARN the tag set is every version's; the base's tag
     update must not remove the version's tags (nor the other way round): each removes

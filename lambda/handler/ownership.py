@@ -34,8 +34,9 @@ version lives on its base model's ARN, whose ``RESERVED_TAG_KEY`` is the base's.
 name is what ties a version to its key: chosen before the create call (so that an
 attempt whose answer was lost is found by it) and returned by every describe of the
 version. A name is held by one live model at a time (A1); an INACTIVE namesake on the
-same ARN shows the newer version's tag, and is never taken for it (``tag_of``'s callers
-prefer the newest, and an INACTIVE model holds nothing).
+same ARN shows the newer version's tag, and is never taken for it (the search for an
+earlier attempt, ``engine.shared.resolve_pending``, takes the newest first; elsewhere an
+INACTIVE model holds nothing).
 
 Physical ids: ``<arn>`` or ``<arn>#<version>`` for a resource that exists, and
 ``pending:<membership>:<request>:<name>`` for one the poll is to create (a creation is
