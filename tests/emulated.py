@@ -22,6 +22,7 @@ import contract
 import engine
 import index
 from cdk_cleanrooms_ml.local.emulator import Emulator, EmulatorServer, Timings, start_server
+from cdk_cleanrooms_ml.local.emulator.state import BASE_ONLY, NEW_ARN, SHARED_ARN
 from helpers import LOGICAL_ID, STACK_ID, handler_properties
 
 if TYPE_CHECKING:
@@ -74,12 +75,23 @@ def client_for(server: EmulatorServer, attempts: int = aws_client.TOTAL_ATTEMPTS
         return aws_client.make_client()
 
 
+BEHAVIOURS = (NEW_ARN, SHARED_ARN)
+"""The readings of incremental training (ASSUMPTION A2) a test runs under."""
+
+
 def fresh_emulator(
-    monkeypatch: pytest.MonkeyPatch, server: EmulatorServer, client: Any
+    monkeypatch: pytest.MonkeyPatch,
+    server: EmulatorServer,
+    client: Any,
+    incremental_training: str = NEW_ARN,
+    base_output_delete: str = BASE_ONLY,
 ) -> Emulator:
-    """A new emulator behind ``server``, and the handler on it and on its clock."""
+    """A new emulator behind ``server`` (playing ``incremental_training`` and
+    ``base_output_delete``, ASSUMPTION A2), and the handler on it and on its clock."""
     emulator = Emulator(
-        timings=Timings(pending_seconds=5, training_seconds=60, transition_seconds=5)
+        timings=Timings(pending_seconds=5, training_seconds=60, transition_seconds=5),
+        incremental_training=incremental_training,
+        base_output_delete=base_output_delete,
     )
     server.emulator = emulator
     monkeypatch.setattr(index, "_client", client)
@@ -97,8 +109,9 @@ class World:
     framework: Framework
 
     @classmethod
-    def on(cls, monkeypatch: pytest.MonkeyPatch, server: EmulatorServer) -> World:
-        emulator = fresh_emulator(monkeypatch, server, client_for(server))
+    def on(cls, monkeypatch: pytest.MonkeyPatch, server: EmulatorServer, **settings: str) -> World:
+        """A fresh emulator (``settings``: ``fresh_emulator``'s) behind ``server``."""
+        emulator = fresh_emulator(monkeypatch, server, client_for(server), **settings)
         return cls(emulator, Framework(advance=emulator.clock.advance))
 
     def cfn(
@@ -116,21 +129,32 @@ class World:
         self.emulator.clock.advance(seconds)
 
 
-def active_inputs(emulator: Emulator) -> tuple[str, str]:
-    """An ACTIVE trained model and ML input channel made in ``emulator``, for inference
-    jobs (A16): their ARNs."""
-    model = emulator.call(
-        "CreateTrainedModel",
-        {
-            "membershipIdentifier": M,
-            "name": "input-model",
-            "configuredModelAlgorithmAssociationArn": ASSOCIATION,
-            "resourceConfig": {"instanceType": "ml.m5.xlarge", "volumeSizeInGB": 10},
-            "dataChannels": [
-                {"mlInputChannelArn": f"{PREFIX}/ml-input-channel/x", "channelName": "t"}
-            ],
-        },
-    )["trainedModelArn"]
+def input_model(emulator: Emulator, base: str | None = None) -> dict[str, Any]:
+    """A trained model the test makes (trained incrementally from ``base``: a version
+    of it, or a new model, by the emulator's reading of A2), ACTIVE: the create's answer."""
+    request: dict[str, Any] = {
+        "membershipIdentifier": M,
+        "name": "input-model" if base is None else "input-version",
+        "configuredModelAlgorithmAssociationArn": ASSOCIATION,
+        "resourceConfig": {"instanceType": "ml.m5.xlarge", "volumeSizeInGB": 10},
+        "dataChannels": [{"mlInputChannelArn": f"{PREFIX}/ml-input-channel/x", "channelName": "t"}],
+    }
+    if base is not None:
+        request["incrementalTrainingDataChannels"] = [
+            {"trainedModelArn": base, "channelName": "base"}
+        ]
+    made: dict[str, Any] = emulator.call("CreateTrainedModel", request)
+    emulator.clock.advance(3600)
+    return made
+
+
+def active_inputs(emulator: Emulator, version: bool = False) -> tuple[str, str, str | None]:
+    """An ACTIVE trained model (a version trained from a base, if ``version``) and ML
+    input channel made in ``emulator``, for inference jobs (A16): their ARNs, and the
+    model's version."""
+    model = input_model(emulator)
+    if version:
+        model = input_model(emulator, model["trainedModelArn"])
     channel = emulator.call(
         "CreateMLInputChannel",
         {
@@ -147,7 +171,7 @@ def active_inputs(emulator: Emulator) -> tuple[str, str]:
         },
     )["mlInputChannelArn"]
     emulator.clock.advance(3600)
-    return str(model), str(channel)
+    return str(model["trainedModelArn"]), str(channel), model.get("versionIdentifier")
 
 
 def model_props(epochs: str, **extra: Any) -> dict[str, Any]:

@@ -183,6 +183,17 @@ class SharedCloud:
         finally:
             self.control("timings", self.TIMINGS)
 
+    @contextlib.contextmanager
+    def settings(self, **settings: str) -> Iterator[None]:
+        """The emulator's readings of incremental training (ASSUMPTION A2) changed for
+        one test (``/_emulator/settings``), then put back."""
+        before = self.control("settings", {})
+        self.control("settings", settings)
+        try:
+            yield
+        finally:
+            self.control("settings", before)
+
     def cleanroomsml(self, region: str = clouds.REGION) -> CleanRoomsMLClient:
         """A client of the emulator (in ``region``)."""
         client: CleanRoomsMLClient = self.aws("cleanroomsml", self.emulator_url, region)

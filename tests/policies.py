@@ -23,6 +23,7 @@ from iam_sim import ACCOUNT, REGION, Fabricated, Policy, pseudo
 
 from cdk_cleanrooms_ml import (
     DataChannel,
+    IncrementalTrainingDataChannel,
     InstanceType,
     MLConfiguration,
     MLInputChannel,
@@ -42,7 +43,7 @@ CONFIG_ROLE = f"arn:aws:iam::{ACCOUNT}:role/cleanrooms-ml-config"
 Build = Callable[[Stack], None]
 
 
-def _model(stack: Stack) -> None:
+def _model(stack: Stack, **extra: Any) -> None:
     TrainedModel(
         stack,
         "Model",
@@ -52,6 +53,18 @@ def _model(stack: Stack) -> None:
         instance_type=InstanceType.ML_M5_XLARGE,
         volume_size=Size.gibibytes(10),
         data_channels=[DataChannel(ml_input_channel_arn=CHANNEL_ARN, channel_name="train")],
+        **extra,
+    )
+
+
+def _incremental_model(stack: Stack) -> None:
+    """A model trained from a base model made elsewhere (imported)."""
+    base = TrainedModel.from_trained_model_arn(stack, "Base", f"{PREFIX}/trained-model/base")
+    _model(
+        stack,
+        incremental_training_data_channels=[
+            IncrementalTrainingDataChannel(trained_model=base, channel_name="base")
+        ],
     )
 
 
@@ -95,6 +108,7 @@ def _configuration(stack: Stack) -> None:
 
 KINDS: dict[str, Build] = {
     "trained-model": _model,
+    "incremental-model": _incremental_model,
     "ml-input-channel": _channel,
     "inference-job": _job,
     "ml-configuration": _configuration,

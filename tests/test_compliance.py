@@ -263,12 +263,13 @@ PARLIAMENT_ACKNOWLEDGED: Final = [
     ParliamentAcknowledgment(
         "UNKNOWN_ACTION",
         "identity",
-        "ReaderDefaultPolicy*",
+        "*DefaultPolicy*",
         '"Unknown action cleanrooms-ml:ListTrainedModelVersions"',
         "parliament 1.6.4's IAM database predates ListTrainedModelVersions (it knows the "
         "other Clean Rooms ML custom-model actions); the action is an operation of the "
         "service (checked against botocore's cleanroomsml model below) and the Service "
-        "Authorization Reference lists it; TrainedModel.grant_read grants it",
+        "Authorization Reference lists it; TrainedModel.grant_read grants it, and the "
+        "handler calls it (a base model's versions, ASSUMPTION A2)",
     ),
 ]
 """parliament's findings on the apps that are so on purpose (finding + resource + reason)."""

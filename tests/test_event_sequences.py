@@ -14,6 +14,12 @@ no longer holds any construct of its kind. A denied call fails the row.
 A = the resource before the change, B = its replacement. Under RETAIN,
 CloudFormation skips the Deletes marked so in the table; they are sent anyway
 here, and the handler must then do nothing.
+
+A trained model trained incrementally (``incremental-model``, from a base model the
+test made) and an inference job on such a model version (``inference-job-on-version``)
+run every row under both readings of incremental training (ASSUMPTION A2): a new ARN
+(``new-arn``), and a new version of the base model's ARN (``shared-arn``: the ids of
+those cases end so), where the base and its versions share one ARN and one tag set.
 """
 
 from __future__ import annotations
@@ -35,14 +41,14 @@ from cfn import (
     Waiters,
     waiters,
 )
-from emulated import active_inputs, client_for, fresh_emulator, serve
+from emulated import active_inputs, client_for, fresh_emulator, input_model, serve
 from iam_sim import Enforcer
 from policies import handler_policy
 
 import contract
 import index
 from cdk_cleanrooms_ml.local.emulator import Emulator, EmulatorServer
-from cdk_cleanrooms_ml.local.emulator.state import CHANNEL, JOB, MODEL
+from cdk_cleanrooms_ml.local.emulator.state import CHANNEL, JOB, MODEL, NEW_ARN, SHARED_ARN
 from helpers import handler_properties
 
 M = "0f3d2a1b-1234-4cde-8f00-0123456789ab"
@@ -64,12 +70,39 @@ class Kind:
     """What DESTROY leaves of a resource by its status: a finished job stays ACTIVE."""
     list_operation: str
     paths: tuple[str, ...] = ("short",)
+    behaviours: tuple[str, ...] = (NEW_ARN,)
+    """The readings of incremental training (ASSUMPTION A2) its rows run under."""
+    versioned: bool = False
+    """Whether it is a model version (trained incrementally): its answer says which."""
+    policy: str = ""
+    """The construct of ``policies.KINDS`` whose handler policy it runs under (default:
+    its name's; ``constructs``)."""
+
+    @property
+    def constructs(self) -> str:
+        return self.policy or self.name
+
+    @property
+    def emulated_name(self) -> str:
+        """The name of the plain kind it is a variant of (``trained-model`` ...)."""
+        return {MODEL: "trained-model", CHANNEL: "ml-input-channel", JOB: "inference-job"}[
+            self.emulated
+        ]
 
 
 def _model_props(w: World, config: str) -> dict[str, Any]:
     return handler_properties(
         **{contract.HYPERPARAMETERS: {"epochs": "10" if config == "A" else "20"}}
     )
+
+
+def _incremental_props(w: World, config: str) -> dict[str, Any]:
+    """A model trained from the base model the test made (``World.inputs``)."""
+    props = _model_props(w, config)
+    props[contract.INCREMENTAL_TRAINING_DATA_CHANNELS] = [
+        {contract.CHANNEL_TRAINED_MODEL_ARN: w.inputs[0], contract.CHANNEL_NAME: "base"}
+    ]
+    return props
 
 
 def _channel_props(w: World, config: str) -> dict[str, Any]:
@@ -85,7 +118,7 @@ def _channel_props(w: World, config: str) -> dict[str, Any]:
 
 def _job_props(w: World, config: str) -> dict[str, Any]:
     model, channel = w.inputs
-    return {
+    props = {
         contract.MEMBERSHIP_IDENTIFIER: M,
         contract.NAME_PREFIX: "Test-Inference-5E6F7A8B",
         contract.TRAINED_MODEL_ARN: model,
@@ -93,23 +126,43 @@ def _job_props(w: World, config: str) -> dict[str, Any]:
         contract.INSTANCE_TYPE: "ml.m5.xlarge" if config == "A" else "ml.m5.2xlarge",
         contract.OUTPUT_ACCOUNT_ID: "000000000000",
     }
+    if w.input_version:
+        props[contract.TRAINED_MODEL_VERSION_IDENTIFIER] = w.input_version
+    return props
 
 
 GONE = {"ACTIVE": "INACTIVE", "CREATE_FAILED": "INACTIVE"}
+FINISHED = {"ACTIVE": "ACTIVE", "CREATE_FAILED": "CREATE_FAILED"}  # a job: nothing to stop
+BOTH = (NEW_ARN, SHARED_ARN)
 KINDS = {
     kind.name: kind
     for kind in (
         Kind("trained-model", MODEL, _model_props, GONE, "ListTrainedModels", ("short", "long")),
         Kind("ml-input-channel", CHANNEL, _channel_props, GONE, "ListMLInputChannels"),
+        Kind("inference-job", JOB, _job_props, FINISHED, "ListTrainedModelInferenceJobs"),
         Kind(
-            "inference-job",
+            "incremental-model",
+            MODEL,
+            _incremental_props,
+            GONE,
+            "ListTrainedModels",
+            ("short", "long"),
+            behaviours=BOTH,
+            versioned=True,
+        ),
+        Kind(
+            "inference-job-on-version",
             JOB,
             _job_props,
-            {"ACTIVE": "ACTIVE", "CREATE_FAILED": "CREATE_FAILED"},  # nothing to stop
+            FINISHED,
             "ListTrainedModelInferenceJobs",
+            behaviours=BOTH,
+            policy="inference-job",
         ),
     )
 }
+INPUTS = frozenset({"input-model", "input-version"})
+"""The names of the models the test makes: a base model, a version trained from it."""
 
 
 @dataclass
@@ -125,21 +178,27 @@ class World:
     path: str
     enforcer: Enforcer
     inputs: tuple[str, str] = ("", "")
+    """An inference job's trained model and ML input channel (ACTIVE); an incremental
+    model's base model (first)."""
     guard: str = "off"
     """``replacement_protection``: "off", or "allowed" (on, and this deploy lifts it:
     every row as without it)."""
-    """An inference job's trained model and ML input channel (ACTIVE)."""
+    input_version: str | None = None
+    """The version of ``inputs[0]`` an inference job runs on (a model trained
+    incrementally), if any."""
+    behaviour: str = NEW_ARN
+    """The reading of incremental training the emulator plays (ASSUMPTION A2)."""
 
     def recreate_stack(self) -> None:
         """The stack deleted and created again under its name: its own handler policy."""
         self.cfn.recreate_stack()
-        self.enforcer.policy = handler_policy(self.kind.name, self.cfn.stack_id)
+        self.enforcer.policy = handler_policy(self.kind.constructs, self.cfn.stack_id)
 
     def remove_the_kind(self) -> None:
         """UPDATE_IN_PROGRESS rewrote the shared handler policy: the template in force
         holds no construct of this kind any more (row 12)."""
         self.enforcer.policy = handler_policy(
-            self.kind.name, self.cfn.stack_id, only_other_kinds=True
+            self.kind.constructs, self.cfn.stack_id, only_other_kinds=True
         )
         self.enforcer.phase = "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"
 
@@ -182,7 +241,14 @@ class World:
         return bool(signals) and signals[-1]["Status"] == "SUCCESS"
 
     def resources(self) -> list[dict[str, Any]]:
-        return self.emulator.snapshot(self.kind.emulated)
+        """The kind's resources, the models the test made as inputs left out."""
+        return [m for m in self.emulator.snapshot(self.kind.emulated) if m["name"] not in INPUTS]
+
+    @staticmethod
+    def physical(resource: dict[str, Any]) -> str:
+        """A resource's physical id: its ARN, ``#<version>`` for a model version."""
+        version = resource.get("versionIdentifier")
+        return f"{resource['arn']}#{version}" if version else str(resource["arn"])
 
     def trainings(self) -> int:
         """Resources created (trainings, queries, jobs started), ever."""
@@ -192,8 +258,7 @@ class World:
         self.emulator.fail_next_creation(self.kind.emulated, message)
 
     def status(self, physical_id: str) -> str:
-        arn = physical_id.split("#")[0]
-        (found,) = [m for m in self.resources() if m["arn"] == arn]
+        (found,) = [m for m in self.resources() if self.physical(m) == physical_id]
         return str(found["status"])
 
     def statuses(self) -> list[str]:
@@ -237,42 +302,64 @@ def _enforce(monkeypatch: pytest.MonkeyPatch, enforcer: Enforcer, kind: str, sta
         monkeypatch.setattr(index, name, enforcer.guard(action, getattr(index, name)))
 
 
+def _world_id(param: tuple[Any, ...]) -> str:
+    kind, name, policy, path, guard, behaviour = param
+    extra = (["guard-allowed"] if guard != "off" else []) + (
+        [behaviour] if behaviour != NEW_ARN else []
+    )
+    return "-".join((kind.name, name, policy, path, *extra))
+
+
 @pytest.fixture(
     params=[
         *(
-            (kind, name, policy, path, "off")
+            (kind, name, policy, path, "off", behaviour)
             for kind in KINDS.values()
+            for behaviour in kind.behaviours
             for path in kind.paths
             for name in ("generated", "fixed")
             for policy in ("retain", "destroy")
         ),
         # the retrain guard on, lifted for the deploy: every row as without it
-        *((kind, "generated", "destroy", "short", "allowed") for kind in KINDS.values()),
+        *(
+            (kind, "generated", "destroy", "short", "allowed", NEW_ARN)
+            for kind in KINDS.values()
+            if not kind.versioned and kind.behaviours == (NEW_ARN,)
+        ),
     ],
-    ids=lambda p: "-".join((p[0].name, *p[1:4], *(["guard-allowed"] if p[4] != "off" else []))),
+    ids=_world_id,
 )
 def world(
     request: pytest.FixtureRequest,
     monkeypatch: pytest.MonkeyPatch,
     cloud: Cloud,
 ) -> World:
-    kind, name, policy, path, guard = request.param
+    kind, name, policy, path, guard, behaviour = request.param
     server, client, handles, enforcer = cloud
-    emulator = fresh_emulator(monkeypatch, server, client)  # a fresh cloud for each test
+    # a fresh cloud for each test
+    emulator = fresh_emulator(monkeypatch, server, client, incremental_training=behaviour)
     advance = emulator.clock.advance
     handles.reset(advance)
     monkeypatch.setattr(index, "_starter", lambda: handles.start)
-    cfn = CloudFormation(Framework(advance=advance), resource_type=_TYPES[kind.name])
-    enforcer.policy = None  # the job's inputs are made by the test, not the handler
-    inputs = active_inputs(emulator) if kind.emulated == JOB else ("", "")
-    _enforce(monkeypatch, enforcer, kind.name, cfn.stack_id)
-    return World(cfn, emulator, handles, kind, name, policy, path, enforcer, inputs, guard)
+    cfn = CloudFormation(Framework(advance=advance), resource_type=_TYPES[kind.emulated])
+    enforcer.policy = None  # the inputs are made by the test, not the handler
+    inputs: tuple[str, str] = ("", "")
+    version = None
+    if kind.emulated == JOB:
+        model, channel, version = active_inputs(emulator, version=kind.behaviours != (NEW_ARN,))
+        inputs = (model, channel)
+    elif kind.versioned:
+        inputs = (str(input_model(emulator)["trainedModelArn"]), "")
+    _enforce(monkeypatch, enforcer, kind.constructs, cfn.stack_id)
+    world = World(cfn, emulator, handles, kind, name, policy, path, enforcer, inputs, guard)
+    world.input_version, world.behaviour = version, behaviour
+    return world
 
 
 _TYPES = {
-    "trained-model": contract.RESOURCE_TYPE,
-    "ml-input-channel": contract.ML_INPUT_CHANNEL_RESOURCE_TYPE,
-    "inference-job": contract.INFERENCE_JOB_RESOURCE_TYPE,
+    MODEL: contract.RESOURCE_TYPE,
+    CHANNEL: contract.ML_INPUT_CHANNEL_RESOURCE_TYPE,
+    JOB: contract.INFERENCE_JOB_RESOURCE_TYPE,
 }
 
 
@@ -293,7 +380,20 @@ def _(w: World) -> None:
     assert w.deployed(a, "A"), a.reason
     assert a.physical_id.startswith("arn:aws:cleanrooms-ml:")
     assert a.data["Status"] in ("ACTIVE", "CREATE_IN_PROGRESS", "CREATE_PENDING")
-    assert "VersionIdentifier" not in a.data  # a base model has no version, nor the others
+    if w.kind.versioned:  # a model trained incrementally: a version, on the base's ARN or not
+        assert a.physical_id == f"{a.data['TrainedModelArn']}#{a.data['VersionIdentifier']}"
+        assert (a.data["TrainedModelArn"] == w.inputs[0]) == (w.behaviour == SHARED_ARN)
+    else:
+        assert "VersionIdentifier" not in a.data  # a base model has no version, nor the others
+    if w.input_version:  # an inference job runs on the model version it names
+        job = w.emulator.call(
+            "GetTrainedModelInferenceJob",
+            {"membershipIdentifier": M, "trainedModelInferenceJobArn": a.physical_id},
+        )
+        assert (job["trainedModelArn"], job["trainedModelVersionIdentifier"]) == (
+            w.inputs[0],
+            w.input_version,
+        )
     assert w.trainings() == 1
     assert w.status(a.physical_id) == "ACTIVE"
 
@@ -428,7 +528,7 @@ def _row_7(w: World, rollback_id: str) -> None:
     if rollback_id == "B":  # cleanup of the replacement CloudFormation knows
         assert w.cfn.delete(w.props("B"), physical_id=b.physical_id).ok
     w.settle()
-    (model,) = [m for m in w.resources() if m["arn"] != a.physical_id.split("#")[0]]
+    (model,) = [m for m in w.resources() if w.physical(m) != a.physical_id]
     # B: deleted under DESTROY (by the cleanup's Delete, or by the rollback naming A,
     # after which no Delete comes for it), else kept
     assert model["status"] == w.destroyed("CREATE_FAILED")
@@ -605,7 +705,7 @@ def test_the_guard_refuses_a_replacement_before_anything_starts(world: World) ->
         "trained-model": "hyperparameters['epochs']: changed (values hidden)",
         "ml-input-channel": "data_source (its query): changed (values hidden)",
         "inference-job": "instance_type: 'ml.m5.xlarge' -> 'ml.m5.2xlarge'",
-    }[w.kind.name]
+    }[w.kind.emulated_name]
     assert changed in refused.reason, refused.reason
     assert w.trainings() == 1  # nothing started
     back = w.cfn.update(_guarded(w, "A"), old=_guarded(w, "B"), physical_id=created.physical_id)

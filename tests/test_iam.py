@@ -104,6 +104,7 @@ def test_the_code_calls_the_operations_we_expect() -> None:
         "CreateTrainedModel",
         "GetTrainedModel",
         "ListTrainedModels",
+        "ListTrainedModelVersions",  # a base model's versions (ASSUMPTION A2, shared ARN)
         "CancelTrainedModel",
         "DeleteTrainedModelOutput",
         "CreateMLInputChannel",
@@ -271,9 +272,10 @@ def test_long_path_roles_allow_only_what_the_code_calls() -> None:
     assert handler - {f"cleanrooms-ml:{op}" for op in _called_operations()} == (
         EVERY | LOGS | {"states:StartExecution"}
     )
-    # the waiter's poll function only reads models
+    # the waiter's poll function only reads models (a base's: its versions too, A2)
     assert _role_actions(stack, "LongWaitRole") == {
         "cleanrooms-ml:GetTrainedModel",
+        "cleanrooms-ml:ListTrainedModelVersions",
         "logs:CreateLogStream",
         "logs:PutLogEvents",
     }

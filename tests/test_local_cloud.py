@@ -9,6 +9,7 @@ whose create failed (real CloudFormation does); that path is covered by
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from botocore.exceptions import ClientError
 
 import contract
 from cdk_cleanrooms_ml.local import cloud as clouds
+from cdk_cleanrooms_ml.local import resources as clouds_resources
 from local_cli import LOCAL_ASSOCIATION, MEMBERSHIP, SharedCloud, outputs_of
 
 APP = "python3 examples/app.py"
@@ -66,17 +68,40 @@ def test_long_path_waits_through_a_wait_condition_and_fails_late_with_the_reason
     assert by_epochs == {"10": "ACTIVE", "30": "CREATE_FAILED"}  # the context reached the model
 
 
-@pytest.mark.slow(seconds=23)
+@pytest.mark.slow(seconds=25)
+@pytest.mark.parametrize("reading", ["new-arn", "shared-arn"])
 def test_incremental_example_deploys_a_versioned_successor(
-    local_cloud: SharedCloud, tmp_path: Path
+    local_cloud: SharedCloud, tmp_path: Path, reading: str
 ) -> None:
+    """Under both readings of incremental training (ASSUMPTION A2): the successor is a
+    version of a new ARN, or of the base model's ARN; either way the base and the
+    successor are each their own resource (its ownership, its version), and the
+    stack's destroy (RETAIN) then ``--purge`` deletes each one's output."""
     app, stack = "python3 examples/incremental.py", "CleanRoomsMLIncremental"
-    local_cloud.deploy(app, stack, outputs=tmp_path / "outputs.json")
-    outputs = outputs_of(tmp_path / "outputs.json", stack)
-    assert UUID.fullmatch(outputs["SuccessorVersion"])  # ASSUMPTION A2: a versioned model
-    models = {m["trainedModelArn"] for m in local_cloud.models(stack)}
-    assert models == {outputs["BaseArn"], outputs["SuccessorArn"]}
-    local_cloud.destroy(app, stack)
+    with local_cloud.settings(incremental_training=reading):
+        try:
+            local_cloud.deploy(app, stack, outputs=tmp_path / "outputs.json")
+            outputs = outputs_of(tmp_path / "outputs.json", stack)
+            assert UUID.fullmatch(outputs["SuccessorVersion"])  # A2: a versioned model
+            assert (outputs["SuccessorArn"] == outputs["BaseArn"]) == (reading == "shared-arn")
+            live = [m for m in local_cloud.models(stack) if m["status"] != "INACTIVE"]
+            assert {(m["trainedModelArn"], m["versionIdentifier"]) for m in live} == {
+                (outputs["BaseArn"], None),
+                (outputs["SuccessorArn"], outputs["SuccessorVersion"]),
+            }
+            status = json.loads(local_cloud.run("status", "--json").stdout)
+            owners = {
+                (r["arn"], r["version"]): str(r["owner"])
+                for r in status["resources"][clouds_resources.MODEL]
+                if r["status"] != "INACTIVE" and r["name"].startswith(f"{stack}-")
+            }
+            base_owner, successor_owner = sorted(owners.values())  # each its own
+            assert base_owner.startswith(f"{stack}/Base"), owners
+            assert successor_owner.startswith(f"{stack}/Successor"), owners
+        finally:
+            local_cloud.app_run("destroy", "--app", app, "--stack", stack, "--purge")
+    left = [m for m in local_cloud.models(stack) if m["status"] != "INACTIVE"]
+    assert left == []
 
 
 @pytest.mark.slow(seconds=27)

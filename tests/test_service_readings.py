@@ -217,7 +217,7 @@ def test_a_model_whose_cancellation_failed_is_deleted_by_the_next_stack_delete(
 def _job(world: World) -> dict[str, Any]:
     """An inference job's properties (wait_for_completion=false, DESTROY), on an ACTIVE
     model and channel made in the emulator (A16)."""
-    model, channel = active_inputs(world.emulator)
+    model, channel, _ = active_inputs(world.emulator)
     return {
         contract.MEMBERSHIP_IDENTIFIER: M,
         contract.NAME_PREFIX: "Test-Inference",

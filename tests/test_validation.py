@@ -300,6 +300,11 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     ("tag-key-aws-prefix", {"tags": {"AWS:thing": "v"}}, ["tags", "'AWS:thing'", "aws:"]),
     ("tag-key-reserved", {"tags": {"cdk-cleanrooms-ml:owner": "v"}}, ["tags", "reserved"]),
     (
+        "tag-key-reserved-for-a-version",
+        {"tags": {"cdk-cleanrooms-ml:owner/0123456789abcdef": "v"}},
+        ["tags", "reserved"],
+    ),
+    (
         "tag-value-too-long",
         {"tags": {"k": "v" * 257}},
         ["tags: the value of key 'k'", "257 characters", "0-256"],

@@ -435,7 +435,9 @@ class CleanRoomsMLProvider(Construct):
         role.add_to_policy(
             iam.PolicyStatement(
                 sid="GetTrainedModels",
-                actions=["cleanrooms-ml:GetTrainedModel"],
+                # a base model's versions: GetTrainedModel without a version answers
+                # for the latest (ASSUMPTION A2, "shared ARN"; trained_models.describe)
+                actions=["cleanrooms-ml:GetTrainedModel", "cleanrooms-ml:ListTrainedModelVersions"],
                 resources=[models],
             )
         )
@@ -755,7 +757,12 @@ class CleanRoomsMLProvider(Construct):
             (
                 "trained-model",
                 "trained model",
-                ["GetTrainedModel", "CancelTrainedModel", "DeleteTrainedModelOutput"],
+                [
+                    "GetTrainedModel",
+                    "ListTrainedModelVersions",
+                    "CancelTrainedModel",
+                    "DeleteTrainedModelOutput",
+                ],
             ),
             (
                 "ml-input-channel",

@@ -410,7 +410,7 @@ def tag_failures(prop: str, tags: Mapping[str, str]) -> list[str]:
             )
         if key.lower().startswith("aws:"):
             failures.append(f"{prop}: key {show(key)} starts with 'aws:', which AWS reserves")
-        if key == contract.RESERVED_TAG_KEY:
+        if contract.is_reserved_tag_key(key):
             failures.append(f"{prop}: key {show(key)} is reserved for the construct's own use")
         failures.extend(_jsii_reserved(prop, key))
         if isinstance(value, str) and not _unresolved(value) and _length(value) > TAG_VALUE_MAX:

@@ -15,6 +15,7 @@ durations whole seconds.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Final
 
 RESOURCE_TYPE: Final = "Custom::CleanRoomsMLTrainedModel"
@@ -151,6 +152,30 @@ never touches a model another resource created. It takes one of the API's 50
 tags, so users get 49.
 """
 MAX_USER_TAGS: Final = 49
+VERSION_TAG_KEY_PREFIX: Final = f"{RESERVED_TAG_KEY}/"
+"""A model trained incrementally carries its ownership tag under a key of its own,
+``version_tag_key(name)``, in place of ``RESERVED_TAG_KEY`` (ASSUMPTION A2).
+
+Tags are per ARN. If an incremental model is a new version of its base model's ARN
+(the "shared ARN" reading of the API), every version of that ARN shares one tag set:
+a version's create must not overwrite the base's ``RESERVED_TAG_KEY``, and each
+version's ownership must be readable on its own. The key is derived from the
+version's name, which the handler chooses before the create call (a create whose
+answer was lost is found by it) and which every describe of the version returns.
+No user tag key may start with this prefix.
+"""
+
+
+def version_tag_key(name: str) -> str:
+    """The reserved tag key of the model version named ``name`` (see
+    ``VERSION_TAG_KEY_PREFIX``): 16 hex digits of the name's SHA-256."""
+    return VERSION_TAG_KEY_PREFIX + hashlib.sha256(name.encode("utf-8")).hexdigest()[:16]
+
+
+def is_reserved_tag_key(key: str) -> bool:
+    """Whether ``key`` is one of the handler's own ownership tag keys."""
+    return key == RESERVED_TAG_KEY or key.startswith(VERSION_TAG_KEY_PREFIX)
+
 
 GENERATED_NAME_PREFIX_MAX_LENGTH: Final = 49
 """The construct generates a prefix of at most this many characters; the handler

@@ -27,6 +27,17 @@ Release 0.1.0 wrote ``v1.<owner>.<request>.<config>`` with the owner a digest of
 stack *id*; such tags are still read and never rewritten, so that release 0.1.0's
 handler, back after a rolled-back upgrade, still knows its models.
 
+A model trained incrementally (a version) writes this value under a key of its own,
+``contract.version_tag_key(<its name>)``, never under ``RESERVED_TAG_KEY``: tags are per
+ARN, and under the "shared ARN" reading of incremental training (ASSUMPTION A2) the
+version lives on its base model's ARN, whose ``RESERVED_TAG_KEY`` is the base's. Its
+name is what ties a version to its key: chosen before the create call (so that an
+attempt whose answer was lost is found by it) and returned by every describe of the
+version. A name is held by one live model at a time (A1); an INACTIVE namesake on the
+same ARN shows the newer version's tag, and is never taken for it (the search for an
+earlier attempt, ``engine.shared.resolve_pending``, takes the newest first; elsewhere an
+INACTIVE model holds nothing).
+
 Physical ids: ``<arn>`` or ``<arn>#<version>`` for a resource that exists, and
 ``pending:<membership>:<request>:<name>`` for one the poll is to create (a creation is
 never started before the Provider framework's waiter runs; see ``engine``).
@@ -36,6 +47,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
@@ -146,6 +158,30 @@ class Tag:
     def made_by(self, stack_id: str) -> bool:
         """Whether this life of the stack (its id, not only its name) created it."""
         return self.instance is not None and self.instance == instance(stack_id)
+
+
+def tag_key(version_name: str | None) -> str:
+    """The key a creation writes its ownership tag under: a model version's own key
+    (``version_name``: the name it is created with), else ``contract.RESERVED_TAG_KEY``."""
+    if version_name is None:
+        return contract.RESERVED_TAG_KEY
+    return contract.version_tag_key(version_name)
+
+
+def own_tag_key(tags: Mapping[str, str], name: str, versioned: bool) -> str | None:
+    """The key of the ownership tag of the resource named ``name`` among ``tags`` (its
+    ARN's), or None when it has none.
+
+    A version (``versioned``) reads its own key first, then ``RESERVED_TAG_KEY``
+    (earlier releases wrote that one on an incremental model, whose ARN was its
+    own under the "new ARN" reading); anything else reads ``RESERVED_TAG_KEY`` first,
+    then the version key of its name (an incremental model the service gave no
+    version).
+    """
+    keys = [contract.version_tag_key(name), contract.RESERVED_TAG_KEY]
+    if not versioned:
+        keys.reverse()
+    return next((key for key in keys if key in tags), None)
 
 
 def parse_tag(value: str | None) -> Tag | None:

@@ -59,6 +59,23 @@ SERVER_NAMES: Final = {"emulator": "the emulator", "ministack": "MiniStack"}
 STATE_DIR_ENV: Final = "CDK_CLEANROOMS_ML_LOCAL_DIR"
 CACHE_DIR_ENV: Final = "CDK_CLEANROOMS_ML_CACHE"
 MINISTACK_PYTHON_ENV: Final = "CDK_CLEANROOMS_ML_MINISTACK_PYTHON"
+EMULATOR_SETTINGS_ENV: Final = {
+    "--incremental-training": "CDK_CLEANROOMS_ML_INCREMENTAL_TRAINING",
+    "--base-output-delete": "CDK_CLEANROOMS_ML_BASE_OUTPUT_DELETE",
+}
+"""The emulator's readings of incremental training (ASSUMPTION A2) that ``up`` takes
+from the environment: ``CDK_CLEANROOMS_ML_INCREMENTAL_TRAINING=shared-arn`` plays a
+new version of the base model's ARN (``new-arn`` when unset)."""
+
+
+def emulator_settings(environ: Mapping[str, str]) -> list[str]:
+    """The emulator's command-line flags for the settings ``environ`` names."""
+    return [
+        part
+        for flag, name in EMULATOR_SETTINGS_ENV.items()
+        if environ.get(name)
+        for part in (flag, environ[name])
+    ]
 
 
 def state_dir() -> Path:
@@ -340,6 +357,7 @@ def _launch(
                     ACCOUNT,
                     "--region",
                     REGION,
+                    *emulator_settings(os.environ),
                     *(["--verbose"] if verbose else []),
                 ],
                 env=os.environ,

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
-from .._contract import RESERVED_TAG_KEY
+from .._contract import RESERVED_TAG_KEY, version_tag_key
 
 MODEL: Final = "trained-model"
 CHANNEL: Final = "ml-input-channel"
@@ -33,9 +33,19 @@ GONE: Final = frozenset({"INACTIVE"})
 Record = dict[str, Any]
 
 
-def owner(tags: Mapping[str, str] | None) -> str | None:
-    """``<stack name>/<logical id>`` from the ownership tag, or None when it has none."""
-    found = _OWNER.search((tags or {}).get(RESERVED_TAG_KEY, ""))
+def owner(tags: Mapping[str, str] | None, name: str = "", version: str | None = None) -> str | None:
+    """``<stack name>/<logical id>`` from the ownership tag, or None when it has none.
+
+    A model version (``version``) reads its own key (``version_tag_key`` of its
+    ``name``) first: under the "shared ARN" reading its ARN's tags are its base
+    model's too (ASSUMPTION A2).
+    """
+    keys = [version_tag_key(name), RESERVED_TAG_KEY]
+    if not version:
+        keys.reverse()
+    held = tags or {}
+    value = next((held[key] for key in keys if key in held), "")
+    found = _OWNER.search(value)
     return f"{found['stack']}/{found['logical']}" if found else None
 
 
@@ -59,7 +69,7 @@ def shaped(raw: Mapping[str, Iterable[Mapping[str, Any]]]) -> dict[str, list[Rec
                 name=item["name"],
                 status=item["status"],
                 membership=item["membershipIdentifier"],
-                owner=owner(item.get("tags")),
+                owner=owner(item.get("tags"), item["name"], item.get("versionIdentifier")),
             )
             if kind == MODEL:
                 record["hyperparameters"] = dict(item.get("hyperparameters") or {})

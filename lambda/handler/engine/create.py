@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import contract
 import faults
 import ownership
 from engine.shared import (
@@ -128,7 +127,10 @@ def _cancelled(call: Call, desired: Desired, observed: Observed) -> dict[str, An
 def create_for(call: Call, desired: Desired, pending: Pending) -> Ref:
     event = call.event
     tags = dict(desired.tags)
-    tags[contract.RESERVED_TAG_KEY] = ownership.make_tag(
+    # a model version's ownership tag goes under a key of its own: its ARN may be its
+    # base model's, whose RESERVED_TAG_KEY is the base's (ASSUMPTION A2, ownership)
+    key = ownership.tag_key(pending.name if desired.versioned else None)
+    tags[key] = ownership.make_tag(
         event.stack_id,
         event.logical_id,
         event.request_id,

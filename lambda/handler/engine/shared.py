@@ -31,6 +31,7 @@ from engine.types import (
     Step,
 )
 from faults import HandlerError, NotYet
+from identity import PropertyError
 from jsonlog import log
 from ownership import Pending, Ref
 
@@ -204,11 +205,20 @@ def kept_name(call: Call, desired: Desired, name: str, deleted: Observed) -> Han
 def sync_tags(call: Call, observed: Observed, desired: Desired) -> bool:
     """Make the user tags equal the desired ones; True if anything changed.
 
-    The reserved tag is left as it is: a v1 tag stays v1, so that release 0.1.0's
+    The reserved tags are left as they are: a v1 tag stays v1, so that release 0.1.0's
     handler (back after an upgrade's rollback) still knows the model as its own.
+
+    On an ARN shared by several model versions (ASSUMPTION A2, "shared ARN": a version
+    on its base model's ARN, or a base model with versions) the tag set is the ARN's,
+    and the other versions' tags are in it: only the keys this resource's previous
+    properties asked for and its new ones do not are removed, never a key it did not
+    put (``_shared_removals``).
     """
     current = observed.user_tags()
-    remove = sorted(set(current) - set(desired.tags))
+    if observed.shared or observed.ref.arn in desired.base_arns:
+        remove = _shared_removals(call, current, desired)
+    else:
+        remove = sorted(set(current) - set(desired.tags))
     put = {k: v for k, v in desired.tags.items() if current.get(k) != v}
     arn = observed.ref.arn
     try:
@@ -221,6 +231,17 @@ def sync_tags(call: Call, observed: Observed, desired: Desired) -> bool:
     except Exception as error:
         raise call.fail(error, "updating the tags of", arn) from error
     return bool(remove or put)
+
+
+def _shared_removals(call: Call, current: dict[str, str], desired: Desired) -> list[str]:
+    """The user tag keys to remove from a shared ARN: those the event's old properties
+    (an Update's) asked for that the new ones do not; none for a Create (a retried
+    delivery asks for what it asked for)."""
+    try:
+        previous = call.kind.parse(call.event.old_properties or {}).tags
+    except PropertyError:
+        return []
+    return sorted((set(previous) - set(desired.tags)) & set(current))
 
 
 def answer(physical_id: str, action: str, now: float, **extra: Any) -> dict[str, Any]:
@@ -351,8 +372,11 @@ def resolve_pending(call: Call, pending: Pending) -> Observed | None:
     ref = RESOLVED.get(key)
     if ref is not None:
         return describe(call, ref)
-    # INACTIVE ones too: a creation cancelled outside CloudFormation is still this one
-    for observed in named(call, pending.membership, lambda n: n == pending.name, gone=True):
+    # INACTIVE ones too: a creation cancelled outside CloudFormation is still this one.
+    # The newest first: an INACTIVE namesake on a shared ARN shows the newer version's
+    # tag (a version's tag key comes from its name: ownership)
+    found = named(call, pending.membership, lambda n: n == pending.name, gone=True)
+    for observed in sorted(found, key=lambda o: o.created, reverse=True):
         tag = observed.tag
         if tag is not None and ours(observed, call.event) and tag.request == pending.request:
             RESOLVED[key] = observed.ref

@@ -98,6 +98,14 @@ class Desired:
     anything starts..."""
     replacement_allowed: bool = False
     """... unless this deploy allows it."""
+    base_arns: tuple[str, ...] = ()
+    """The trained models it is trained from (incremental training): a model version,
+    which under the "shared ARN" reading (ASSUMPTION A2) lives on one of these ARNs."""
+
+    @property
+    def versioned(self) -> bool:
+        """Whether creating it makes a model version (incremental training)."""
+        return bool(self.base_arns)
 
 
 @dataclass(frozen=True)
@@ -127,16 +135,34 @@ class Observed:
     document: Mapping[str, Any] = field(default_factory=dict)
     """What the service holds, for a kind that knows its own by its content (it has no
     tags): the ML configuration."""
+    shares_arn: bool = False
+    """Whether the describe call saw other versions on its ARN (a base model whose
+    ``GetTrainedModel`` answered for a later version: ASSUMPTION A2, "shared ARN")."""
+
+    @property
+    def tag_key(self) -> str | None:
+        """The key of its ownership tag among its ARN's tags (``ownership.own_tag_key``)."""
+        return ownership.own_tag_key(self.tags, self.name, self.ref.version is not None)
 
     @property
     def tag(self) -> ownership.Tag | None:
-        return ownership.parse_tag(self.tags.get(contract.RESERVED_TAG_KEY))
+        key = self.tag_key
+        return None if key is None else ownership.parse_tag(self.tags.get(key))
+
+    @property
+    def shared(self) -> bool:
+        """Whether its ARN is shared with other model versions (ASSUMPTION A2): the
+        describe call said so, or the ARN holds another resource's ownership tag."""
+        own = self.tag_key
+        return self.shares_arn or any(
+            contract.is_reserved_tag_key(k) and k != own for k in self.tags
+        )
 
     def user_tags(self) -> dict[str, str]:
         return {
             k: v
             for k, v in self.tags.items()
-            if k != contract.RESERVED_TAG_KEY and not k.lower().startswith("aws:")
+            if not contract.is_reserved_tag_key(k) and not k.lower().startswith("aws:")
         }
 
 

@@ -9,7 +9,17 @@ import sys
 import threading
 
 from .server import EmulatorServer
-from .state import ACCOUNT, REGION, Clock, Emulator, Timings
+from .state import (
+    ACCOUNT,
+    BASE_ONLY,
+    BASE_OUTPUT_DELETE,
+    INCREMENTAL_TRAINING,
+    NEW_ARN,
+    REGION,
+    Clock,
+    Emulator,
+    Timings,
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,6 +41,26 @@ def main(argv: list[str] | None = None) -> int:
         default=REGION,
         help=f"the region of a request whose signature and host name none (default {REGION})",
     )
+    parser.add_argument(
+        "--incremental-training",
+        choices=INCREMENTAL_TRAINING,
+        default=NEW_ARN,
+        help=(
+            "what CreateTrainedModel with an incremental training channel makes (ASSUMPTION "
+            "A2): a new trained model with a new ARN (new-arn, the default), or a new "
+            "version of the base model's ARN (shared-arn)"
+        ),
+    )
+    parser.add_argument(
+        "--base-output-delete",
+        choices=BASE_OUTPUT_DELETE,
+        default=BASE_ONLY,
+        help=(
+            "shared-arn: what DeleteTrainedModelOutput without a version (the base "
+            "version) does to the ARN's other versions: nothing (base-only, the default), "
+            "delete them too (all-versions), or refuse while one is live (refused)"
+        ),
+    )
     parser.add_argument("--verbose", action="store_true", help="log every request")
     args = parser.parse_args(argv)
     emulator = Emulator(
@@ -38,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
         clock=Clock(scale=args.clock_scale),
         region=args.region,
         account=args.account,
+        incremental_training=args.incremental_training,
+        base_output_delete=args.base_output_delete,
     )
     server = EmulatorServer(emulator, args.port, verbose=args.verbose)
     print(f"cleanroomsml emulator listening on {server.endpoint_url}", flush=True)

@@ -8,6 +8,10 @@ deploy script turn the emulator's knobs over HTTP:
 - ``POST /_emulator/fail-next-training`` ``{"message": "AlgorithmError: out of memory"}``
 - ``POST /_emulator/timings``
   ``{"pending_seconds": 1, "training_seconds": 20, "transition_seconds": 1}``
+- ``POST /_emulator/settings``
+  ``{"incremental_training": "shared-arn", "base_output_delete": "all-versions"}``:
+  the readings of incremental training it plays (ASSUMPTION A2); ``GET`` (or a body
+  of ``{}``) answers the settings in force
 - ``GET /_emulator/models``: every model version with its status
 - ``GET /_emulator/resources``: every model, ML input channel and inference job by
   kind, with its status, and every membership's ML configuration
@@ -150,6 +154,13 @@ class _Handler(BaseHTTPRequestHandler):
             for key, value in data.items():
                 setattr(emulator.timings, key, float(value))
             self._send(200, b"{}")
+        elif path == "/_emulator/settings":
+            try:
+                emulator.configure(**data)
+            except (TypeError, ValueError) as error:
+                self._send(400, json.dumps({"message": str(error)}).encode())
+                return
+            self._send(200, json.dumps(emulator.settings()).encode())
         else:
             self._send(404, b'{"message":"unknown control route"}')
 

@@ -34,6 +34,24 @@ DEFAULT_PAGE_SIZE: Final = 10
 
 TRAINING: Final = ("CREATE_PENDING", "CREATE_IN_PROGRESS")
 
+NEW_ARN: Final = "new-arn"
+"""A2 (a): incremental training makes a new trained model, a new ARN with a version."""
+SHARED_ARN: Final = "shared-arn"
+"""A2 (b): incremental training makes a new version of the base model's ARN."""
+INCREMENTAL_TRAINING: Final = (NEW_ARN, SHARED_ARN)
+"""The readings of incremental training the emulator plays (``Emulator.incremental_training``)."""
+BASE_ONLY: Final = "base-only"
+"""A2: ``DeleteTrainedModelOutput`` without a version deletes the base version only."""
+ALL_VERSIONS: Final = "all-versions"
+"""A2: ... deletes every version of the ARN (refused while one is still changing)."""
+REFUSED: Final = "refused"
+"""A2: ... is refused (``ConflictException``) while another version of the ARN is live."""
+BASE_OUTPUT_DELETE: Final = (BASE_ONLY, ALL_VERSIONS, REFUSED)
+"""What deleting a base version's output does to the other versions of its ARN (shared
+ARN only; ``Emulator.base_output_delete``)."""
+STORED: Final = ("ACTIVE", "CREATE_FAILED", "DELETE_FAILED", "CANCEL_FAILED")
+"""A6: a model version in one of these has output that can be deleted."""
+
 
 @cache
 def partition(region: str) -> str:
@@ -191,6 +209,11 @@ class Emulator:
     """The account in every ARN the emulator makes."""
     readings: Readings = field(default_factory=Readings)
     """Which reading of each unknown the emulator plays (``Readings``)."""
+    incremental_training: str = NEW_ARN
+    """A2: which reading of incremental training it plays (``INCREMENTAL_TRAINING``)."""
+    base_output_delete: str = BASE_ONLY
+    """A2, shared ARN: what deleting the base version's output does to the other
+    versions of its ARN (``BASE_OUTPUT_DELETE``)."""
     _models: list[_Model] = field(default_factory=list)
     _tags: dict[str, dict[str, str]] = field(default_factory=dict)
     _faults: dict[str, list[_Fault]] = field(default_factory=dict)
@@ -206,7 +229,34 @@ class Emulator:
     _region: str = field(default="", init=False, repr=False)
     """The region of the call being served."""
 
+    def __post_init__(self) -> None:
+        self.configure()
+
     # --- knobs ---------------------------------------------------------------
+    def configure(
+        self, incremental_training: str | None = None, base_output_delete: str | None = None
+    ) -> None:
+        """Set the readings it plays (A2); a value it does not know is a ``ValueError``."""
+        with self._lock:
+            training = incremental_training or self.incremental_training
+            deleting = base_output_delete or self.base_output_delete
+            if training not in INCREMENTAL_TRAINING:
+                raise ValueError(
+                    f"incremental training {training!r}; allowed: {', '.join(INCREMENTAL_TRAINING)}"
+                )
+            if deleting not in BASE_OUTPUT_DELETE:
+                raise ValueError(
+                    f"base output delete {deleting!r}; allowed: {', '.join(BASE_OUTPUT_DELETE)}"
+                )
+            self.incremental_training, self.base_output_delete = training, deleting
+
+    def settings(self) -> dict[str, str]:
+        """The readings it plays (the ``/_emulator/settings`` route)."""
+        return {
+            "incremental_training": self.incremental_training,
+            "base_output_delete": self.base_output_delete,
+        }
+
     def inject_fault(self, operation: str, code: str, count: int = 1, message: str = "") -> None:
         """The next ``count`` calls of ``operation`` fail with the modelled error ``code``."""
         with self._lock:
@@ -350,13 +400,41 @@ class Emulator:
         """Whether ``model`` is the membership's in the region of the call."""
         return model.membership == membership and model.region == self._region
 
-    def _find(self, membership: str, arn: str, version: str | None) -> _Model:
-        versions = [m for m in self._models if m.arn == arn and m.membership == membership]
+    def _find(
+        self, membership: str, arn: str, version: str | None, *, latest: bool = True
+    ) -> _Model:
+        """A trained model version; without ``version``, the latest of the ARN (A3), or
+        its base version (not ``latest``: what cancel and delete address, A2)."""
+        versions = [
+            m
+            for m in self._models
+            if m.kind == MODEL and m.arn == arn and m.membership == membership
+        ]
         if version is not None:
             versions = [m for m in versions if m.version == version]
+        elif not latest:
+            versions = [m for m in versions if m.version is None] or versions
         if not versions:
             raise EmulatorError("ResourceNotFoundException", f"trained model {arn} not found")
         return max(versions, key=lambda m: m.created_at)  # A3: no version = the latest
+
+    def _source(self, membership: str, arn: str, version: str | None) -> _Model:
+        """The model version a training or a job uses: the one named, else the ARN's
+        latest ACTIVE one (A3), else its latest (which the caller then refuses)."""
+        if version is not None:
+            return self._find(membership, arn, version)
+        now = self._now()
+        versions = [
+            m
+            for m in self._models
+            if m.kind == MODEL
+            and m.arn == arn
+            and m.membership == membership
+            and m.status(now) == "ACTIVE"
+        ]
+        if versions:
+            return max(versions, key=lambda m: m.created_at)
+        return self._find(membership, arn, None)
 
     def _describe(self, model: _Model, *, full: bool) -> dict[str, Any]:
         out = self._common(model, "trainedModelArn")
@@ -419,9 +497,9 @@ class Emulator:
         live = self._live(MODEL, params)  # A1: names unique among these
         if len(live) >= self.max_models_per_membership:
             raise EmulatorError("ServiceQuotaExceededException", "trained model quota reached")
-        version = None
+        version = arn = None
         for channel in params.get("incrementalTrainingDataChannels", []):
-            base = self._find(
+            base = self._source(
                 membership, channel["trainedModelArn"], channel.get("versionIdentifier")
             )
             if base.status(now) != "ACTIVE":
@@ -430,8 +508,14 @@ class Emulator:
                     f"base model {base.arn} is {base.status(now)}, not ACTIVE",
                 )
             channel.setdefault("modelName", base.name)
-            version = str(uuid.uuid4())  # A2: incremental training yields a versioned new model
-        out = self._new(MODEL, params, self.timings.training_seconds, "trainedModelArn", version)
+            if base.version:  # the version it was trained from, also when it named none
+                channel["versionIdentifier"] = base.version
+            version = str(uuid.uuid4())  # A2: incremental training yields a version ...
+            if self.incremental_training == SHARED_ARN:
+                arn = base.arn  # ... of the base model's ARN (b), else of a new one (a)
+        out = self._new(
+            MODEL, params, self.timings.training_seconds, "trainedModelArn", version, arn
+        )
         if version:
             out["versionIdentifier"] = version
         return out
@@ -459,10 +543,12 @@ class Emulator:
         return self._page(items, params)
 
     def _target(self, params: dict[str, Any]) -> tuple[_Model, float, str]:
+        """The version a cancel or a delete addresses: without one, the base (A2)."""
         model = self._find(
             params["membershipIdentifier"],
             params["trainedModelArn"],
             params.get("versionIdentifier"),
+            latest=False,
         )
         now = self._now()
         return model, now, model.status(now)
@@ -479,12 +565,40 @@ class Emulator:
     def _op_DeleteTrainedModelOutput(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
         model, now, status = self._target(params)
         self._deletable(model, status, "model")  # A6: once training has ended
+        deleted = [model]
+        if model.version is None and "versionIdentifier" not in params:
+            deleted += self._with_the_base(model, now)
         failure = self._fail_next_deletes.pop(0) if self._fail_next_deletes else None
         if failure:
             model.failure = failure
         end = "DELETE_FAILED" if failure else "INACTIVE"  # A7
-        model.replan(now, self._phases(now, "DELETE_PENDING", "DELETE_IN_PROGRESS", end))
+        for each in deleted:
+            ending = end if each is model else "INACTIVE"
+            each.replan(now, self._phases(now, "DELETE_PENDING", "DELETE_IN_PROGRESS", ending))
         return {}
+
+    def _with_the_base(self, base: _Model, now: float) -> list[_Model]:
+        """A2, shared ARN: the other versions a deletion of the base version's output
+        takes along (``base_output_delete``); refused (``ConflictException``) when it
+        cannot take them."""
+        others = [
+            m
+            for m in self._models
+            if m.kind == MODEL
+            and m.arn == base.arn
+            and m is not base
+            and m.status(now) != "INACTIVE"
+        ]
+        if not others or self.base_output_delete == BASE_ONLY:
+            return []
+        changing = [m.version for m in others if m.status(now) not in STORED]
+        if self.base_output_delete == REFUSED or changing:
+            raise EmulatorError(
+                "ConflictException",
+                f"trained model {base.arn} has other versions: "
+                + ", ".join(str(m.version) for m in others),
+            )
+        return others  # ALL_VERSIONS
 
     def _tagged(self, arn: str) -> dict[str, str]:
         if arn not in self._tags:
@@ -545,18 +659,20 @@ class Emulator:
         seconds: float,
         arn_field: str,
         version: str | None = None,
+        arn: str | None = None,
     ) -> dict[str, Any]:
-        """A model (version), channel or job that takes ``seconds`` once pending ended."""
+        """A model (version), channel or job that takes ``seconds`` once pending ended;
+        a version of ``arn`` (A2, shared ARN), whose tags it merges into the ARN's (A9)."""
         now = self._now()
         membership = params["membershipIdentifier"]
-        tags = params.get("tags") or {}
+        tags = {**self._tags.get(arn or "", {}), **(params.get("tags") or {})}
         if len(tags) > MAX_TAGS:
             raise EmulatorError("ValidationException", f"{len(tags)} tags; at most {MAX_TAGS}")
         region = self._region
         prefix = (
             f"arn:{partition(region)}:cleanrooms-ml:{region}:{self.account}:membership/{membership}"
         )
-        arn = f"{prefix}/{kind}/{uuid.uuid4()}"
+        arn = arn or f"{prefix}/{kind}/{uuid.uuid4()}"
         failure = self._next_failure(kind)
         request = copy.deepcopy(params)
         request.pop("tags", None)
@@ -654,7 +770,7 @@ class Emulator:
     def _op_StartTrainedModelInferenceJob(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
         membership = params["membershipIdentifier"]
         now = self._now()
-        model = self._find(
+        model = self._source(
             membership, params["trainedModelArn"], params.get("trainedModelVersionIdentifier")
         )
         channel = self._of(CHANNEL, membership, params["dataSource"]["mlInputChannelArn"])
@@ -663,6 +779,8 @@ class Emulator:
                 raise EmulatorError(
                     "ValidationException", f"{what} {found.arn} is {found.status(now)}, not ACTIVE"
                 )
+        if model.version:  # the version it runs on, also when it named none (A3)
+            params["trainedModelVersionIdentifier"] = model.version
         # A14: a job runs as long as a training and ends ACTIVE, which means finished
         return self._start(
             JOB, params, self.timings.training_seconds, "trainedModelInferenceJobArn"
