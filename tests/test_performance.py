@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import json
 import subprocess
@@ -64,6 +65,26 @@ def test_importing_the_package_only_loads_the_assemblies(report: dict[str, Any])
     requests = report["import_requests"]
     assert set(requests) == {"LoadRequest"}, requests  # no Duration, Runtime, ... built
     assert _long_path_modules(report["after_import"]) == []
+
+
+def test_each_public_name_loads_its_own_module_only() -> None:
+    """``cdk_cleanrooms_ml.X`` imports the module that defines X (PEP 562), not the
+    whole API: an app of trained models never imports the channel's or the job's."""
+    import cdk_cleanrooms_ml
+
+    assert set(cdk_cleanrooms_ml._SOURCES) == set(cdk_cleanrooms_ml.__all__) - {"__version__"}
+    for name, source in cdk_cleanrooms_ml._SOURCES.items():
+        module = importlib.import_module(source, "cdk_cleanrooms_ml")
+        assert name in vars(module), (name, source)
+    code = (
+        "import sys; from cdk_cleanrooms_ml import TrainedModel, DataChannel, InstanceType; "
+        "print(sorted(m for m in sys.modules if m.startswith('cdk_cleanrooms_ml.')))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout
+    for unused in ("inference_job", "ml_input_channel"):
+        assert f"cdk_cleanrooms_ml.{unused}'" not in loaded, loaded
 
 
 def test_the_long_path_pays_for_its_own_imports(report: dict[str, Any]) -> None:

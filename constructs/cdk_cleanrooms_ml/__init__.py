@@ -43,18 +43,33 @@ if TYPE_CHECKING:
         TrainingInputMode,
     )
 
-_MODULES = (
-    "._context",
-    ".errors",
-    ".handler_logs",
-    ".inference_job",
-    ".instance_type",
-    ".ml_configuration",
-    ".ml_input_channel",
-    ".trained_model",
-    ".types",
-)
-"""The modules the names of ``__all__`` come from."""
+_SOURCES = {
+    "ENDPOINT_URL_CONTEXT_KEY": "._context",
+    "RemovalPolicyError": ".errors",
+    "TrainedModelValidationError": ".errors",
+    "ValidationError": ".errors",
+    "HandlerLogs": ".handler_logs",
+    "TrainedModelInferenceJob": ".inference_job",
+    "TrainedModelInferenceJobBase": ".inference_job",
+    "InstanceType": ".instance_type",
+    "IMLConfiguration": ".ml_configuration",
+    "MLConfiguration": ".ml_configuration",
+    "IMLInputChannel": ".ml_input_channel",
+    "MLInputChannel": ".ml_input_channel",
+    "MLInputChannelBase": ".ml_input_channel",
+    "MLInputChannelDataSource": ".ml_input_channel",
+    "ResultFormat": ".ml_input_channel",
+    "WorkerComputeType": ".ml_input_channel",
+    "ITrainedModel": ".trained_model",
+    "TrainedModel": ".trained_model",
+    "TrainedModelBase": ".trained_model",
+    "DataChannel": ".types",
+    "IncrementalTrainingDataChannel": ".types",
+    "S3DataDistributionType": ".types",
+    "TrainingInputMode": ".types",
+}
+"""The module each name of ``__all__`` comes from: a name loads its own module only
+(an app of trained models never imports the channel's or the job's)."""
 
 __version__ = "0.2.0"
 """The package's version: the one place it is written (pyproject.toml reads it)."""
@@ -90,12 +105,12 @@ if not TYPE_CHECKING:
 
     def __getattr__(name: str) -> Any:
         """Import the public API on first use of one of its names (PEP 562)."""
-        if name not in __all__:
+        source = _SOURCES.get(name)
+        if source is None:
             raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        modules = [importlib.import_module(module, __name__) for module in _MODULES]
-        for public in set(__all__) - set(globals()):
-            globals()[public] = next(getattr(m, public) for m in modules if hasattr(m, public))
-        return globals()[name]
+        value = getattr(importlib.import_module(source, __name__), name)
+        globals()[name] = value
+        return value
 
     def __dir__() -> list[str]:
         return sorted({*globals(), *__all__})

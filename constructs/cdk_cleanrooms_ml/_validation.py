@@ -9,6 +9,7 @@ reference; see the README's props table.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -37,12 +38,17 @@ ENVIRONMENT_KEY_PATTERN: Final = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 ACCOUNT_ID_PATTERN: Final = re.compile(r"[0-9]{12}")
 # NameString / ResourceDescription, verbatim from the service model. The
 # service matches them as Java does: on UTF-16 code units, with an ASCII \s.
-NAME_PATTERN: Final = re.compile(
-    r"(?!\s*$)[\u0020-\uD7FF\uE000-\uFFFD\uD800\uDBFF-\uDC00\uDFFF\t]*", re.ASCII
-)
-DESCRIPTION_PATTERN: Final = re.compile(
-    r"[\u0020-\uD7FF\uE000-\uFFFD\uD800\uDBFF-\uDC00\uDFFF\t\r\n]*", re.ASCII
-)
+# Their character classes span most of Unicode: compiling them costs milliseconds, so
+# they are compiled when a name or a description is first checked, not on import.
+_NAME: Final = r"(?!\s*$)[\u0020-\uD7FF\uE000-\uFFFD\uD800\uDBFF-\uDC00\uDFFF\t]*"
+_DESCRIPTION: Final = r"[\u0020-\uD7FF\uE000-\uFFFD\uD800\uDBFF-\uDC00\uDFFF\t\r\n]*"
+
+
+@functools.cache
+def _pattern(source: str) -> re.Pattern[str]:
+    return re.compile(source, re.ASCII)
+
+
 # Java's "." (HyperParameters keys and values are ".*") stops at these.
 _JAVA_LINE_TERMINATORS: Final = re.compile("[\n\r\u0085\u2028\u2029]")
 
@@ -149,7 +155,7 @@ def check_name(prop: str, value: str | None) -> Iterator[str]:
     units = utf16(value)
     if not 1 <= len(units) <= NAME_MAX_LENGTH:
         yield f"{prop}: {show(value)} has {len(units)} characters; allowed 1-63"
-    elif not NAME_PATTERN.fullmatch(units):
+    elif not _pattern(_NAME).fullmatch(units):
         yield (
             f"{prop}: {show(value)} is not allowed; a name must not be blank and "
             "may hold printable characters (no emoji or other supplementary characters) "
@@ -163,7 +169,7 @@ def check_description(prop: str, value: str | None) -> Iterator[str]:
     units = utf16(value)
     if len(units) > DESCRIPTION_MAX:
         yield f"{prop}: {show(value)} has {len(units)} characters; allowed 0-255"
-    elif not DESCRIPTION_PATTERN.fullmatch(units):
+    elif not _pattern(_DESCRIPTION).fullmatch(units):
         yield (
             f"{prop}: {show(value)} is not allowed; allowed: printable characters "
             "(no emoji or other supplementary characters), tabs and line breaks"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
@@ -38,7 +37,6 @@ from ._validation import TRAINED_MODEL_ARN_PATTERN, UUID_PATTERN, check_arn, val
 from .errors import TrainedModelValidationError
 from .instance_type import InstanceType, known_instance_types
 from .ml_configuration import IMLConfiguration
-from .ml_input_channel import IMLInputChannel
 from .types import (
     DataChannel,
     IncrementalTrainingDataChannel,
@@ -504,6 +502,8 @@ class TrainedModel(TrainedModelBase):
 
 def _warn_unknown_instance_type(model: Construct, name: str) -> None:
     """A type this release does not know: allowed (new types appear), but said."""
+    import difflib  # only for a message: not on every synth's import
+
     closest = difflib.get_close_matches(name, known_instance_types(), n=3, cutoff=0.6)
     hint = f"; closest known: {', '.join(closest)}" if closest else ""
     Annotations.of(model).add_warning_v2(
@@ -521,7 +521,8 @@ def _is_model(value: object) -> bool:
 
 
 def _is_channel(value: object) -> bool:
-    from .ml_input_channel import MLInputChannelBase
+    # imported when a channel construct is given (an app of models alone never loads it)
+    from .ml_input_channel import IMLInputChannel, MLInputChannelBase
 
     return isinstance(value, MLInputChannelBase) or (
         not hasattr(type(value), "__jsii_type__") and isinstance(value, IMLInputChannel)
