@@ -11,6 +11,7 @@
 set -euo pipefail
 ROOT="${ROOT:-$(cd "$(dirname "$0")/.." && pwd)}"
 export PATH="$ROOT/node_modules/.bin:$ROOT/.venv/bin:$PATH" CDK_DISABLE_VERSION_CHECK=1
+export CDK_CLEANROOMS_ML_CACHE="${CDK_CLEANROOMS_ML_CACHE:-$ROOT/.cache}" # MiniStack's venv
 export CDK_CLEANROOMS_ML_LOCAL_DIR="$(mktemp -d)"
 trap 'cdk-cleanrooms-ml local down >/dev/null; rm -rf "$CDK_CLEANROOMS_ML_LOCAL_DIR"' EXIT
 cd "$ROOT"
