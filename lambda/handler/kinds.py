@@ -19,10 +19,34 @@ from identity import PropertyError
 from ownership import Ref
 
 
+class Defaults:
+    """What most kinds are: tagged, undone by a Delete, with nothing updated in place
+    (every create parameter is in the identity)."""
+
+    removable = True
+
+    def in_place(self, observed: Observed, desired: Desired) -> Mapping[str, Any] | None:
+        return {}
+
+    def update(self, client: Any, observed: Observed, changes: Mapping[str, Any]) -> None:
+        return None
+
+
 def desired(
-    props: Mapping[str, Any], document: Mapping[str, Any], secrets: tuple[str, ...]
+    props: Mapping[str, Any],
+    document: Mapping[str, Any],
+    secrets: tuple[str, ...],
+    *,
+    scope: str | None = None,
+    request: Mapping[str, Any] | None = None,
+    settings: Mapping[str, Any] | None = None,
 ) -> Desired:
-    """``Desired`` from the identity ``document`` and the handler settings in ``props``."""
+    """``Desired`` from the identity ``document`` and the handler settings in ``props``.
+
+    ``scope``: where the kind finds its resources (default: the document's membership);
+    ``request``: the create call's arguments when they are more than the identity
+    document (a kind with ``settings``, which an update applies in place).
+    """
     fixed_name = identity.text(props, contract.NAME)
     name_prefix = identity.text(props, contract.NAME_PREFIX)
     if (fixed_name is None) == (name_prefix is None):
@@ -42,9 +66,9 @@ def desired(
         )
     wait = flag(props, contract.WAIT_FOR_COMPLETION, default=True)
     return Desired(
-        membership=str(document["membershipIdentifier"]),
+        membership=scope if scope is not None else str(document["membershipIdentifier"]),
         identity=identity.digest(document),
-        request=document,
+        request=document if request is None else request,
         fixed_name=fixed_name,
         name_prefix=name_prefix,
         tags=identity.string_map(props, contract.TAGS),
@@ -55,6 +79,7 @@ def desired(
         secrets=secrets,
         replacement_protection=identity.text(props, contract.REPLACEMENT_PROTECTION) or None,
         replacement_allowed=flag(props, contract.REPLACEMENT_ALLOWED, default=False),
+        settings={} if settings is None else settings,
     )
 
 

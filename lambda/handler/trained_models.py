@@ -60,7 +60,7 @@ def _response_secrets(model: Mapping[str, Any]) -> list[str]:
     return values
 
 
-class TrainedModels:
+class TrainedModels(kinds.Defaults):
     """``engine.Kind`` for Clean Rooms ML trained models."""
 
     resource_type = contract.RESOURCE_TYPE
