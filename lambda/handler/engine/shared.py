@@ -68,9 +68,7 @@ def named(
     except NotYet:
         raise
     except Exception as error:
-        raise call.fail(error, f"listing {call.kind.noun}s", f"in membership {membership}") from (
-            error
-        )
+        raise call.fail(error, f"listing {call.kind.noun}s", place(membership)) from error
     found = []
     for summary in summaries:
         if not wanted(summary.name) or (summary.status in GONE and not gone):
