@@ -245,7 +245,7 @@ def test_the_resource_policy_is_put_with_its_hash_and_deleted(server: EmulatorSe
     existence condition, is refused (ValidationException); no policy is NotFound."""
     client = emulator_client(server)
     arn = _configured(client, _audience_model(client))
-    key = {"configuredAudienceModelArn": arn}
+    key: Any = {"configuredAudienceModelArn": arn}
     with pytest.raises(client.exceptions.ResourceNotFoundException):
         client.get_configured_audience_model_policy(**key)
     first = json.dumps({"Version": "2012-10-17", "Statement": []})
