@@ -320,10 +320,7 @@ class World:
         return len(self.resources())
 
     def fail_next(self, message: str) -> None:
-        if self.kind.fails_at_once:  # its create call is refused: nothing is made
-            operation = f"Create{''.join(p.title() for p in self.kind.emulated.split('-'))}"
-            self.emulator.inject_fault(operation, "ValidationException", message=message)
-            return
+        """The next creation fails (a configured audience model's create call is refused)."""
         self.emulator.fail_next_creation(self.kind.emulated, message)
 
     def status(self, physical_id: str) -> str:

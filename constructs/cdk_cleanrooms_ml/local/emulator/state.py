@@ -871,6 +871,11 @@ class Emulator:
         self._named_once(CONFIGURED_AUDIENCE_MODEL, params["name"], here)
         self._active_audience_model(params["audienceModelArn"])
         self._sizes(params.get("audienceSizeConfig"))
+        refused = self._next_failure(CONFIGURED_AUDIENCE_MODEL)
+        if refused is not None:  # it has no failed status: its create call is refused
+            raise EmulatorError(
+                "ValidationException", f"{refused['statusCode']}: {refused['message']}"
+            )
         out = self._new(CONFIGURED_AUDIENCE_MODEL, params, 0.0, "configuredAudienceModelArn")
         # A22: ACTIVE at once (the only status the model has)
         self._models[-1].timeline = [(self._now(), "ACTIVE")]
