@@ -400,6 +400,9 @@ def test_audience_exports_are_listed_by_their_job_and_go_with_it() -> None:
             client.list_audience_export_jobs(audienceGenerationJobArn=job)["audienceExportJobs"]
             == []
         )
+        # the status (/_emulator/resources) leaves them out too
+        assert emulator.resources()[AUDIENCE_EXPORT] == []
+        assert {r["name"] for r in emulator.snapshot(AUDIENCE_EXPORT)} == {"e1", "e3"}
 
 
 def test_trained_model_exports_are_listed_in_the_models_collaboration() -> None:

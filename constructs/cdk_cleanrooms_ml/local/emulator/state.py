@@ -255,12 +255,14 @@ class Emulator:
 
     def resources(self) -> dict[str, list[dict[str, Any]]]:
         """Every resource by kind, and the ML configurations (the CLI's status); a deleted
-        audience resource is gone."""
+        audience resource is gone, and an audience export with its job (A25)."""
         with self._lock:
             kinds = (MODEL, CHANNEL, JOB, *ACCOUNT_KINDS, *EXPORTS)
             found = {
                 kind: [r for r in self.snapshot(kind) if r["status"] != DELETED] for kind in kinds
             }
+            jobs = {r["arn"] for r in found[GENERATION_JOB]}
+            found[AUDIENCE_EXPORT] = [r for r in found[AUDIENCE_EXPORT] if r["parent"] in jobs]
             found["ml-configuration"] = [
                 {"region": region, "membershipIdentifier": membership, **copy.deepcopy(held)}
                 for (region, membership), held in self._configurations.items()
