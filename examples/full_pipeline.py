@@ -11,7 +11,10 @@
 3. ``MLInputChannel`` x2: protected queries whose results train and score;
 4. ``TrainedModel``: trained on the training channel;
 5. ``TrainedModelInferenceJob``: the trained model run over the scoring channel,
-   its output to this account.
+   its output to this account;
+6. with ``-c exportAccountId=<12 digits>``, ``TrainedModelExportJob``: the trained
+   model exported to that member account (the association's privacy configuration
+   must allow it).
 
 With ``-c configuredModelAlgorithmAssociationArn=<arn>`` the association is one
 made elsewhere (no L1s): that is what the local cloud deploys, as MiniStack has
@@ -45,6 +48,7 @@ from cdk_cleanrooms_ml import (
     MLInputChannel,
     MLInputChannelDataSource,
     TrainedModel,
+    TrainedModelExportJob,
     TrainedModelInferenceJob,
 )
 from constructs import Construct
@@ -63,6 +67,7 @@ class FullPipelineStack(Stack):
         membership_identifier: str,
         repository_name: str,
         association_arn: str | None = None,
+        export_account_id: str | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -144,6 +149,17 @@ class FullPipelineStack(Stack):
             ml_configuration=configuration,
             removal_policy=removal_policy,
         )
+        if export_account_id:
+            export = TrainedModelExportJob(
+                self,
+                "Export",
+                membership_identifier=membership_identifier,
+                trained_model=model,
+                output_account_id=export_account_id,
+                description="The trained model, for the member that runs it",
+            )
+            CfnOutput(self, "ExportJobName", value=export.trained_model_export_job_name)
+            CfnOutput(self, "ExportJobStatus", value=export.status)
         CfnOutput(self, "TrainingChannelArn", value=training_data.ml_input_channel_arn)
         CfnOutput(self, "ScoringChannelArn", value=scoring_data.ml_input_channel_arn)
         CfnOutput(self, "TrainedModelArn", value=model.trained_model_arn)
@@ -215,6 +231,7 @@ def build(app: App) -> FullPipelineStack:
         membership_identifier=context("membershipIdentifier", PLACEHOLDER_MEMBERSHIP),
         repository_name=context("repositoryName", "cleanrooms-ml-algorithm"),
         association_arn=context("configuredModelAlgorithmAssociationArn") or None,
+        export_account_id=context("exportAccountId") or None,
         removal_policy=(
             RemovalPolicy.DESTROY
             if context("removalPolicy", "retain") == "destroy"

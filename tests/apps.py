@@ -26,6 +26,7 @@ import app as example_app
 import full_pipeline
 import imported_base
 import incremental
+import lookalike
 from cdk_cleanrooms_ml import (
     AudienceExportJob,
     AudienceGenerationJob,
@@ -254,6 +255,7 @@ EXAMPLES = {
     "full-pipeline": full_pipeline.build,
     "incremental": incremental.build,
     "imported-base": imported_base.build,
+    "lookalike": lookalike.build,
 }
 APPS = [*EXAMPLES, "kitchen-sink"]
 
