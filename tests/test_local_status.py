@@ -5,11 +5,17 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from pathlib import Path
 from typing import Any
 
 import boto3
+from hypothesis import given
+from hypothesis import strategies as st
 
+import ownership
+from cdk_cleanrooms_ml._contract import RESERVED_TAG_KEY
+from cdk_cleanrooms_ml.local import resources
 from cdk_cleanrooms_ml.local.resources import KINDS
 from local_cli import LOCAL_ASSOCIATION, LOCAL_PREFIX, MEMBERSHIP, recorded_cloud, run
 
@@ -248,3 +254,16 @@ def test_the_readme_documents_the_json_shape() -> None:
     for kind, records in documented["resources"].items():
         assert records, f"the README shows a {kind} record"
         assert [set(record) for record in records] == [FIELDS[kind]] * len(records), kind
+
+
+@given(
+    stack=st.from_regex(r"[A-Za-z][-A-Za-z0-9]{0,40}", fullmatch=True),
+    logical=st.from_regex(r"[A-Za-z][A-Za-z0-9]{0,30}", fullmatch=True),
+    operation=st.one_of(st.none(), st.just("UPDATE_IN_PROGRESS@2026-12-07T10:00:00.000Z")),
+)
+def test_status_reads_the_owner_of_every_tag_the_handler_writes(
+    stack: str, logical: str, operation: str | None
+) -> None:
+    stack_id = f"arn:aws:cloudformation:us-east-1:000000000000:stack/{stack}/{uuid.uuid4()}"
+    tag = ownership.make_tag(stack_id, logical, str(uuid.uuid4()), "0" * 64, operation)
+    assert resources.owner({RESERVED_TAG_KEY: tag}) == f"{stack}/{logical}"

@@ -38,8 +38,10 @@ EXPORT_SEGMENT: Final = "/export-job/"
 CONFIGURATION_ID_PREFIX: Final = "ml-configuration:"
 """An ML configuration's physical id: ``ml-configuration:<membership>``."""
 _OWNER: Final = re.compile(
-    r"(?P<stack>[A-Za-z][-A-Za-z0-9]*)/(?P<logical>[A-Za-z0-9]+)(?:@[0-9a-f]{12})?$"
+    r"(?P<stack>[A-Za-z][-A-Za-z0-9]*)/(?P<logical>[A-Za-z0-9]+)"
+    r"(?:@[0-9a-f]{12}(?:~[0-9a-f]{8})?)?$"
 )
+"""The tag's end (``ownership.make_tag``): ``<stack>/<logical>[@<instance>[~<operation>]]``."""
 GONE: Final = frozenset({"INACTIVE"})
 """A model's output or a channel's data deleted (a cancelled job ends there too)."""
 
