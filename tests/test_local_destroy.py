@@ -10,8 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from emulated import emulator_client
 
 from cdk_cleanrooms_ml.local import leftovers, processes
+from cdk_cleanrooms_ml.local.cloud import Cloud
+from cdk_cleanrooms_ml.local.emulator import Emulator, Timings, start_server
 from cdk_cleanrooms_ml.local.leftovers import Stack
 from cdk_cleanrooms_ml.local.resources import physical_id as resources_physical
 from cdk_cleanrooms_ml.local.resources import shaped
@@ -173,6 +176,55 @@ def test_a_destroyed_stack_s_audience_resources_are_left_and_purged_users_first(
     ]
     going = next(r for r in resources["audience-model"] if r["name"] == "going")
     assert leftovers._action("audience-model", going) is None  # wait until it is gone
+
+
+def test_purge_deletes_a_destroyed_stack_s_lookalike_chain_through_the_api(
+    tmp_path: Path,
+) -> None:
+    """Against the emulator: the audience model goes last (not while a configured
+    audience model uses it), the export with its job; asked first, its deletion fails."""
+    server = start_server(Emulator(timings=Timings(0, 0, 0)))
+    try:
+        client = emulator_client(server)
+        cloud = Cloud(tmp_path, server.endpoint_url, "http://127.0.0.1:9", None)
+        tag = "v2.0123456789abcdef.0123456789abcdef.0123456789abcdef.Gone/{}@0123456789ab~01234567"
+        role = "arn:aws:iam::000000000000:role/r"
+        model = client.create_audience_model(
+            name="m",
+            trainingDatasetArn=f"{ACCOUNT}:training-dataset/d",
+            tags={OWNER: tag.format("Model")},
+        )["audienceModelArn"]
+        configured = client.create_configured_audience_model(
+            name="c",
+            audienceModelArn=model,
+            outputConfig={"destination": {"s3Destination": {"s3Uri": "s3://b/"}}, "roleArn": role},
+            sharedAudienceMetrics=["ALL"],
+            audienceSizeConfig={"audienceSizeType": "ABSOLUTE", "audienceSizeBins": [1000]},
+            tags={OWNER: tag.format("Configured")},
+        )["configuredAudienceModelArn"]
+        job = client.start_audience_generation_job(
+            name="j",
+            configuredAudienceModelArn=configured,
+            seedAudience={"dataSource": {"s3Uri": "s3://b/seed.csv"}, "roleArn": role},
+            tags={OWNER: tag.format("Job")},
+        )["audienceGenerationJobArn"]
+        client.start_audience_export_job(
+            name="e", audienceGenerationJobArn=job, audienceSize={"type": "ABSOLUTE", "value": 1000}
+        )
+        found = leftovers.left(shaped(cloud.emulator("resources")), {"Gone"}, {}, [])
+        assert [kind for kind, _ in found] == [
+            "audience-model",
+            "configured-audience-model",
+            "audience-generation-job",
+        ]
+        first = [(kind, record) for kind, record in found if kind == "audience-model"]
+        (problem,) = leftovers.purge(cloud, first, timeout=5)
+        assert "ConflictException" in problem  # a configured audience model still uses it
+        assert leftovers.purge(cloud, found, timeout=5) == []
+        left = shaped(cloud.emulator("resources"))
+        assert {kind: held for kind, held in left.items() if held} == {}
+    finally:
+        server.stop()
 
 
 def _raw(kind: str, ident: str, status: str = "ACTIVE") -> dict[str, Any]:
