@@ -35,6 +35,7 @@ from cdk_cleanrooms_ml import (
     ValidationError,
     WorkerComputeType,
 )
+from cdk_cleanrooms_ml.configured_audience_model import POLICY_MAX
 from helpers import (
     ACCOUNT,
     AUDIENCE_GENERATION_JOB_ARN,
@@ -412,6 +413,60 @@ def test_a_resource_policy_that_names_its_own_model_is_an_error_at_synth() -> No
     assert len(errors) == 1
     assert "names this configured audience model's own ARN" in errors[0]
     assert "Resource '*'" in errors[0]
+
+
+def test_a_resource_policy_longer_than_the_api_takes_is_an_error_at_synth() -> None:
+    """The API takes at most 20,480 characters of policy: counted as the compact JSON the
+    handler puts (exactly, when nothing in it is known only at deploy time)."""
+    stack = new_stack()
+    configured = ConfiguredAudienceModel(stack, "Configured", **configured_props(stack))
+
+    def grant(first: int, count: int) -> None:
+        for n in range(first, first + count):
+            configured.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid=f"Member{n:04d}",
+                    actions=["cleanrooms-ml:StartAudienceGenerationJob"],
+                    principals=[iam.ArnPrincipal(f"arn:aws:iam::{n:012d}:root")],
+                    resources=["*"],
+                )
+            )
+
+    def text() -> str:  # as the property renders it (_PolicyText), now
+        document = configured.resource_policy
+        assert document is not None
+        policy: str = stack.resolve(stack.to_json_string(document))
+        return policy
+
+    grant(0, 100)
+    each = len(text()) // 100  # every statement as long as the others
+    fits = 100 + (POLICY_MAX - len(text())) // (each + 1)
+    grant(100, fits - 100)
+    assert configured.node.validate() == []
+    assert len(text()) <= POLICY_MAX
+    found = Template.from_stack(stack).find_resources(
+        contract.CONFIGURED_AUDIENCE_MODEL_RESOURCE_TYPE
+    )
+    (resource,) = found.values()
+    assert resource["Properties"][contract.RESOURCE_POLICY] == text()  # what is counted
+    grant(fits, 1)
+    assert len(text()) > POLICY_MAX
+    (error,) = configured.node.validate()
+    assert f"resource_policy: its text takes at least {len(text()):,} characters" in error
+    assert "allowed at most 20,480" in error
+
+
+def test_a_deploy_time_principal_counts_as_the_fewest_characters_it_can_take() -> None:
+    stack = new_stack()
+    configured = ConfiguredAudienceModel(stack, "Configured", **configured_props(stack))
+    configured.add_to_resource_policy(
+        iam.PolicyStatement(
+            actions=["cleanrooms-ml:GetConfiguredAudienceModel"],
+            principals=[iam.ArnPrincipal(Fn.import_value("PrincipalArn" + "x" * 30_000))],
+            resources=["*"],
+        )
+    )
+    assert configured.node.validate() == []  # never refused for what it may take
 
 
 def test_an_imported_configured_audience_model_has_no_policy_to_add_to() -> None:

@@ -286,9 +286,11 @@ def audience_model_arn(reader: Reader, prop: str, value: object) -> str | None:
 
 
 @jsii.implements(IValidation)
-class _PolicyNamesNoSelf:
-    """A resource policy cannot name its own model's ARN (CloudFormation knows it only
-    once the model exists: a circular dependency); ``*`` is the model itself."""
+class _PolicyRules:
+    """The resource policy as the app left it at synth (statements may be added until
+    then): it cannot name its own model's ARN (CloudFormation knows it only once the
+    model exists: a circular dependency; ``*`` is the model itself), and its text takes
+    at most ``POLICY_MAX`` characters (the API's limit)."""
 
     def __init__(self, owner: ConfiguredAudienceModel) -> None:
         self._owner = owner
@@ -300,14 +302,39 @@ class _PolicyNamesNoSelf:
             return []
         stack = Stack.of(owner)
         own = stack.resolve(owner._resource.logical_id)
-        text = json.dumps(stack.resolve(document.to_json()))
+        resolved = stack.resolve(document.to_json())
+        text = json.dumps(resolved)
+        found = []
         if f'"Fn::GetAtt": ["{own}"' in text or f'"Ref": "{own}"' in text:
-            return [
+            found.append(
                 f"{owner.node.path}: resource_policy: a statement names this configured "
                 "audience model's own ARN, which exists only once the model does (a circular "
                 "dependency); write Resource '*' for the model itself"
-            ]
-        return []
+            )
+        length = _least_length(resolved)
+        if length > POLICY_MAX:
+            found.append(
+                f"{owner.node.path}: resource_policy: its text takes at least {length:,} "
+                f"characters; allowed at most {POLICY_MAX:,} (split it, or grant fewer "
+                "principals one statement each)"
+            )
+        return found
+
+
+def _least_length(resolved: Any) -> int:
+    """The fewest characters the policy's text can take once deployed: its compact JSON
+    (as ``Stack.to_json_string`` renders it), a deploy-time value counted as one."""
+
+    def known(value: Any) -> Any:
+        if isinstance(value, dict):
+            if len(value) == 1 and next(iter(value)).startswith(("Ref", "Fn::")):
+                return "x"  # an intrinsic: known only at deploy time
+            return {key: known(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [known(item) for item in value]
+        return value
+
+    return len(json.dumps(known(resolved), separators=(",", ":"), ensure_ascii=False))
 
 
 @jsii.implements(IStableAnyProducer)
@@ -360,7 +387,8 @@ class ConfiguredAudienceModel(ConfiguredAudienceModelBase):
     :param description: up to 255 characters. Default: none.
     :param configured_audience_model_name: 1-63 characters. Default: generated.
     :param resource_policy: its resource policy (who in the collaboration may use it):
-        an ``aws_iam.PolicyDocument``; statements name the model as ``*``. Default: none.
+        an ``aws_iam.PolicyDocument``; statements name the model as ``*``; its JSON text
+        at most 20,480 characters (checked at synth). Default: none.
         ``add_to_resource_policy`` and the ``grant_*`` methods add to it.
     :param tags: at most 49; ``Tags.of(model)`` reaches it too.
     :param removal_policy: ``RETAIN`` (default) or ``DESTROY``.
@@ -493,7 +521,7 @@ class ConfiguredAudienceModel(ConfiguredAudienceModelBase):
             removal_policy=lifecycle.removal_policy,
         )
         self._tags.attach(self._resource)
-        self.node.add_validation(_PolicyNamesNoSelf(self))
+        self.node.add_validation(_PolicyRules(self))
         if isinstance(self.output_role, iam.Role):
             # the service may write as the role at once: not before its policy exists
             self._resource.node.add_dependency(self.output_role)
