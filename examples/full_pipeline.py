@@ -11,7 +11,10 @@
 3. ``MLInputChannel`` x2: protected queries whose results train and score;
 4. ``TrainedModel``: trained on the training channel;
 5. ``TrainedModelInferenceJob``: the trained model run over the scoring channel,
-   its output to this account.
+   its output to this account;
+6. with ``-c exportAccountId=<12 digits>``, ``TrainedModelExportJob``: the trained
+   model exported to that member account (the association's privacy configuration
+   must allow it).
 
 With ``-c encryptionKeyArn=<arn>`` the channels, the model and the job are encrypted
 with that customer managed KMS key. With
@@ -48,6 +51,7 @@ from cdk_cleanrooms_ml import (
     MLInputChannel,
     MLInputChannelDataSource,
     TrainedModel,
+    TrainedModelExportJob,
     TrainedModelInferenceJob,
 )
 from constructs import Construct
@@ -66,6 +70,7 @@ class FullPipelineStack(Stack):
         membership_identifier: str,
         repository_name: str,
         association_arn: str | None = None,
+        export_account_id: str | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
         encryption_key_arn: str | None = None,
     ) -> None:
@@ -164,6 +169,17 @@ class FullPipelineStack(Stack):
             if isinstance(association, str)
             else association.attr_configured_model_algorithm_association_arn,
         )
+        if export_account_id:
+            export = TrainedModelExportJob(
+                self,
+                "Export",
+                membership_identifier=membership_identifier,
+                trained_model=model,
+                output_account_id=export_account_id,
+                description="The trained model, for the member that runs it",
+            )
+            CfnOutput(self, "ExportJobName", value=export.trained_model_export_job_name)
+            CfnOutput(self, "ExportJobStatus", value=export.status)
         CfnOutput(self, "TrainingChannelArn", value=training_data.ml_input_channel_arn)
         CfnOutput(self, "ScoringChannelArn", value=scoring_data.ml_input_channel_arn)
         CfnOutput(self, "TrainedModelArn", value=model.trained_model_arn)
@@ -235,6 +251,7 @@ def build(app: App) -> FullPipelineStack:
         membership_identifier=context("membershipIdentifier", PLACEHOLDER_MEMBERSHIP),
         repository_name=context("repositoryName", "cleanrooms-ml-algorithm"),
         association_arn=context("configuredModelAlgorithmAssociationArn") or None,
+        export_account_id=context("exportAccountId") or None,
         removal_policy=(
             RemovalPolicy.DESTROY
             if context("removalPolicy", "retain") == "destroy"

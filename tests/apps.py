@@ -17,6 +17,7 @@ from aws_cdk import (
     Size,
     Stack,
 )
+from aws_cdk import aws_cleanroomsml as cleanroomsml
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -25,16 +26,28 @@ import app as example_app
 import full_pipeline
 import imported_base
 import incremental
+import lookalike
 from cdk_cleanrooms_ml import (
+    AudienceExportJob,
+    AudienceGenerationJob,
+    AudienceModel,
+    AudienceSize,
+    AudienceSizeConfig,
+    AudienceSizeType,
+    ConfiguredAudienceModel,
     DataChannel,
     IncrementalTrainingDataChannel,
     InstanceType,
     MLConfiguration,
     MLInputChannel,
     MLInputChannelDataSource,
+    SeedAudience,
+    SharedAudienceMetrics,
     TrainedModel,
+    TrainedModelExportJob,
     TrainedModelInferenceJob,
     TrainingInputMode,
+    WorkerComputeType,
 )
 from helpers import ACCOUNT, ASSOCIATION_ARN, CHANNEL_ARN, MEMBERSHIP, REGION
 
@@ -101,6 +114,7 @@ def kitchen_sink(app: App, env: Environment | None) -> Stack:
     CfnOutput(stack, "IncrementalArn", value=incremental_model.trained_model_arn)
     # a membership has one ML configuration in an app: one membership per variant
     _pipeline(stack, key, THIRD if env is None else OTHER)
+    _lookalike(stack, key, bucket=stack.node.find_child("Results"))
     return stack
 
 
@@ -156,11 +170,96 @@ def _pipeline(stack: Stack, key: kms.Key, membership: str) -> None:
     )
 
 
+def _lookalike(stack: Stack, key: kms.Key, bucket: object) -> None:
+    """Every lookalike construct and option: the L1 training dataset, the long path, a
+    resource policy granted to another account, a SQL seed and an S3 one with the roles
+    made for them, an export; a trained model exported."""
+    assert isinstance(bucket, s3.Bucket)
+    dataset = cleanroomsml.CfnTrainingDataset(
+        stack,
+        "Dataset",
+        name="dataset",
+        role_arn=f"arn:aws:iam::{ACCOUNT}:role/dataset",
+        training_data=[
+            cleanroomsml.CfnTrainingDataset.DatasetProperty(
+                type="INTERACTIONS",
+                input_config=cleanroomsml.CfnTrainingDataset.DatasetInputConfigProperty(
+                    data_source=cleanroomsml.CfnTrainingDataset.DataSourceProperty(
+                        glue_data_source=cleanroomsml.CfnTrainingDataset.GlueDataSourceProperty(
+                            database_name="db", table_name="interactions"
+                        )
+                    ),
+                    schema=[
+                        cleanroomsml.CfnTrainingDataset.ColumnSchemaProperty(
+                            column_name="user_id", column_types=["USER_ID"]
+                        ),
+                        cleanroomsml.CfnTrainingDataset.ColumnSchemaProperty(
+                            column_name="item_id", column_types=["ITEM_ID"]
+                        ),
+                        cleanroomsml.CfnTrainingDataset.ColumnSchemaProperty(
+                            column_name="timestamp", column_types=["TIMESTAMP"]
+                        ),
+                    ],
+                ),
+            )
+        ],
+    )
+    audience = AudienceModel(
+        stack,
+        "Audience",
+        training_dataset=dataset,
+        encryption_key=key,
+        completion_timeout=Duration.hours(8),  # the long path (WaitCondition)
+        removal_policy=RemovalPolicy.DESTROY,
+    )
+    configured = ConfiguredAudienceModel(
+        stack,
+        "Configured",
+        audience_model=audience,
+        output_bucket=bucket,
+        output_prefix="audiences/",
+        shared_audience_metrics=SharedAudienceMetrics.NONE,
+        audience_size_config=AudienceSizeConfig(AudienceSizeType.ABSOLUTE, [10000, 50000]),
+    )
+    configured.grant_start_audience_generation(iam.AccountPrincipal("444455556666"))
+    from_sql = AudienceGenerationJob(
+        stack,
+        "FromSql",
+        configured_audience_model=configured,
+        seed_audience=SeedAudience.sql("SELECT user_id FROM buyers"),
+        collaboration_id="11111111-2222-4333-8444-555555555555",
+        worker_type=WorkerComputeType.CR_4X,
+        worker_count=4,
+    )
+    AudienceGenerationJob(
+        stack,
+        "FromS3",
+        configured_audience_model=configured,
+        seed_audience=SeedAudience.from_bucket(bucket, "seeds/users.csv"),
+    )
+    AudienceExportJob(
+        stack,
+        "AudienceExport",
+        audience_generation_job=from_sql,
+        audience_size=AudienceSize(AudienceSizeType.ABSOLUTE, 10000),
+    )
+    model = stack.node.find_child("ChannelModel")
+    assert isinstance(model, TrainedModel)
+    TrainedModelExportJob(
+        stack,
+        "ModelExport",
+        membership_identifier=model._spec_value.membership_identifier,
+        trained_model=model,
+        output_account_id="444455556666",
+    )
+
+
 EXAMPLES = {
     "minimal": example_app.build,
     "full-pipeline": full_pipeline.build,
     "incremental": incremental.build,
     "imported-base": imported_base.build,
+    "lookalike": lookalike.build,
 }
 APPS = [*EXAMPLES, "kitchen-sink"]
 

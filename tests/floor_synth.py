@@ -15,6 +15,7 @@ import app as example_app
 import full_pipeline
 import imported_base
 import incremental
+import lookalike
 
 APPS = {
     "minimal": (example_app.build, {}),
@@ -26,11 +27,21 @@ APPS = {
             "configuredModelAlgorithmAssociationArn": "arn:aws:cleanrooms-ml:us-east-1:"
             "111122223333:membership/0f3d2a1b-1234-4cde-8f00-0123456789ab/"
             "configured-model-algorithm-association/a",
+            "exportAccountId": "444455556666",
             "removalPolicy": "destroy",
         },
     ),
     "incremental": (incremental.build, {}),
     "imported-base": (imported_base.build, {}),
+    "lookalike": (lookalike.build, {}),
+    "lookalike-local": (
+        lookalike.build,
+        {
+            "trainingDatasetArn": "arn:aws:cleanrooms-ml:us-east-1:111122223333:"
+            "training-dataset/0f3d2a1b-1234-4cde-8f00-0123456789ab",
+            "removalPolicy": "destroy",
+        },
+    ),
 }
 
 if __name__ == "__main__":

@@ -16,10 +16,18 @@ from botocore.stub import ANY, Stubber
 
 import contract
 from cdk_cleanrooms_ml import (
+    AudienceGenerationJob,
+    AudienceModel,
+    AudienceSize,
+    AudienceSizeConfig,
+    AudienceSizeType,
+    ConfiguredAudienceModel,
     DataChannel,
     InstanceType,
     MLInputChannel,
     MLInputChannelDataSource,
+    SeedAudience,
+    SharedAudienceMetrics,
     TrainedModel,
 )
 from constructs import IConstruct
@@ -43,6 +51,11 @@ KMS_KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-12345
 STACK_ID = (
     f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/Test/7e4c1b70-0000-11ef-8000-0a1b2c3d4e5f"
 )
+ACCOUNT_PREFIX = f"arn:aws:cleanrooms-ml:{REGION}:{ACCOUNT}"
+TRAINING_DATASET_ARN = f"{ACCOUNT_PREFIX}:training-dataset/dataset-1"
+AUDIENCE_MODEL_ARN = f"{ACCOUNT_PREFIX}:audience-model/audience-1"
+CONFIGURED_AUDIENCE_MODEL_ARN = f"{ACCOUNT_PREFIX}:configured-audience-model/configured-1"
+AUDIENCE_GENERATION_JOB_ARN = f"{ACCOUNT_PREFIX}:audience-generation-job/generation-1"
 LOGICAL_ID = "Model0301700E"
 TIMESTAMP = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 
@@ -81,6 +94,68 @@ def job_props(stack: Stack, **overrides: Any) -> dict[str, Any]:
         "data_source": MLInputChannel.from_ml_input_channel_arn(stack, "Imported", CHANNEL_ARN),
         "instance_type": InstanceType.ML_M5_XLARGE,
         "output_account_id": ACCOUNT,
+    }
+    props.update(overrides)
+    return props
+
+
+def model_export_props(stack: Stack, **overrides: Any) -> dict[str, Any]:
+    """The smallest valid set of ``TrainedModelExportJob`` props, with overrides."""
+    props: dict[str, Any] = {
+        "membership_identifier": MEMBERSHIP,
+        "trained_model": TrainedModel.from_trained_model_arn(stack, "ExportedModel", MODEL_ARN),
+        "output_account_id": ACCOUNT,
+    }
+    props.update(overrides)
+    return props
+
+
+def audience_model_props(**overrides: Any) -> dict[str, Any]:
+    """The smallest valid set of ``AudienceModel`` props, with overrides."""
+    props: dict[str, Any] = {"training_dataset": TRAINING_DATASET_ARN}
+    props.update(overrides)
+    return props
+
+
+def configured_props(stack: Stack, **overrides: Any) -> dict[str, Any]:
+    """The smallest valid set of ``ConfiguredAudienceModel`` props, with overrides."""
+    from aws_cdk import aws_s3 as s3
+
+    props: dict[str, Any] = {
+        "audience_model": AudienceModel.from_audience_model_arn(
+            stack, "ImportedAudienceModel", AUDIENCE_MODEL_ARN
+        ),
+        "output_bucket": s3.Bucket.from_bucket_name(stack, "AudienceBucket", "audiences"),
+        "shared_audience_metrics": SharedAudienceMetrics.NONE,
+        "audience_size_config": AudienceSizeConfig(AudienceSizeType.ABSOLUTE, [10000, 50000]),
+    }
+    props.update(overrides)
+    return props
+
+
+def generation_props(stack: Stack, **overrides: Any) -> dict[str, Any]:
+    """The smallest valid set of ``AudienceGenerationJob`` props, with overrides."""
+    from aws_cdk import aws_s3 as s3
+
+    props: dict[str, Any] = {
+        "configured_audience_model": ConfiguredAudienceModel.from_configured_audience_model_arn(
+            stack, "ImportedConfigured", CONFIGURED_AUDIENCE_MODEL_ARN
+        ),
+        "seed_audience": SeedAudience.from_bucket(
+            s3.Bucket.from_bucket_name(stack, "SeedBucket", "seeds"), "seed/users.csv"
+        ),
+    }
+    props.update(overrides)
+    return props
+
+
+def audience_export_props(stack: Stack, **overrides: Any) -> dict[str, Any]:
+    """The smallest valid set of ``AudienceExportJob`` props, with overrides."""
+    props: dict[str, Any] = {
+        "audience_generation_job": AudienceGenerationJob.from_audience_generation_job_arn(
+            stack, "ImportedGeneration", AUDIENCE_GENERATION_JOB_ARN
+        ),
+        "audience_size": AudienceSize(AudienceSizeType.ABSOLUTE, 10000),
     }
     props.update(overrides)
     return props

@@ -59,6 +59,9 @@ _ARN_OF_TYPE: Final = {
         "arn:aws:cleanrooms-ml:{region}:{account}:membership/"
         "0f3d2a1b-1234-4cde-8f00-0123456789ab/configured-model-algorithm-association/{id}"
     ),
+    "AWS::CleanRoomsML::TrainingDataset": (
+        "arn:aws:cleanrooms-ml:{region}:{account}:training-dataset/{id}"
+    ),
     # the constructs' custom resources (their ARN attributes)
     **{
         kind: (
@@ -70,6 +73,15 @@ _ARN_OF_TYPE: Final = {
             ("Custom::CleanRoomsMLTrainedModelAttributes", "trained-model"),
             ("Custom::CleanRoomsMLInputChannel", "ml-input-channel"),
             ("Custom::CleanRoomsMLTrainedModelInferenceJob", "trained-model-inference-job"),
+        )
+    },
+    # the lookalike kinds live in the account, not in a membership
+    **{
+        kind: f"arn:aws:cleanrooms-ml:{{region}}:{{account}}:{segment}/{{id}}"
+        for kind, segment in (
+            ("Custom::CleanRoomsMLAudienceModel", "audience-model"),
+            ("Custom::CleanRoomsMLConfiguredAudienceModel", "configured-audience-model"),
+            ("Custom::CleanRoomsMLAudienceGenerationJob", "audience-generation-job"),
         )
     },
 }
@@ -90,6 +102,7 @@ _REF_OF_TYPE: Final = {
     "AWS::CleanRoomsML::ConfiguredModelAlgorithmAssociation": _ARN_OF_TYPE[
         "AWS::CleanRoomsML::ConfiguredModelAlgorithmAssociation"
     ],
+    "AWS::CleanRoomsML::TrainingDataset": _ARN_OF_TYPE["AWS::CleanRoomsML::TrainingDataset"],
 }
 """A representative ``Ref <id>`` by resource type."""
 

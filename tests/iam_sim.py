@@ -231,7 +231,14 @@ _MEMBERSHIP_OPERATIONS_WITHOUT_ARN = {
     "PutMLConfiguration",
     "GetMLConfiguration",
     "DeleteMLConfiguration",
+    "ListAudienceModels",
+    "ListConfiguredAudienceModels",
 }
+_OPTIONAL_RESOURCE = {
+    "ListAudienceGenerationJobs": "configuredAudienceModelArn",
+    "ListAudienceExportJobs": "audienceGenerationJobArn",
+}
+"""List actions whose resource type is optional: the ARN the request filters by, else '*'."""
 _ARN_OF = {
     "GetTrainedModel": "trainedModelArn",
     "CancelTrainedModel": "trainedModelArn",
@@ -243,6 +250,21 @@ _ARN_OF = {
     "CancelTrainedModelInferenceJob": "trainedModelInferenceJobArn",
     "TagResource": "resourceArn",
     "UntagResource": "resourceArn",
+    "GetAudienceModel": "audienceModelArn",
+    "DeleteAudienceModel": "audienceModelArn",
+    "GetConfiguredAudienceModel": "configuredAudienceModelArn",
+    "DeleteConfiguredAudienceModel": "configuredAudienceModelArn",
+    "GetConfiguredAudienceModelPolicy": "configuredAudienceModelArn",
+    "PutConfiguredAudienceModelPolicy": "configuredAudienceModelArn",
+    "DeleteConfiguredAudienceModelPolicy": "configuredAudienceModelArn",
+    "GetAudienceGenerationJob": "audienceGenerationJobArn",
+    "DeleteAudienceGenerationJob": "audienceGenerationJobArn",
+    "StartAudienceExportJob": "audienceGenerationJobArn",
+    "StartTrainedModelExportJob": "trainedModelArn",
+    "ListCollaborationTrainedModelExportJobs": "trainedModelArn",
+    "CreateAudienceModel": "trainingDatasetArn",
+    "CreateConfiguredAudienceModel": "audienceModelArn",
+    "StartAudienceGenerationJob": "configuredAudienceModelArn",
 }
 
 
@@ -250,10 +272,20 @@ def membership_arn(membership: str, region: str = REGION, account: str = ACCOUNT
     return f"arn:{PARTITION}:cleanrooms:{region}:{account}:membership/{membership}"
 
 
+def collaboration_arn(collaboration: str, region: str = REGION, account: str = ACCOUNT) -> str:
+    """A collaboration's ARN (its creator's account: here the tests' own)."""
+    return f"arn:{PARTITION}:cleanrooms:{region}:{account}:collaboration/{collaboration}"
+
+
 _CREATES = {
     "CreateTrainedModel": "trained-model",
     "CreateMLInputChannel": "ml-input-channel",
     "StartTrainedModelInferenceJob": "trained-model-inference-job",
+}
+_ACCOUNT_CREATES = {
+    "CreateAudienceModel": "audience-model",
+    "CreateConfiguredAudienceModel": "configured-audience-model",
+    "StartAudienceGenerationJob": "audience-generation-job",
 }
 
 
@@ -261,15 +293,28 @@ def required(operation: str, params: Mapping[str, Any]) -> list[Need]:
     """What one Clean Rooms ML call needs (the Service Authorization Reference).
 
     A create with tags needs ``TagResource`` too, on the resource it makes (in the
-    caller's account and region; its id is the service's: ``new`` stands for it).
+    caller's account and region; its id is the service's: ``new`` stands for it). A
+    call that names a membership needs ``cleanrooms:PassMembership`` on it, one that
+    names a collaboration ``cleanrooms:PassCollaboration`` (the Clean Rooms User Guide).
     """
     action = f"cleanrooms-ml:{operation}"
     needs: list[Need] = []
     membership = params.get("membershipIdentifier")
     if membership:
         needs.append(Need("cleanrooms:PassMembership", membership_arn(str(membership))))
+    collaboration = params.get("collaborationIdentifier") or params.get("collaborationId")
+    if collaboration:
+        needs.append(Need("cleanrooms:PassCollaboration", collaboration_arn(str(collaboration))))
     if operation in _ARN_OF:
         needs.append(Need(action, str(params[_ARN_OF[operation]])))
+        if operation == "UpdateConfiguredAudienceModel" and params.get("audienceModelArn"):
+            needs.append(Need(action, str(params["audienceModelArn"])))
+    elif operation == "UpdateConfiguredAudienceModel":
+        needs.append(Need(action, str(params["configuredAudienceModelArn"])))
+        if params.get("audienceModelArn"):  # its optional resource type
+            needs.append(Need(action, str(params["audienceModelArn"])))
+    elif operation in _OPTIONAL_RESOURCE:
+        needs.append(Need(action, str(params.get(_OPTIONAL_RESOURCE[operation]) or "*")))
     elif operation in _MEMBERSHIP_OPERATIONS_WITHOUT_ARN:
         needs.append(Need(action, "*"))
     elif operation in ("CreateTrainedModel", "CreateMLInputChannel"):
@@ -292,6 +337,11 @@ def required(operation: str, params: Mapping[str, Any]) -> list[Need]:
             f"/{_CREATES[operation]}/new"
         )
         needs.append(Need("cleanrooms-ml:TagResource", created))
+    if params.get("tags") and operation in _ACCOUNT_CREATES:
+        created = (
+            f"arn:{PARTITION}:cleanrooms-ml:{REGION}:{ACCOUNT}:{_ACCOUNT_CREATES[operation]}/new"
+        )
+        needs.append(Need("cleanrooms-ml:TagResource", created))
     role = _passed_role(operation, params)
     if role is not None:
         needs.append(
@@ -305,6 +355,11 @@ def _passed_role(operation: str, params: Mapping[str, Any]) -> str | None:
         return str(params["inputChannel"]["roleArn"])
     if operation == "PutMLConfiguration":
         return str(params["defaultOutputLocation"]["roleArn"])
+    if operation in ("CreateConfiguredAudienceModel", "UpdateConfiguredAudienceModel"):
+        output = params.get("outputConfig")
+        return str(output["roleArn"]) if output else None
+    if operation == "StartAudienceGenerationJob":
+        return str(params["seedAudience"]["roleArn"])
     return None
 
 
@@ -380,6 +435,7 @@ __all__ = [
     "Policy",
     "Statement",
     "UnresolvableError",
+    "collaboration_arn",
     "membership_arn",
     "pseudo",
     "required",

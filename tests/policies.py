@@ -15,20 +15,30 @@ from collections.abc import Callable, Mapping
 from functools import cache
 from typing import Any
 
-from aws_cdk import App, Duration, Environment, Size, Stack
+from aws_cdk import App, Duration, Environment, Fn, Size, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template
 from iam_sim import ACCOUNT, REGION, Fabricated, Policy, pseudo
 
 from cdk_cleanrooms_ml import (
+    AudienceExportJob,
+    AudienceGenerationJob,
+    AudienceModel,
+    AudienceSize,
+    AudienceSizeConfig,
+    AudienceSizeType,
+    ConfiguredAudienceModel,
     DataChannel,
     IncrementalTrainingDataChannel,
     InstanceType,
     MLConfiguration,
     MLInputChannel,
     MLInputChannelDataSource,
+    SeedAudience,
+    SharedAudienceMetrics,
     TrainedModel,
+    TrainedModelExportJob,
     TrainedModelInferenceJob,
 )
 from cdk_cleanrooms_ml._provider import PROVIDER_ID
@@ -39,8 +49,12 @@ PREFIX = f"arn:aws:cleanrooms-ml:{REGION}:{ACCOUNT}:membership/{M}"
 ASSOCIATION = f"{PREFIX}/configured-model-algorithm-association/a"
 CHANNEL_ROLE = f"arn:aws:iam::{ACCOUNT}:role/cleanrooms-ml-channel"
 CONFIG_ROLE = f"arn:aws:iam::{ACCOUNT}:role/cleanrooms-ml-config"
+DATASET = f"arn:aws:cleanrooms-ml:{REGION}:{ACCOUNT}:training-dataset/d1"
 
 Build = Callable[[Stack], None]
+"""A stack's constructs; what a construct uses (a model to export, an audience model to
+configure...) is known only at deploy time (an import), as a resource of the same stack
+is: its grants then name every such resource of the account (or membership)."""
 
 
 def _model(stack: Stack, **extra: Any) -> None:
@@ -106,12 +120,72 @@ def _configuration(stack: Stack) -> None:
     )
 
 
+def _model_export(stack: Stack) -> None:
+    TrainedModelExportJob(
+        stack,
+        "Export",
+        membership_identifier=M,
+        trained_model=TrainedModel.from_trained_model_arn(
+            stack, "ExportedModel", Fn.import_value("ExportedModelArn")
+        ),
+        output_account_id="111122223333",
+    )
+
+
+def _audience_model(stack: Stack) -> None:
+    AudienceModel(stack, "Audience", training_dataset=DATASET)
+
+
+def _configured(stack: Stack) -> None:
+    ConfiguredAudienceModel(
+        stack,
+        "Configured",
+        audience_model=AudienceModel.from_audience_model_arn(
+            stack, "InputAudience", Fn.import_value("AudienceModelArn")
+        ),
+        output_bucket=s3.Bucket.from_bucket_name(stack, "Audiences", "audiences"),
+        output_role=iam.Role.from_role_arn(stack, "OutputRole", CHANNEL_ROLE, mutable=False),
+        shared_audience_metrics=SharedAudienceMetrics.ALL,
+        audience_size_config=AudienceSizeConfig(AudienceSizeType.ABSOLUTE, [1000, 5000]),
+    )
+
+
+def _generation(stack: Stack) -> None:
+    AudienceGenerationJob(
+        stack,
+        "Generation",
+        configured_audience_model=ConfiguredAudienceModel.from_configured_audience_model_arn(
+            stack, "InputConfigured", Fn.import_value("ConfiguredAudienceModelArn")
+        ),
+        seed_audience=SeedAudience.from_bucket(
+            s3.Bucket.from_bucket_name(stack, "Seeds", "seeds"), "a.csv"
+        ),
+        role=iam.Role.from_role_arn(stack, "SeedRole", CHANNEL_ROLE, mutable=False),
+    )
+
+
+def _audience_export(stack: Stack) -> None:
+    AudienceExportJob(
+        stack,
+        "AudienceExport",
+        audience_generation_job=AudienceGenerationJob.from_audience_generation_job_arn(
+            stack, "InputGeneration", Fn.import_value("AudienceGenerationJobArn")
+        ),
+        audience_size=AudienceSize(AudienceSizeType.ABSOLUTE, 1000),
+    )
+
+
 KINDS: dict[str, Build] = {
     "trained-model": _model,
     "incremental-model": _incremental_model,
     "ml-input-channel": _channel,
     "inference-job": _job,
     "ml-configuration": _configuration,
+    "trained-model-export": _model_export,
+    "audience-model": _audience_model,
+    "configured-audience-model": _configured,
+    "audience-generation-job": _generation,
+    "audience-export": _audience_export,
 }
 
 

@@ -1,41 +1,74 @@
 """CDK apps for the whole-stack tests, described as data and synthesized (cached).
 
-An ``AppSpec`` is a version of an app: pieces of the four kinds (each with a
+An ``AppSpec`` is a version of an app: pieces of the nine kinds (each with a
 construct id, a variant whose change replaces it, a tag set, a removal policy,
 waiting on or off, a membership) and a sibling plain resource a deploy can make
 fail. ``template(spec)`` synthesizes it (validation off, one synth per spec).
 Pieces use each other as an app would: a model trains on the app's first channel,
 a job runs the first model over the first channel, and all take the ML
-configuration of their membership; without them they use resources that exist
-already (``EXISTING_MODEL``, ``EXISTING_CHANNEL``, made by the test in the emulator).
+configuration of their membership; a model export exports the first model; the
+lookalike pieces chain (an audience model, a configured audience model of it, a
+generation job with that, an export of that job). Without them they use resources
+that exist already (``EXISTING``, made by the test in the emulator).
+
+A configured audience model's variant changes its description, updated in place, and
+every second one its ``child_resource_tag_on_create_policy``, which replaces it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
 from aws_cdk import App, CfnResource, Duration, Environment, RemovalPolicy, Size, Stack
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template
 from iam_sim import ACCOUNT, REGION
 from stack_sim import SIBLING
 
 from cdk_cleanrooms_ml import (
+    AudienceExportJob,
+    AudienceGenerationJob,
+    AudienceModel,
+    AudienceSize,
+    AudienceSizeConfig,
+    AudienceSizeType,
+    ConfiguredAudienceModel,
     DataChannel,
     InstanceType,
     MLConfiguration,
     MLInputChannel,
     MLInputChannelDataSource,
+    SeedAudience,
+    SharedAudienceMetrics,
+    TagOnCreatePolicy,
     TrainedModel,
+    TrainedModelExportJob,
     TrainedModelInferenceJob,
 )
 from cdk_cleanrooms_ml.ml_configuration import IMLConfiguration
 
 MEMBERSHIPS = ("0f3d2a1b-1234-4cde-8f00-0123456789ab", "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee")
-KINDS = ("config", "channel", "model", "job")
+KINDS = (
+    "config",
+    "channel",
+    "model",
+    "job",
+    "model_export",
+    "audience",
+    "configured",
+    "generation",
+    "audience_export",
+)
+"""In dependency order: a piece is built after those it may use."""
+LOOKALIKE = ("audience", "configured", "generation", "audience_export")
+DATASET = f"arn:aws:cleanrooms-ml:{REGION}:{ACCOUNT}:training-dataset/d1"
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/cleanrooms-ml"
+SIZES = (1000, 5000)
 STACK = "Sim"
 
 
@@ -49,6 +82,9 @@ def association(membership: int) -> str:
 
 EXISTING_MODEL = "existing-model"
 EXISTING_CHANNEL = "existing-channel"
+EXISTING_AUDIENCE_MODEL = "existing-audience-model"
+EXISTING_CONFIGURED = "existing-configured-audience-model"
+EXISTING_GENERATION = "existing-generation-job"
 
 
 @dataclass(frozen=True)
@@ -74,8 +110,9 @@ class AppSpec:
     """The sibling's revision: a deploy that injects its failure changes it."""
     sibling_after: str | None = None
     """A piece the sibling is deployed after (``DependsOn``)."""
-    existing: tuple[str, str] = ("", "")
-    """The ARNs of a model and a channel that exist already (ACTIVE)."""
+    existing: tuple[str, ...] = ("", "", "", "", "")
+    """The ARNs of a model, a channel, an audience model, a configured audience model and
+    a generation job that exist already (ACTIVE)."""
 
     def named(self, name: str) -> Piece | None:
         return next((p for p in self.pieces if p.name == name), None)
@@ -172,8 +209,21 @@ def _build(stack: Stack, spec: AppSpec, piece: Piece, made: dict[str, Any]) -> A
             ml_configuration=configuration,
             **_lifecycle(piece),
         )
+    if piece.kind in LOOKALIKE:
+        return _lookalike(stack, spec, piece, made)
     model_piece = _first(spec, "model", piece.membership)
     model = made.get(model_piece.name) if model_piece is not None else None
+    if piece.kind == "model_export":
+        return TrainedModelExportJob(
+            stack,
+            piece.name,
+            membership_identifier=membership,
+            trained_model=model
+            or TrainedModel.from_trained_model_arn(stack, f"{piece.name}Model", spec.existing[0]),
+            output_account_id=("111122223333", "444455556666")[piece.variant % 2],
+            ml_configuration=configuration,
+            wait_for_completion=piece.wait,
+        )
     return TrainedModelInferenceJob(
         stack,
         piece.name,
@@ -188,4 +238,72 @@ def _build(stack: Stack, spec: AppSpec, piece: Piece, made: dict[str, Any]) -> A
         output_account_id=ACCOUNT,
         ml_configuration=configuration,
         **_lifecycle(piece),
+    )
+
+
+def _made(spec: AppSpec, made: dict[str, Any], kind: str) -> Any:
+    """The app's first piece of ``kind``, as built (None: it has none)."""
+    piece = next((p for p in spec.pieces if p.kind == kind), None)
+    return None if piece is None else made.get(piece.name)
+
+
+def _lookalike(stack: Stack, spec: AppSpec, piece: Piece, made: dict[str, Any]) -> Any:
+    """A piece of the lookalike chain: each uses the app's first of the step before, or
+    the one that exists already."""
+    lifecycle = _lifecycle(piece)
+    if piece.kind == "audience":
+        return AudienceModel(
+            stack,
+            piece.name,
+            training_dataset=DATASET,
+            training_data_start_time=datetime(2026, 1, 1 + piece.variant % 28, tzinfo=UTC),
+            **lifecycle,
+        )
+    if piece.kind == "configured":
+        model = _made(spec, made, "audience") or AudienceModel.from_audience_model_arn(
+            stack, f"{piece.name}Model", spec.existing[2]
+        )
+        return ConfiguredAudienceModel(
+            stack,
+            piece.name,
+            audience_model=model,
+            output_bucket=s3.Bucket.from_bucket_name(stack, f"{piece.name}Out", "audiences"),
+            output_role=iam.Role.from_role_arn(stack, f"{piece.name}Role", ROLE, mutable=False),
+            shared_audience_metrics=SharedAudienceMetrics.ALL,
+            audience_size_config=AudienceSizeConfig(AudienceSizeType.ABSOLUTE, list(SIZES)),
+            description=f"v{piece.variant}",
+            child_resource_tag_on_create_policy=(
+                TagOnCreatePolicy.NONE
+                if piece.variant // 2 % 2 == 0
+                else TagOnCreatePolicy.FROM_PARENT_RESOURCE
+            ),
+            tags=lifecycle["tags"],
+            removal_policy=lifecycle["removal_policy"],
+        )
+    if piece.kind == "generation":
+        configured = _made(
+            spec, made, "configured"
+        ) or ConfiguredAudienceModel.from_configured_audience_model_arn(
+            stack, f"{piece.name}Configured", spec.existing[3]
+        )
+        return AudienceGenerationJob(
+            stack,
+            piece.name,
+            configured_audience_model=configured,
+            seed_audience=SeedAudience.from_bucket(
+                s3.Bucket.from_bucket_name(stack, f"{piece.name}Seeds", "seeds"),
+                f"seeds/v{piece.variant}.csv",
+            ),
+            role=iam.Role.from_role_arn(stack, f"{piece.name}Role", ROLE, mutable=False),
+            **lifecycle,
+        )
+    job = _made(spec, made, "generation") or AudienceGenerationJob.from_audience_generation_job_arn(
+        stack, f"{piece.name}Job", spec.existing[4]
+    )
+    return AudienceExportJob(
+        stack,
+        piece.name,
+        audience_generation_job=job,
+        audience_size=AudienceSize(AudienceSizeType.ABSOLUTE, SIZES[piece.variant % 2]),
+        wait_for_completion=piece.wait,
     )

@@ -532,6 +532,12 @@ class Simulator:
                 made[key] = applied
                 continue
             before = old[key]
+            retained = (task.template or {}).get("UpdateReplacePolicy") == "Retain"
+            if before.ours and task.outcome == "cancelled" and retained:
+                # CloudFormation never got the replacement's id (it cancelled the Update):
+                # under Retain what the Update made is kept, as a cancelled Create's is
+                # (the next deploy of it adopts it), found by its ownership tag
+                self.kept_cancelled.append((self.stack_id, key))
             if not before.ours or task.response is None:
                 continue
             new_id = task.response.physical_id

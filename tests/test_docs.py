@@ -33,5 +33,13 @@ def test_api_reference_builds_without_warnings(tmp_path: Path) -> None:
         "TrainingInputMode",
         "TrainedModelValidationError",
         "from_trained_model_arn",
+        "TrainedModelExportJob",
+        "AudienceModel",
+        "ConfiguredAudienceModel",
+        "add_to_resource_policy",
+        "AudienceGenerationJob",
+        "SeedAudience",
+        "AudienceExportJob",
+        "AudienceSize",
     ):
         assert name in page

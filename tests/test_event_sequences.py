@@ -28,7 +28,7 @@ import collections
 import json
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -48,13 +48,29 @@ from policies import handler_policy
 import contract
 import index
 from cdk_cleanrooms_ml.local.emulator import Emulator, EmulatorServer
-from cdk_cleanrooms_ml.local.emulator.state import CHANNEL, JOB, MODEL, NEW_ARN, SHARED_ARN
+from cdk_cleanrooms_ml.local.emulator.state import (
+    AUDIENCE_EXPORT,
+    AUDIENCE_MODEL,
+    CHANNEL,
+    CONFIGURED_AUDIENCE_MODEL,
+    GENERATION_JOB,
+    JOB,
+    MODEL,
+    MODEL_EXPORT,
+    NEW_ARN,
+    SHARED_ARN,
+)
 from helpers import handler_properties
 
 M = "0f3d2a1b-1234-4cde-8f00-0123456789ab"
 PREFIX = f"arn:aws:cleanrooms-ml:us-east-1:000000000000:membership/{M}"
 ASSOCIATION = f"{PREFIX}/configured-model-algorithm-association/a"
 ROLE = "arn:aws:iam::000000000000:role/cleanrooms-ml-channel"
+DATASET = "arn:aws:cleanrooms-ml:us-east-1:000000000000:training-dataset/d1"
+POLICY = (
+    '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": '
+    '"111122223333"}, "Action": "cleanrooms-ml:StartAudienceGenerationJob", "Resource": "*"}]}'
+)
 
 
 @dataclass(frozen=True)
@@ -70,6 +86,22 @@ class Kind:
     """What DESTROY leaves of a resource by its status: a finished job stays ACTIVE."""
     list_operation: str
     paths: tuple[str, ...] = ("short",)
+    removable: bool = True
+    """False for an export: nothing undoes it (DESTROY leaves it, a cancelled Create's
+    export stays done and the next deploy adopts it)."""
+    stopped: str = "INACTIVE"
+    """What a resource stopped under DESTROY is now (an audience kind's: gone)."""
+    guard: bool = True
+    """Whether the construct offers ``replacement_protection`` (the costly kinds)."""
+    tagged: bool = True
+    """Whether rows 4 and 8 change its tags in place (an export has none)."""
+    in_place: dict[str, str] = field(default_factory=dict)
+    """Row 4's in-place change besides tags (a property the service updates in place,
+    or, for an export, a waiting setting), and row 8 takes it back."""
+    instant: bool = False
+    """Ready the moment it is created (a configured audience model)."""
+    fails_at_once: bool = False
+    """Its creation fails in the create call itself (nothing is made), not later."""
     behaviours: tuple[str, ...] = (NEW_ARN,)
     """The readings of incremental training (ASSUMPTION A2) its rows run under."""
     versioned: bool = False
@@ -85,9 +117,14 @@ class Kind:
     @property
     def emulated_name(self) -> str:
         """The name of the plain kind it is a variant of (``trained-model`` ...)."""
-        return {MODEL: "trained-model", CHANNEL: "ml-input-channel", JOB: "inference-job"}[
-            self.emulated
-        ]
+        return _VARIANTS.get(self.name, self.name)
+
+
+_VARIANTS: dict[str, str] = {
+    "incremental-model": "trained-model",
+    "inference-job-on-version": "inference-job",
+}
+"""The kinds that are variants of another (the same construct, another reading of A2)."""
 
 
 def _model_props(w: World, config: str) -> dict[str, Any]:
@@ -100,7 +137,7 @@ def _incremental_props(w: World, config: str) -> dict[str, Any]:
     """A model trained from the base model the test made (``World.inputs``)."""
     props = _model_props(w, config)
     props[contract.INCREMENTAL_TRAINING_DATA_CHANNELS] = [
-        {contract.CHANNEL_TRAINED_MODEL_ARN: w.inputs[0], contract.CHANNEL_NAME: "base"}
+        {contract.CHANNEL_TRAINED_MODEL_ARN: w.inputs["base"], contract.CHANNEL_NAME: "base"}
     ]
     return props
 
@@ -117,12 +154,11 @@ def _channel_props(w: World, config: str) -> dict[str, Any]:
 
 
 def _job_props(w: World, config: str) -> dict[str, Any]:
-    model, channel = w.inputs
     props = {
         contract.MEMBERSHIP_IDENTIFIER: M,
         contract.NAME_PREFIX: "Test-Inference-5E6F7A8B",
-        contract.TRAINED_MODEL_ARN: model,
-        contract.ML_INPUT_CHANNEL_ARN: channel,
+        contract.TRAINED_MODEL_ARN: w.inputs["model"],
+        contract.ML_INPUT_CHANNEL_ARN: w.inputs["channel"],
         contract.INSTANCE_TYPE: "ml.m5.xlarge" if config == "A" else "ml.m5.2xlarge",
         contract.OUTPUT_ACCOUNT_ID: "000000000000",
     }
@@ -131,15 +167,70 @@ def _job_props(w: World, config: str) -> dict[str, Any]:
     return props
 
 
+def _model_export_props(w: World, config: str) -> dict[str, Any]:
+    return {
+        contract.MEMBERSHIP_IDENTIFIER: M,
+        contract.NAME_PREFIX: "Test-Export-9C0D1E2F",
+        contract.TRAINED_MODEL_ARN: w.inputs["model"],
+        contract.OUTPUT_ACCOUNT_ID: "111122223333" if config == "A" else "444455556666",
+    }
+
+
+def _audience_model_props(w: World, config: str) -> dict[str, Any]:
+    return {
+        contract.NAME_PREFIX: "Test-Audience-3A4B5C6D",
+        contract.TRAINING_DATASET_ARN: DATASET,
+        contract.TRAINING_DATA_START_TIME: f"2026-0{1 if config == 'A' else 2}-01T00:00:00Z",
+    }
+
+
+def _configured_props(w: World, config: str) -> dict[str, Any]:
+    props = {
+        contract.NAME_PREFIX: "Test-Configured-7E8F9A0B",
+        contract.AUDIENCE_MODEL_ARN: w.inputs["audience-model"],
+        contract.OUTPUT_S3_URI: "s3://audiences/out/",
+        contract.ROLE_ARN: ROLE,
+        contract.SHARED_AUDIENCE_METRICS: "ALL",
+        contract.AUDIENCE_SIZE_TYPE: "ABSOLUTE",
+        contract.AUDIENCE_SIZE_BINS: ["1000", "5000"],
+        contract.DESCRIPTION: "first",
+        contract.RESOURCE_POLICY: POLICY,
+    }
+    if config == "B":  # the one thing besides the name that an update cannot change
+        props[contract.CHILD_RESOURCE_TAG_ON_CREATE_POLICY] = "FROM_PARENT_RESOURCE"
+    return props
+
+
+def _generation_props(w: World, config: str) -> dict[str, Any]:
+    return {
+        contract.NAME_PREFIX: "Test-Generation-1C2D3E4F",
+        contract.CONFIGURED_AUDIENCE_MODEL_ARN: w.inputs["configured"],
+        contract.SEED_S3_URI: f"s3://seeds/{config.lower()}.csv",
+        contract.ROLE_ARN: ROLE,
+    }
+
+
+def _audience_export_props(w: World, config: str) -> dict[str, Any]:
+    return {
+        contract.NAME_PREFIX: "Test-AudienceExport-5A6B7C8D",
+        contract.AUDIENCE_GENERATION_JOB_ARN: w.inputs["generation"],
+        contract.AUDIENCE_SIZE_TYPE: "ABSOLUTE",
+        contract.AUDIENCE_SIZE_VALUE: "1000" if config == "A" else "5000",
+    }
+
+
 GONE = {"ACTIVE": "INACTIVE", "CREATE_FAILED": "INACTIVE"}
-FINISHED = {"ACTIVE": "ACTIVE", "CREATE_FAILED": "CREATE_FAILED"}  # a job: nothing to stop
+DELETED = {"ACTIVE": "DELETED", "CREATE_FAILED": "DELETED"}
+KEPT = {"ACTIVE": "ACTIVE", "CREATE_FAILED": "CREATE_FAILED"}
+"""Nothing to stop or delete: a finished job, an export."""
+WAIT_LESS = {contract.COMPLETION_TIMEOUT_SECONDS: "1800"}
 BOTH = (NEW_ARN, SHARED_ARN)
 KINDS = {
     kind.name: kind
     for kind in (
         Kind("trained-model", MODEL, _model_props, GONE, "ListTrainedModels", ("short", "long")),
         Kind("ml-input-channel", CHANNEL, _channel_props, GONE, "ListMLInputChannels"),
-        Kind("inference-job", JOB, _job_props, FINISHED, "ListTrainedModelInferenceJobs"),
+        Kind("inference-job", JOB, _job_props, KEPT, "ListTrainedModelInferenceJobs"),
         Kind(
             "incremental-model",
             MODEL,
@@ -154,10 +245,61 @@ KINDS = {
             "inference-job-on-version",
             JOB,
             _job_props,
-            FINISHED,
+            KEPT,
             "ListTrainedModelInferenceJobs",
             behaviours=BOTH,
             policy="inference-job",
+        ),
+        Kind(
+            "trained-model-export",
+            MODEL_EXPORT,
+            _model_export_props,
+            KEPT,
+            "ListCollaborationTrainedModelExportJobs",
+            removable=False,
+            guard=False,
+            tagged=False,
+            in_place=WAIT_LESS,
+        ),
+        Kind(
+            "audience-model",
+            AUDIENCE_MODEL,
+            _audience_model_props,
+            DELETED,
+            "ListAudienceModels",
+            ("short", "long"),
+            stopped="DELETED",
+        ),
+        Kind(
+            "configured-audience-model",
+            CONFIGURED_AUDIENCE_MODEL,
+            _configured_props,
+            {"ACTIVE": "DELETED"},
+            "ListConfiguredAudienceModels",
+            stopped="DELETED",
+            guard=False,
+            in_place={contract.DESCRIPTION: "second"},
+            instant=True,
+            fails_at_once=True,
+        ),
+        Kind(
+            "audience-generation-job",
+            GENERATION_JOB,
+            _generation_props,
+            DELETED,
+            "ListAudienceGenerationJobs",
+            stopped="DELETED",
+        ),
+        Kind(
+            "audience-export",
+            AUDIENCE_EXPORT,
+            _audience_export_props,
+            KEPT,
+            "ListAudienceExportJobs",
+            removable=False,
+            guard=False,
+            tagged=False,
+            in_place=WAIT_LESS,
         ),
     )
 }
@@ -177,14 +319,15 @@ class World:
     policy: str
     path: str
     enforcer: Enforcer
-    inputs: tuple[str, str] = ("", "")
-    """An inference job's trained model and ML input channel (ACTIVE); an incremental
-    model's base model (first)."""
+    inputs: dict[str, str] = field(default_factory=dict)
+    """What the kind's resource uses, made ACTIVE by the test: an inference job's trained
+    model and ML input channel, an export's model or generation job, an incremental
+    model's base model, ..."""
     guard: str = "off"
     """``replacement_protection``: "off", or "allowed" (on, and this deploy lifts it:
     every row as without it)."""
     input_version: str | None = None
-    """The version of ``inputs[0]`` an inference job runs on (a model trained
+    """The version of ``inputs["model"]`` an inference job runs on (a model trained
     incrementally), if any."""
     behaviour: str = NEW_ARN
     """The reading of incremental training the emulator plays (ASSUMPTION A2)."""
@@ -255,11 +398,38 @@ class World:
         return len(self.resources())
 
     def fail_next(self, message: str) -> None:
+        """The next creation fails (a configured audience model's create call is refused)."""
         self.emulator.fail_next_creation(self.kind.emulated, message)
 
     def status(self, physical_id: str) -> str:
-        (found,) = [m for m in self.resources() if self.physical(m) == physical_id]
+        return str(self.find(physical_id)["status"])
+
+    def find(self, physical_id: str) -> dict[str, Any]:
+        """The resource with this physical id (a model version's names its version)."""
+        exact = [m for m in self.resources() if self.physical(m) == physical_id]
+        if not exact:
+            arn = physical_id.split("#")[0]  # an export's: what it exports, then its name
+            exact = [m for m in self.resources() if m["arn"] == arn]
+        (found,) = exact
+        return found
         return str(found["status"])
+
+    def change_in_place(self, props: dict[str, Any]) -> dict[str, Any]:
+        """Row 4's change: tags (a kind with tags) and the kind's own in-place change."""
+        changed = dict(props, **self.kind.in_place)
+        if self.kind.tagged:
+            changed[contract.TAGS] = {"team": "ml"}
+        return changed
+
+    def changed_in_place(self) -> bool:
+        """Whether the one resource holds row 4's change (the service's copy of it)."""
+        (resource,) = self.resources()
+        held = resource["request"]
+        return (not self.kind.tagged or resource["tags"].get("team") == "ml") and all(
+            held.get(_API.get(key, key)) == value
+            for key, value in self.kind.in_place.items()
+            if key in _API
+        )
 
     def statuses(self) -> list[str]:
         return sorted(m["status"] for m in self.resources())
@@ -271,6 +441,59 @@ class World:
     def settle(self) -> None:
         """Let deletions and cancellations finish."""
         self.emulator.clock.advance(60)
+
+
+_API = {contract.DESCRIPTION: "description"}
+"""The service's name of each in-place change that reaches it (a waiting setting does not)."""
+
+
+def _inputs(emulator: Emulator, kind: Kind) -> dict[str, str]:
+    """What the kind's resource uses, ACTIVE (A16, A21-A26); ``version``: the version of
+    the model an inference job runs on (a model trained incrementally)."""
+    found: dict[str, str] = {}
+    if kind.emulated == JOB:
+        model, channel, version = active_inputs(emulator, version=kind.behaviours != (NEW_ARN,))
+        found.update(model=model, channel=channel)
+        if version:
+            found["version"] = version
+    elif kind.emulated == MODEL_EXPORT:
+        found["model"] = str(input_model(emulator)["trainedModelArn"])
+    elif kind.versioned:
+        found["base"] = str(input_model(emulator)["trainedModelArn"])
+    if kind.emulated in (CONFIGURED_AUDIENCE_MODEL, GENERATION_JOB, AUDIENCE_EXPORT):
+        made = emulator.call(
+            "CreateAudienceModel", {"name": "input-audience", "trainingDatasetArn": DATASET}
+        )
+        found["audience-model"] = made["audienceModelArn"]
+        emulator.clock.advance(3600)
+    if kind.emulated in (GENERATION_JOB, AUDIENCE_EXPORT):
+        found["configured"] = emulator.call(
+            "CreateConfiguredAudienceModel",
+            {
+                "name": "input-configured",
+                "audienceModelArn": found["audience-model"],
+                "outputConfig": {
+                    "destination": {"s3Destination": {"s3Uri": "s3://audiences/out/"}},
+                    "roleArn": ROLE,
+                },
+                "sharedAudienceMetrics": ["ALL"],
+                "audienceSizeConfig": {
+                    "audienceSizeType": "ABSOLUTE",
+                    "audienceSizeBins": [1000, 5000],
+                },
+            },
+        )["configuredAudienceModelArn"]
+    if kind.emulated == AUDIENCE_EXPORT:
+        found["generation"] = emulator.call(
+            "StartAudienceGenerationJob",
+            {
+                "name": "input-generation",
+                "configuredAudienceModelArn": found["configured"],
+                "seedAudience": {"dataSource": {"s3Uri": "s3://seeds/x.csv"}, "roleArn": ROLE},
+            },
+        )["audienceGenerationJobArn"]
+    emulator.clock.advance(3600)
+    return {key: str(value) for key, value in found.items()}
 
 
 Cloud = tuple[EmulatorServer, Any, Waiters, Enforcer]
@@ -302,7 +525,25 @@ def _enforce(monkeypatch: pytest.MonkeyPatch, enforcer: Enforcer, kind: str, sta
         monkeypatch.setattr(index, name, enforcer.guard(action, getattr(index, name)))
 
 
-def _world_id(param: tuple[Any, ...]) -> str:
+def _world(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, cloud: Cloud) -> World:
+    kind, name, policy, path, guard, behaviour = request.param
+    server, client, handles, enforcer = cloud
+    # a fresh cloud for each test
+    emulator = fresh_emulator(monkeypatch, server, client, incremental_training=behaviour)
+    advance = emulator.clock.advance
+    handles.reset(advance)
+    monkeypatch.setattr(index, "_starter", lambda: handles.start)
+    cfn = CloudFormation(Framework(advance=advance), resource_type=_TYPES[kind.emulated_name])
+    enforcer.policy = None  # the resource's inputs are made by the test, not the handler
+    inputs = _inputs(emulator, kind)
+    version = inputs.pop("version", None)
+    _enforce(monkeypatch, enforcer, kind.constructs, cfn.stack_id)
+    world = World(cfn, emulator, handles, kind, name, policy, path, enforcer, inputs, guard)
+    world.input_version, world.behaviour = version, behaviour
+    return world
+
+
+def _ids(param: tuple[Any, ...]) -> str:
     kind, name, policy, path, guard, behaviour = param
     extra = (["guard-allowed"] if guard != "off" else []) + (
         [behaviour] if behaviour != NEW_ARN else []
@@ -324,42 +565,41 @@ def _world_id(param: tuple[Any, ...]) -> str:
         *(
             (kind, "generated", "destroy", "short", "allowed", NEW_ARN)
             for kind in KINDS.values()
-            if not kind.versioned and kind.behaviours == (NEW_ARN,)
+            if kind.guard and not kind.versioned and kind.behaviours == (NEW_ARN,)
         ),
     ],
-    ids=_world_id,
+    ids=_ids,
 )
-def world(
-    request: pytest.FixtureRequest,
-    monkeypatch: pytest.MonkeyPatch,
-    cloud: Cloud,
-) -> World:
-    kind, name, policy, path, guard, behaviour = request.param
-    server, client, handles, enforcer = cloud
-    # a fresh cloud for each test
-    emulator = fresh_emulator(monkeypatch, server, client, incremental_training=behaviour)
-    advance = emulator.clock.advance
-    handles.reset(advance)
-    monkeypatch.setattr(index, "_starter", lambda: handles.start)
-    cfn = CloudFormation(Framework(advance=advance), resource_type=_TYPES[kind.emulated])
-    enforcer.policy = None  # the inputs are made by the test, not the handler
-    inputs: tuple[str, str] = ("", "")
-    version = None
-    if kind.emulated == JOB:
-        model, channel, version = active_inputs(emulator, version=kind.behaviours != (NEW_ARN,))
-        inputs = (model, channel)
-    elif kind.versioned:
-        inputs = (str(input_model(emulator)["trainedModelArn"]), "")
-    _enforce(monkeypatch, enforcer, kind.constructs, cfn.stack_id)
-    world = World(cfn, emulator, handles, kind, name, policy, path, enforcer, inputs, guard)
-    world.input_version, world.behaviour = version, behaviour
-    return world
+def world(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, cloud: Cloud) -> World:
+    return _world(request, monkeypatch, cloud)
+
+
+@pytest.fixture(
+    params=[
+        (kind, name, policy, path, "off", behaviour)
+        for kind in KINDS.values()
+        if kind.guard
+        for behaviour in kind.behaviours
+        for path in kind.paths
+        for name in ("generated", "fixed")
+        for policy in ("retain", "destroy")
+    ],
+    ids=_ids,
+)
+def guarded(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, cloud: Cloud) -> World:
+    """A world of a kind that offers ``replacement_protection``."""
+    return _world(request, monkeypatch, cloud)
 
 
 _TYPES = {
-    MODEL: contract.RESOURCE_TYPE,
-    CHANNEL: contract.ML_INPUT_CHANNEL_RESOURCE_TYPE,
-    JOB: contract.INFERENCE_JOB_RESOURCE_TYPE,
+    "trained-model": contract.RESOURCE_TYPE,
+    "ml-input-channel": contract.ML_INPUT_CHANNEL_RESOURCE_TYPE,
+    "inference-job": contract.INFERENCE_JOB_RESOURCE_TYPE,
+    "trained-model-export": contract.TRAINED_MODEL_EXPORT_JOB_RESOURCE_TYPE,
+    "audience-model": contract.AUDIENCE_MODEL_RESOURCE_TYPE,
+    "configured-audience-model": contract.CONFIGURED_AUDIENCE_MODEL_RESOURCE_TYPE,
+    "audience-generation-job": contract.AUDIENCE_GENERATION_JOB_RESOURCE_TYPE,
+    "audience-export": contract.AUDIENCE_EXPORT_JOB_RESOURCE_TYPE,
 }
 
 
@@ -382,7 +622,7 @@ def _(w: World) -> None:
     assert a.data["Status"] in ("ACTIVE", "CREATE_IN_PROGRESS", "CREATE_PENDING")
     if w.kind.versioned:  # a model trained incrementally: a version, on the base's ARN or not
         assert a.physical_id == f"{a.data['TrainedModelArn']}#{a.data['VersionIdentifier']}"
-        assert (a.data["TrainedModelArn"] == w.inputs[0]) == (w.behaviour == SHARED_ARN)
+        assert (a.data["TrainedModelArn"] == w.inputs["base"]) == (w.behaviour == SHARED_ARN)
     else:
         assert "VersionIdentifier" not in a.data  # a base model has no version, nor the others
     if w.input_version:  # an inference job runs on the model version it names
@@ -391,7 +631,7 @@ def _(w: World) -> None:
             {"membershipIdentifier": M, "trainedModelInferenceJobArn": a.physical_id},
         )
         assert (job["trainedModelArn"], job["trainedModelVersionIdentifier"]) == (
-            w.inputs[0],
+            w.inputs["model"],
             w.input_version,
         )
     assert w.trainings() == 1
@@ -422,6 +662,9 @@ def _(w: World) -> None:
     assert a.physical_id != CREATE_FAILED_MARKER  # the framework answers with A's id
     w.cfn.delete(w.props("A"), physical_id=a.physical_id)  # rollback: Delete(A)
     w.settle()
+    if w.kind.fails_at_once:  # refused in the create call: nothing was made
+        assert w.trainings() == 0
+        return
     (status,) = w.statuses()
     assert status == w.destroyed("CREATE_FAILED")
     assert w.trainings() == 1
@@ -445,16 +688,15 @@ def _(w: World) -> None:
         assert w.trainings() == 2
 
 
-@row("4 in-place update (tags only)")
+@row("4 in-place update (tags, and what the kind updates in place)")
 def _(w: World) -> None:
     a = w.cfn.create(w.props("A"))
     assert w.deployed(a, "A"), a.reason
-    tagged = w.props("A", tags={"team": "ml"})
-    updated = w.cfn.update(tagged, old=w.props("A"), physical_id=a.physical_id)
+    changed = w.change_in_place(w.props("A"))
+    updated = w.cfn.update(changed, old=w.props("A"), physical_id=a.physical_id)
     assert updated.ok, updated.reason
     assert updated.physical_id == a.physical_id  # Update(new, old, A) -> returns A
-    (model,) = w.resources()
-    assert model["tags"]["team"] == "ml"
+    assert w.changed_in_place()
     assert w.trainings() == 1
 
 
@@ -466,7 +708,7 @@ def _(w: World) -> None:
     unwaited.pop(contract.COMPLETION_TIMEOUT_SECONDS, None)
     a = w.cfn.create(unwaited)
     assert a.ok, a.reason
-    assert w.status(a.physical_id) != "ACTIVE"  # it did not wait
+    assert w.kind.instant or w.status(a.physical_id) != "ACTIVE"  # it did not wait
     # Update(new, old, A): waiting is on now; whatever uses it next is deployed after it
     waited = w.cfn.update(w.props("A"), old=unwaited, physical_id=a.physical_id)
     assert w.deployed(waited, "A"), waited.reason
@@ -524,10 +766,13 @@ def _row_7(w: World, rollback_id: str) -> None:
     back = w.cfn.update(w.props("A"), old=w.props("B"), physical_id=current, rollback=True)
     assert back.ok, back.reason
     assert back.physical_id == a.physical_id
-    assert w.trainings() == 2
+    assert w.trainings() == (1 if w.kind.fails_at_once else 2)
     if rollback_id == "B":  # cleanup of the replacement CloudFormation knows
         assert w.cfn.delete(w.props("B"), physical_id=b.physical_id).ok
     w.settle()
+    assert w.status(a.physical_id) == "ACTIVE"
+    if w.kind.fails_at_once:
+        return  # B's create call was refused: nothing to stop
     (model,) = [m for m in w.resources() if w.physical(m) != a.physical_id]
     # B: deleted under DESTROY (by the cleanup's Delete, or by the rollback naming A,
     # after which no Delete comes for it), else kept
@@ -549,13 +794,19 @@ def _(w: World) -> None:
 def _(w: World) -> None:
     a = w.cfn.create(w.props("A"))
     assert w.deployed(a, "A"), a.reason
-    tagged = w.props("A", tags={"team": "ml"})
-    assert w.cfn.update(tagged, old=w.props("A"), physical_id=a.physical_id).ok
-    back = w.cfn.update(w.props("A"), old=tagged, physical_id=a.physical_id, rollback=True)
+    changed = w.change_in_place(w.props("A"))
+    assert w.cfn.update(changed, old=w.props("A"), physical_id=a.physical_id).ok
+    assert w.changed_in_place()
+    back = w.cfn.update(w.props("A"), old=changed, physical_id=a.physical_id, rollback=True)
     assert back.ok, back.reason
     assert back.physical_id == a.physical_id  # Update(props=old, old=new, A) -> returns A
     (model,) = w.resources()
     assert "team" not in model["tags"]
+    held = model["request"]  # what the service holds is the original's again
+    original = w.props("A")
+    for key in w.kind.in_place:
+        if key in _API:
+            assert held.get(_API[key]) == original.get(key)
     assert w.trainings() == 1
 
 
@@ -597,16 +848,16 @@ def _cancelled_first_deploy(w: World, started: int) -> None:
     running (the Delete or the poll stopped it); under RETAIN what was started is kept,
     and deploying again adopts it (no second training)."""
     w.settle()
-    if w.destroy:
-        assert all(status == "INACTIVE" for status in w.statuses()), w.statuses()
-    else:
+    if w.destroy and w.kind.removable:
+        assert all(status == w.kind.stopped for status in w.statuses()), w.statuses()
+    else:  # RETAIN kept it; an export cannot be undone
         live = ("CREATE_PENDING", "CREATE_IN_PROGRESS", "ACTIVE")
         assert all(status in live for status in w.statuses()), w.statuses()
     assert w.trainings() == started
     w.recreate_stack()
     again = w.cfn.create(w.props("A"))
     assert w.deployed(again, "A"), again.reason
-    kept = started and not w.destroy
+    kept = started and (not w.destroy or not w.kind.removable)
     assert w.trainings() == (started if kept else started + 1)
 
 
@@ -688,13 +939,13 @@ def _guarded(w: World, config: str, *, allowed: bool = False) -> dict[str, Any]:
     return props
 
 
-def test_the_guard_refuses_a_replacement_before_anything_starts(world: World) -> None:
+def test_the_guard_refuses_a_replacement_before_anything_starts(guarded: World) -> None:
     """``replacement_protection``: a replacing update (rows 5 to 7 begin with one: a
     changed create parameter) fails before anything starts, naming what changed and how to allow it;
     its rollback, Update(props=old, old=new, A), returns A and starts nothing; an
     in-place update (tags) still goes through, and a deploy that lifts the guard
     replaces as row 5 does."""
-    w = world
+    w = guarded
     created = w.cfn.create(_guarded(w, "A"))
     assert w.deployed(created, "A"), created.reason
     refused = w.cfn.update(_guarded(w, "B"), old=_guarded(w, "A"), physical_id=created.physical_id)
@@ -705,6 +956,12 @@ def test_the_guard_refuses_a_replacement_before_anything_starts(world: World) ->
         "trained-model": "hyperparameters['epochs']: changed (values hidden)",
         "ml-input-channel": "data_source (its query): changed (values hidden)",
         "inference-job": "instance_type: 'ml.m5.xlarge' -> 'ml.m5.2xlarge'",
+        "audience-model": (
+            "training_data_start_time: '2026-01-01T00:00:00Z' -> '2026-02-01T00:00:00Z'"
+        ),
+        "audience-generation-job": (
+            "seed_audience (its S3 location): 's3://seeds/a.csv' -> 's3://seeds/b.csv'"
+        ),
     }[w.kind.emulated_name]
     assert changed in refused.reason, refused.reason
     assert w.trainings() == 1  # nothing started

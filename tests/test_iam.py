@@ -14,13 +14,29 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template
 
 from cdk_cleanrooms_ml import (
+    AudienceExportJob,
+    AudienceGenerationJob,
+    AudienceModel,
+    ConfiguredAudienceModel,
     MLConfiguration,
     MLInputChannel,
     TrainedModel,
+    TrainedModelExportJob,
     TrainedModelInferenceJob,
 )
 from cdk_cleanrooms_ml._provider import PROVIDER_ID
-from helpers import MEMBERSHIP, channel_props, job_props, new_stack, valid_props
+from helpers import (
+    MEMBERSHIP,
+    audience_export_props,
+    audience_model_props,
+    channel_props,
+    configured_props,
+    generation_props,
+    job_props,
+    model_export_props,
+    new_stack,
+    valid_props,
+)
 
 HANDLER = Path(__file__).resolve().parent.parent / "lambda" / "handler"
 
@@ -30,9 +46,16 @@ KIND_MODULES = {
     "MLInputChannel": "ml_input_channels.py",
     "TrainedModelInferenceJob": "inference_jobs.py",
     "MLConfiguration": "ml_configurations.py",
+    "TrainedModelExportJob": "trained_model_exports.py",
+    "AudienceModel": "audience_models.py",
+    "ConfiguredAudienceModel": "configured_audience_models.py",
+    "AudienceGenerationJob": "audience_generation_jobs.py",
+    "AudienceExportJob": "audience_exports.py",
 }
-# the engine tags what it creates (engine/shared.py); an ML configuration has no tags
+# the engine tags what it creates (engine/shared.py); an ML configuration and the
+# exports have no tags
 TAGGING = {"TagResource", "UntagResource"}
+UNTAGGED = {"MLConfiguration", "TrainedModelExportJob", "AudienceExportJob"}
 
 
 def _called_operations(*paths: Path) -> set[str]:
@@ -63,7 +86,7 @@ def _called_operations(*paths: Path) -> set[str]:
 
 def _kind_operations(kind: str) -> set[str]:
     own = _called_operations(HANDLER / KIND_MODULES[kind])
-    return own if kind == "MLConfiguration" else own | TAGGING
+    return own if kind in UNTAGGED else own | TAGGING
 
 
 def _build(stack: Stack, kind: str) -> None:
@@ -73,6 +96,16 @@ def _build(stack: Stack, kind: str) -> None:
         MLInputChannel(stack, "Channel", **channel_props())
     elif kind == "TrainedModelInferenceJob":
         TrainedModelInferenceJob(stack, "Job", **job_props(stack))
+    elif kind == "TrainedModelExportJob":
+        TrainedModelExportJob(stack, "Export", **model_export_props(stack))
+    elif kind == "AudienceModel":
+        AudienceModel(stack, "Audience", **audience_model_props())
+    elif kind == "ConfiguredAudienceModel":
+        ConfiguredAudienceModel(stack, "Configured", **configured_props(stack))
+    elif kind == "AudienceGenerationJob":
+        AudienceGenerationJob(stack, "Generation", **generation_props(stack))
+    elif kind == "AudienceExportJob":
+        AudienceExportJob(stack, "AudienceExport", **audience_export_props(stack))
     else:
         MLConfiguration(
             stack,
@@ -118,12 +151,34 @@ def test_the_code_calls_the_operations_we_expect() -> None:
         "PutMLConfiguration",
         "GetMLConfiguration",
         "DeleteMLConfiguration",
+        "StartTrainedModelExportJob",
+        "ListCollaborationTrainedModelExportJobs",
+        "CreateAudienceModel",
+        "GetAudienceModel",
+        "ListAudienceModels",
+        "DeleteAudienceModel",
+        "CreateConfiguredAudienceModel",
+        "GetConfiguredAudienceModel",
+        "ListConfiguredAudienceModels",
+        "UpdateConfiguredAudienceModel",
+        "DeleteConfiguredAudienceModel",
+        "GetConfiguredAudienceModelPolicy",
+        "PutConfiguredAudienceModelPolicy",
+        "DeleteConfiguredAudienceModelPolicy",
+        "StartAudienceGenerationJob",
+        "GetAudienceGenerationJob",
+        "ListAudienceGenerationJobs",
+        "DeleteAudienceGenerationJob",
+        "StartAudienceExportJob",
+        "ListAudienceExportJobs",
         "TagResource",
         "UntagResource",
     }
-    # every operation belongs to exactly one kind's module, or is the engine's tagging
+    # every operation belongs to exactly one kind's module, or is the engine's tagging,
+    # but what an export reads of its model (its membership's collaboration)
     kinds = [_kind_operations(kind) - TAGGING for kind in KIND_MODULES]
-    assert sum(len(ops) for ops in kinds) == len(_called_operations() - TAGGING)
+    shared = {"GetTrainedModel"}
+    assert sum(len(ops - shared) for ops in kinds) == len(_called_operations() - TAGGING - shared)
 
 
 CREATES = {
@@ -131,8 +186,22 @@ CREATES = {
     "MLInputChannel": {"CreateMLInputChannel"},
     "TrainedModelInferenceJob": {"StartTrainedModelInferenceJob"},
     "MLConfiguration": {"PutMLConfiguration"},
+    "TrainedModelExportJob": {
+        "StartTrainedModelExportJob",
+        "ListCollaborationTrainedModelExportJobs",
+    },
+    "AudienceModel": {"CreateAudienceModel"},
+    "ConfiguredAudienceModel": {
+        "CreateConfiguredAudienceModel",
+        "UpdateConfiguredAudienceModel",
+        "PutConfiguredAudienceModelPolicy",
+        "DeleteConfiguredAudienceModelPolicy",
+    },
+    "AudienceGenerationJob": {"StartAudienceGenerationJob"},
+    "AudienceExportJob": {"StartAudienceExportJob", "ListAudienceExportJobs"},
 }
-"""What only a construct of the kind grants: making one."""
+"""What only a construct of the kind grants: making one (and what only its updates, or
+the waits of a kind a Delete never reads, need)."""
 LIFECYCLE_SIDS = {
     "ManageWhatItMade",
     "FindAndDeleteWithoutResourceLevelPermissions",
@@ -146,7 +215,15 @@ EVERY = {
     "cloudformation:ListStackResources",  # index._stack_resources
     "cloudformation:DescribeStacks",  # index._stack_operation
 }
-PASSES_A_ROLE = {"MLInputChannel", "MLConfiguration"}
+PASSES_A_ROLE = {
+    "MLInputChannel",
+    "MLConfiguration",
+    "ConfiguredAudienceModel",
+    "AudienceGenerationJob",
+}
+PASSES_A_COLLABORATION = {"TrainedModelExportJob"}
+"""Kinds whose calls name a collaboration (an audience generation job's only with a SQL
+seed: not the one built here)."""
 LOGS = {"logs:CreateLogStream", "logs:PutLogEvents"}
 
 
@@ -169,7 +246,12 @@ def test_handler_role_allows_the_lifecycle_of_every_kind_and_making_only_its_own
     cleanrooms_ml = {a.split(":", 1)[1] for a in actions if a.startswith("cleanrooms-ml:")}
     assert cleanrooms_ml == _lifecycle() | CREATES[kind]
     others = set(actions) - {f"cleanrooms-ml:{op}" for op in cleanrooms_ml}
-    assert others == EVERY | LOGS | ({"iam:PassRole"} if kind in PASSES_A_ROLE else set())
+    assert others == (
+        EVERY
+        | LOGS
+        | ({"iam:PassRole"} if kind in PASSES_A_ROLE else set())
+        | ({"cleanrooms:PassCollaboration"} if kind in PASSES_A_COLLABORATION else set())
+    )
 
 
 def _lifecycle_statements(stack: Stack) -> list[Any]:
@@ -222,6 +304,9 @@ def test_only_actions_without_resource_level_permissions_have_a_star_resource() 
     assert starred == [
         "cleanrooms-ml:DeleteMLConfiguration",
         "cleanrooms-ml:GetMLConfiguration",
+        "cleanrooms-ml:ListAudienceGenerationJobs",
+        "cleanrooms-ml:ListAudienceModels",
+        "cleanrooms-ml:ListConfiguredAudienceModels",
         "cleanrooms-ml:ListMLInputChannels",
         "cleanrooms-ml:ListTrainedModelInferenceJobs",
         "cleanrooms-ml:ListTrainedModels",

@@ -89,6 +89,8 @@ def test_every_operation_the_handler_calls_has_its_permissions_modelled() -> Non
         assert needs, operation
         if "membershipIdentifier" in params:
             assert Need("cleanrooms:PassMembership", membership_arn(M)) in needs
+        if "collaborationIdentifier" in params:
+            assert any(n.action == "cleanrooms:PassCollaboration" for n in needs)
 
 
 ASSOCIATION = f"{PREFIX}/configured-model-algorithm-association/a"
@@ -102,6 +104,11 @@ def _example(member: str) -> object:
         "inputChannel": {"roleArn": "arn:aws:iam::000000000000:role/r"},
         "defaultOutputLocation": {"roleArn": "arn:aws:iam::000000000000:role/r"},
         "dataSource": {"mlInputChannelArn": f"{PREFIX}/ml-input-channel/c"},
+        "seedAudience": {"roleArn": "arn:aws:iam::000000000000:role/r"},
+        "outputConfig": {"roleArn": "arn:aws:iam::000000000000:role/r"},
+        "collaborationIdentifier": "11111111-2222-4333-8444-555555555555",
+        "audienceSize": {"type": "ABSOLUTE", "value": 1000},
+        "sharedAudienceMetrics": ["ALL"],
     }.get(member, f"{PREFIX}/trained-model/x")
 
 

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
@@ -22,6 +25,7 @@ from cdk_cleanrooms_ml.local import resources as clouds_resources
 from local_cli import LOCAL_ASSOCIATION, MEMBERSHIP, SharedCloud, outputs_of
 
 APP = "python3 examples/app.py"
+MEMBER_ACCOUNT = "111122223333"
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
@@ -104,15 +108,17 @@ def test_incremental_example_deploys_a_versioned_successor(
     assert left == []
 
 
-@pytest.mark.slow(seconds=27)
+@pytest.mark.slow(seconds=28)
 def test_full_pipeline_deploys_every_clean_rooms_ml_resource_and_destroys_them(
     local_cloud: SharedCloud, tmp_path: Path
 ) -> None:
     """examples/full_pipeline.py with an association made elsewhere: MiniStack has no
-    AWS::CleanRoomsML::* types, so the L1 algorithm and association are left out."""
+    AWS::CleanRoomsML::* types, so the L1 algorithm and association are left out. The
+    model is exported to a member account too."""
     app, stack = "python3 examples/full_pipeline.py", "CleanRoomsMLFullPipeline"
     context = [
         f"configuredModelAlgorithmAssociationArn={LOCAL_ASSOCIATION}",
+        f"exportAccountId={MEMBER_ACCOUNT}",
         "removalPolicy=destroy",
     ]
     local_cloud.deploy(app, stack, *context, outputs=tmp_path / "outputs.json")
@@ -135,6 +141,10 @@ def test_full_pipeline_deploys_every_clean_rooms_ml_resource_and_destroys_them(
     )
     assert job["status"] == outputs["InferenceJobStatus"] == "ACTIVE"
     assert job["dataSource"] == {"mlInputChannelArn": outputs["ScoringChannelArn"]}
+    (export,) = _model_exports(ml, model)
+    assert export["name"] == outputs["ExportJobName"]
+    assert export["status"] == outputs["ExportJobStatus"] == "ACTIVE"
+    assert export["outputConfiguration"] == {"members": [{"accountId": MEMBER_ACCOUNT}]}
     configuration = ml.get_ml_configuration(membershipIdentifier=membership)
     destination = configuration["defaultOutputLocation"]["destination"]["s3Destination"]
     assert destination["s3Uri"] == f"s3://{outputs['ResultsBucket']}/cleanrooms-ml/"
@@ -167,10 +177,20 @@ def test_full_pipeline_deploys_every_clean_rooms_ml_resource_and_destroys_them(
         membershipIdentifier=membership, trainedModelInferenceJobArn=outputs["InferenceJobArn"]
     )
     assert job["status"] == "ACTIVE"  # finished: nothing to cancel, and jobs have no delete
+    assert [e["name"] for e in _model_exports(ml, model)] == [export["name"]]  # not undone
     with pytest.raises(ml.exceptions.ResourceNotFoundException):
         ml.get_ml_configuration(membershipIdentifier=membership)
     with pytest.raises(ClientError):
         s3.head_bucket(Bucket=outputs["ResultsBucket"])
+
+
+def _model_exports(ml: Any, model: Mapping[str, Any]) -> list[dict[str, Any]]:
+    listed = ml.list_collaboration_trained_model_export_jobs(
+        collaborationIdentifier=model["collaborationIdentifier"],
+        trainedModelArn=model["trainedModelArn"],
+    )
+    found: list[dict[str, Any]] = listed["collaborationTrainedModelExportJobs"]
+    return found
 
 
 REGIONAL_APP = """
@@ -284,3 +304,119 @@ def test_diff_previews_what_a_deploy_replaces_and_the_deploy_does_just_that(
     assert len(made) == 2  # the two trainings the preview said
     assert sum(status == "ACTIVE" for status in after.values()) == 2
     local_cloud.destroy(PREVIEW_APP, stack, f"stackName={stack}", "renameJob=1", "dropExtra=1")
+
+
+LOOKALIKE = "python3 examples/lookalike.py"
+TRAINING_DATASET = (
+    "arn:aws:cleanrooms-ml:us-east-1:000000000000:training-dataset/"
+    "5e4d3c2b-1a09-4f8e-9d7c-6b5a4f3e2d1c"
+)
+
+
+@pytest.mark.slow(seconds=47)
+def test_lookalike_example_deploys_updates_in_place_replaces_and_destroys(
+    local_cloud: SharedCloud, tmp_path: Path
+) -> None:
+    """examples/lookalike.py with a training dataset made elsewhere (MiniStack has no
+    AWS::CleanRoomsML::* types): the audience model on the long path, the configured
+    audience model with its resource policy, an audience from a SQL seed, its export;
+    the configured model's description updated in place; a new training window trains a
+    new audience model the configured one is moved to in place; all deleted on destroy."""
+    stack = "CleanRoomsMLLookalike"
+    context = [f"trainingDatasetArn={TRAINING_DATASET}", "removalPolicy=destroy"]
+    ml = local_cloud.cleanroomsml()
+    with local_cloud.timings(training_seconds=0.5):  # four in a row: the chain's
+        _lookalike(local_cloud, ml, stack, context, tmp_path)
+
+
+def _lookalike(
+    local_cloud: SharedCloud, ml: Any, stack: str, context: list[str], tmp_path: Path
+) -> None:
+    local_cloud.deploy(LOOKALIKE, stack, *context, outputs=tmp_path / "1.json")
+    first = outputs_of(tmp_path / "1.json", stack)
+    model = ml.get_audience_model(audienceModelArn=first["AudienceModelArn"])
+    assert model["status"] == "ACTIVE"
+    assert model["trainingDatasetArn"] == TRAINING_DATASET
+    assert model["trainingDataStartTime"] == datetime(2026, 1, 1, tzinfo=UTC)
+    assert model["trainingDataEndTime"] == datetime(2026, 7, 1, tzinfo=UTC)
+    configured_arn = first["ConfiguredAudienceModelArn"]
+    configured = ml.get_configured_audience_model(configuredAudienceModelArn=configured_arn)
+    assert configured["audienceModelArn"] == first["AudienceModelArn"]
+    assert configured["description"] == "Lookalikes of last season's buyers"
+    assert configured["audienceSizeConfig"] == {
+        "audienceSizeType": "ABSOLUTE",
+        "audienceSizeBins": [10_000, 50_000, 100_000],
+    }
+    assert configured["minMatchingSeedSize"] == 500
+    destination = configured["outputConfig"]["destination"]["s3Destination"]
+    assert destination["s3Uri"] == f"s3://{first['AudiencesBucket']}/audiences/"
+    held = ml.get_configured_audience_model_policy(configuredAudienceModelArn=configured_arn)
+    (statement,) = json.loads(held["configuredAudienceModelPolicy"])["Statement"]
+    assert statement["Principal"] == {"AWS": f"arn:aws:iam::{MEMBER_ACCOUNT}:root"}
+    assert statement["Action"] == "cleanrooms-ml:StartAudienceGenerationJob"
+    assert statement["Resource"] == "*"  # itself (a policy cannot name its own ARN)
+    job = ml.get_audience_generation_job(audienceGenerationJobArn=first["AudienceGenerationJobArn"])
+    assert job["status"] == first["AudienceGenerationJobStatus"] == "ACTIVE"
+    assert job["configuredAudienceModelArn"] == configured_arn
+    assert job["seedAudience"]["sqlParameters"]["queryString"].startswith("SELECT user_id")
+    assert job["includeSeedInOutput"] is False
+    (export,) = _audience_exports(ml, first["AudienceGenerationJobArn"])
+    assert export["name"] == first["AudienceExportJobName"]
+    assert export["status"] == first["AudienceExportJobStatus"] == "ACTIVE"
+    assert export["audienceSize"] == {"type": "ABSOLUTE", "value": 10_000}
+    made = _audience_resources(local_cloud)
+
+    # the configured model's description: UpdateConfiguredAudienceModel, nothing replaced
+    described = [*context, "description=Lookalikes of this season's buyers"]
+    local_cloud.deploy(LOOKALIKE, stack, *described, outputs=tmp_path / "2.json")
+    assert outputs_of(tmp_path / "2.json", stack) == first
+    configured = ml.get_configured_audience_model(configuredAudienceModelArn=configured_arn)
+    assert configured["description"] == "Lookalikes of this season's buyers"
+    assert _audience_resources(local_cloud) == made
+
+    # a new training window: a new audience model, allowed for this deploy (the example
+    # protects it); the configured model moves to it in place, the old one is deleted
+    window = [
+        *described,
+        "trainingDataStartTime=2026-02-01T00:00:00+00:00",
+        "cdk-cleanrooms-ml:allowReplacement=CleanRoomsMLLookalike/AudienceModel",
+    ]
+    local_cloud.deploy(LOOKALIKE, stack, *window, outputs=tmp_path / "3.json")
+    third = outputs_of(tmp_path / "3.json", stack)
+    assert third["AudienceModelArn"] != first["AudienceModelArn"]
+    assert {**third, "AudienceModelArn": first["AudienceModelArn"]} == first
+    model = ml.get_audience_model(audienceModelArn=third["AudienceModelArn"])
+    assert model["trainingDataStartTime"] == datetime(2026, 2, 1, tzinfo=UTC)
+    configured = ml.get_configured_audience_model(configuredAudienceModelArn=configured_arn)
+    assert configured["audienceModelArn"] == third["AudienceModelArn"]
+    with pytest.raises(ml.exceptions.ResourceNotFoundException):
+        ml.get_audience_model(audienceModelArn=first["AudienceModelArn"])  # DESTROY
+
+    local_cloud.destroy(LOOKALIKE, stack, *window)
+    with pytest.raises(ml.exceptions.ResourceNotFoundException):
+        ml.get_audience_generation_job(audienceGenerationJobArn=first["AudienceGenerationJobArn"])
+    with pytest.raises(ml.exceptions.ResourceNotFoundException):
+        ml.get_configured_audience_model(configuredAudienceModelArn=configured_arn)
+    with pytest.raises(ml.exceptions.ResourceNotFoundException):
+        ml.get_audience_model(audienceModelArn=third["AudienceModelArn"])
+    assert _audience_exports(ml, first["AudienceGenerationJobArn"]) == []  # gone with its job
+    assert _audience_resources(local_cloud) == {}
+
+
+def _audience_exports(ml: Any, job: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = ml.list_audience_export_jobs(audienceGenerationJobArn=job)[
+        "audienceExportJobs"
+    ]
+    return found
+
+
+def _audience_resources(cloud: SharedCloud) -> dict[str, int]:
+    """How many of each audience kind the emulator holds (deleted ones are gone)."""
+    held = cloud.control("resources")
+    kinds = (
+        "audience-model",
+        "configured-audience-model",
+        "audience-generation-job",
+        "audience-export-job",
+    )
+    return {kind: len(held[kind]) for kind in kinds if held.get(kind)}

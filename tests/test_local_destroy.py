@@ -10,9 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from emulated import emulator_client
 
 from cdk_cleanrooms_ml.local import leftovers, processes
+from cdk_cleanrooms_ml.local.cloud import Cloud
+from cdk_cleanrooms_ml.local.emulator import Emulator, Timings, start_server
 from cdk_cleanrooms_ml.local.leftovers import Stack
+from cdk_cleanrooms_ml.local.resources import physical_id as resources_physical
 from cdk_cleanrooms_ml.local.resources import shaped
 from local_cli import ROOT, SharedCloud
 
@@ -105,6 +109,122 @@ def test_what_a_destroyed_stack_left_is_chosen_by_owner_record_and_status() -> N
         ("trained-model-inference-job", f"{PREFIX}/trained-model-inference-job/running"),
         ("ml-configuration", M),  # the stack's record names it (it has no tags)
     ]
+
+
+ACCOUNT = "arn:aws:cleanrooms-ml:us-east-1:000000000000"
+
+
+def test_a_destroyed_stack_s_audience_resources_are_left_and_purged_users_first() -> None:
+    def tag(who: str) -> dict[str, str]:
+        return {OWNER: f"v2.0123456789abcdef.0123456789abcdef.0123456789abcdef.{who}"}
+
+    def audience(kind: str, ident: str, who: str, status: str = "ACTIVE") -> dict[str, Any]:
+        arn = f"{ACCOUNT}:{kind}/{ident}"
+        return {"arn": arn, "name": ident, "status": status, "tags": tag(who)}
+
+    job = f"{ACCOUNT}:audience-generation-job/job"
+    model = f"{PREFIX}/trained-model/kept"
+    raw: dict[str, list[dict[str, Any]]] = {
+        "audience-model": [
+            audience("audience-model", "model", "Gone/Model"),
+            audience("audience-model", "going", "Gone/Going", "DELETE_IN_PROGRESS"),
+            audience("audience-model", "failed", "Gone/Failed", "DELETE_FAILED"),
+            audience("audience-model", "training", "Gone/Training", "CREATE_IN_PROGRESS"),
+        ],
+        "configured-audience-model": [
+            audience("configured-audience-model", "configured", "Gone/Configured"),
+            audience("configured-audience-model", "theirs", "Live/Configured"),
+        ],
+        "audience-generation-job": [audience("audience-generation-job", "job", "Gone/Job")],
+        # an export has no tags: the stack's record names it, yet it cannot be undone
+        "audience-export-job": [{"parent": job, "name": "a b", "status": "ACTIVE"}],
+        "trained-model-export-job": [
+            {
+                "parent": model,
+                "name": "export",
+                "status": "ACTIVE",
+                "request": {"trainedModelVersionIdentifier": "v1"},
+            }
+        ],
+    }
+    resources = shaped(raw)
+    exports = [f"{job}/export-job/a%20b", f"{model}/export-job/export#v1"]
+    assert [
+        resources_physical(kind, record)
+        for kind in ("audience-export-job", "trained-model-export-job")
+        for record in resources[kind]
+    ] == exports
+    found = leftovers.left(resources, {"Gone"}, {"Gone": exports}, [])
+    names = [(kind, record["name"]) for kind, record in found]
+    assert names == [
+        ("audience-model", "model"),
+        ("audience-model", "failed"),
+        ("audience-model", "training"),  # a Delete stops its training (A21)
+        ("configured-audience-model", "configured"),
+        ("audience-generation-job", "job"),
+    ]
+    calls = [leftovers._action(kind, record) for kind, record in leftovers._ordered(found)]
+    assert calls == [
+        ("delete_audience_generation_job", {"audienceGenerationJobArn": job}),
+        (
+            "delete_configured_audience_model",
+            {"configuredAudienceModelArn": f"{ACCOUNT}:configured-audience-model/configured"},
+        ),
+        ("delete_audience_model", {"audienceModelArn": f"{ACCOUNT}:audience-model/model"}),
+        ("delete_audience_model", {"audienceModelArn": f"{ACCOUNT}:audience-model/failed"}),
+        ("delete_audience_model", {"audienceModelArn": f"{ACCOUNT}:audience-model/training"}),
+    ]
+    going = next(r for r in resources["audience-model"] if r["name"] == "going")
+    assert leftovers._action("audience-model", going) is None  # wait until it is gone
+
+
+def test_purge_deletes_a_destroyed_stack_s_lookalike_chain_through_the_api(
+    tmp_path: Path,
+) -> None:
+    """Against the emulator: the audience model goes last (not while a configured
+    audience model uses it), the export with its job; asked first, its deletion fails."""
+    server = start_server(Emulator(timings=Timings(0, 0, 0)))
+    try:
+        client = emulator_client(server)
+        cloud = Cloud(tmp_path, server.endpoint_url, "http://127.0.0.1:9", None)
+        tag = "v2.0123456789abcdef.0123456789abcdef.0123456789abcdef.Gone/{}@0123456789ab~01234567"
+        role = "arn:aws:iam::000000000000:role/r"
+        model = client.create_audience_model(
+            name="m",
+            trainingDatasetArn=f"{ACCOUNT}:training-dataset/d",
+            tags={OWNER: tag.format("Model")},
+        )["audienceModelArn"]
+        configured = client.create_configured_audience_model(
+            name="c",
+            audienceModelArn=model,
+            outputConfig={"destination": {"s3Destination": {"s3Uri": "s3://b/"}}, "roleArn": role},
+            sharedAudienceMetrics=["ALL"],
+            audienceSizeConfig={"audienceSizeType": "ABSOLUTE", "audienceSizeBins": [1000]},
+            tags={OWNER: tag.format("Configured")},
+        )["configuredAudienceModelArn"]
+        job = client.start_audience_generation_job(
+            name="j",
+            configuredAudienceModelArn=configured,
+            seedAudience={"dataSource": {"s3Uri": "s3://b/seed.csv"}, "roleArn": role},
+            tags={OWNER: tag.format("Job")},
+        )["audienceGenerationJobArn"]
+        client.start_audience_export_job(
+            name="e", audienceGenerationJobArn=job, audienceSize={"type": "ABSOLUTE", "value": 1000}
+        )
+        found = leftovers.left(shaped(cloud.emulator("resources")), {"Gone"}, {}, [])
+        assert [kind for kind, _ in found] == [
+            "audience-model",
+            "configured-audience-model",
+            "audience-generation-job",
+        ]
+        first = [(kind, record) for kind, record in found if kind == "audience-model"]
+        (problem,) = leftovers.purge(cloud, first, timeout=5)
+        assert "ConflictException" in problem  # a configured audience model still uses it
+        assert leftovers.purge(cloud, found, timeout=5) == []
+        left = shaped(cloud.emulator("resources"))
+        assert {kind: held for kind, held in left.items() if held} == {}
+    finally:
+        server.stop()
 
 
 def _raw(kind: str, ident: str, status: str = "ACTIVE") -> dict[str, Any]:

@@ -16,16 +16,36 @@ from hypothesis import strategies as st
 import ownership
 from cdk_cleanrooms_ml._contract import RESERVED_TAG_KEY
 from cdk_cleanrooms_ml.local import resources
+from cdk_cleanrooms_ml.local.resources import KINDS
 from local_cli import LOCAL_ASSOCIATION, LOCAL_PREFIX, MEMBERSHIP, recorded_cloud, run
 
 OWNER = "cdk-cleanrooms-ml:owner"
 ROLE = "arn:aws:iam::000000000000:role/results"
 QUERY = {"sqlParameters": {"queryString": "SELECT 1"}}
+TRAINING_DATASET = "arn:aws:cleanrooms-ml:us-east-1:000000000000:training-dataset/seeds"
+
+
+_NAMED = {"name", "status"}
+_OWNED = {"arn", *_NAMED, "owner"}
+FIELDS: dict[str, set[str]] = {
+    "trained-model": {*_OWNED, "version", "membership", "hyperparameters"},
+    "ml-input-channel": {*_OWNED, "membership"},
+    "trained-model-inference-job": {*_OWNED, "membership"},
+    "ml-configuration": {"membership", "output_location", "role"},
+    "trained-model-export-job": {"exported", "version", *_NAMED},
+    "audience-model": _OWNED,
+    "configured-audience-model": _OWNED,
+    "audience-generation-job": _OWNED,
+    "audience-export-job": {"exported", *_NAMED, "audience_size"},
+}
+"""Each kind's fields in ``status --json`` (the README shows them)."""
 
 
 def one_of_each(emulator_url: str, stack: str) -> dict[str, str]:
-    """A model, a channel, a job and the ML configuration, as the stack's handler makes
-    them (each tagged as owned by ``<stack>/<logical id>``); their ARNs by kind."""
+    """A model, a channel, a job, the ML configuration, an export of the model, and the
+    lookalike chain (audience model, configured audience model, generation job, audience
+    export), as the stack's handler makes them (each that takes tags tagged as owned by
+    ``<stack>/<logical id>``); their ARNs by kind."""
     client: Any = boto3.client(
         "cleanroomsml",
         endpoint_url=emulator_url,
@@ -73,7 +93,50 @@ def one_of_each(emulator_url: str, stack: str) -> dict[str, str]:
             "roleArn": ROLE,
         },
     )
-    return {"model": model, "channel": channel, "job": job}
+    client.start_trained_model_export_job(
+        **common,
+        name=f"{stack}-Export",
+        trainedModelArn=model,
+        outputConfiguration={"members": [{"accountId": "111122223333"}]},
+    )
+    audience_model = client.create_audience_model(
+        name=f"{stack}-Audience",
+        trainingDatasetArn=TRAINING_DATASET,
+        tags=tags("Audience"),
+    )["audienceModelArn"]
+    configured = client.create_configured_audience_model(
+        name=f"{stack}-Lookalike",
+        audienceModelArn=audience_model,
+        outputConfig={
+            "destination": {"s3Destination": {"s3Uri": "s3://audiences/"}},
+            "roleArn": ROLE,
+        },
+        sharedAudienceMetrics=["ALL"],
+        audienceSizeConfig={"audienceSizeType": "ABSOLUTE", "audienceSizeBins": [1000]},
+        tags=tags("Lookalike"),
+    )["configuredAudienceModelArn"]
+    generation = client.start_audience_generation_job(
+        name=f"{stack}-Generation",
+        configuredAudienceModelArn=configured,
+        seedAudience={
+            "dataSource": {"s3Uri": "s3://seeds/seed.csv"},
+            "roleArn": ROLE,
+        },
+        tags=tags("Generation"),
+    )["audienceGenerationJobArn"]
+    client.start_audience_export_job(
+        name=f"{stack}-Audience-Export",
+        audienceGenerationJobArn=generation,
+        audienceSize={"type": "ABSOLUTE", "value": 1000},
+    )
+    return {
+        "model": model,
+        "channel": channel,
+        "job": job,
+        "audience_model": audience_model,
+        "configured": configured,
+        "generation": generation,
+    }
 
 
 def urllib_control(emulator_url: str) -> Any:
@@ -122,14 +185,62 @@ def test_status_gives_each_kind_its_own_fields(tmp_path: Path) -> None:
         "ml-configuration": [
             {"membership": MEMBERSHIP, "output_location": "s3://results/", "role": ROLE}
         ],
+        "trained-model-export-job": [
+            {
+                "exported": arns["model"],
+                "version": None,
+                "name": "MyModels-Export",
+                "status": "ACTIVE",
+            }
+        ],
+        "audience-model": [
+            {
+                "arn": arns["audience_model"],
+                "name": "MyModels-Audience",
+                "status": "ACTIVE",
+                "owner": "MyModels/Audience",
+            }
+        ],
+        "configured-audience-model": [
+            {
+                "arn": arns["configured"],
+                "name": "MyModels-Lookalike",
+                "status": "ACTIVE",
+                "owner": "MyModels/Lookalike",
+            }
+        ],
+        "audience-generation-job": [
+            {
+                "arn": arns["generation"],
+                "name": "MyModels-Generation",
+                "status": "ACTIVE",
+                "owner": "MyModels/Generation",
+            }
+        ],
+        "audience-export-job": [
+            {
+                "exported": arns["generation"],
+                "name": "MyModels-Audience-Export",
+                "status": "ACTIVE",
+                "audience_size": {"type": "ABSOLUTE", "value": 1000},
+            }
+        ],
     }
     assert arns["model"].startswith(LOCAL_PREFIX)
+    assert {kind: [set(record) for record in held] for kind, held in resources.items()} == {
+        kind: [fields] for kind, fields in FIELDS.items()
+    }
     lines = text.splitlines()[1:]
     assert lines == [
         f"  trained-model  MyModels-Model  ACTIVE  {arns['model']}",
         f"  ml-input-channel  MyModels-Rows  ACTIVE  {arns['channel']}",
         f"  trained-model-inference-job  MyModels-Scores  ACTIVE  {arns['job']}",
         f"  ml-configuration  {MEMBERSHIP}  s3://results/",
+        f"  trained-model-export-job  MyModels-Export  ACTIVE  of {arns['model']}",
+        f"  audience-model  MyModels-Audience  ACTIVE  {arns['audience_model']}",
+        f"  configured-audience-model  MyModels-Lookalike  ACTIVE  {arns['configured']}",
+        f"  audience-generation-job  MyModels-Generation  ACTIVE  {arns['generation']}",
+        f"  audience-export-job  MyModels-Audience-Export  ACTIVE  of {arns['generation']}",
     ]
 
 
@@ -139,26 +250,10 @@ def test_the_readme_documents_the_json_shape() -> None:
     shape = re.search(r"`status --json`.*?```json\n(.*?)```", section, flags=re.S)
     assert shape, "the local-cloud section shows status --json's shape"
     documented = json.loads(shape[1])
-    assert set(documented["resources"]) == {
-        "trained-model",
-        "ml-input-channel",
-        "trained-model-inference-job",
-        "ml-configuration",
-    }
-    assert set(documented["resources"]["ml-configuration"][0]) == {
-        "membership",
-        "output_location",
-        "role",
-    }
-    assert set(documented["resources"]["trained-model"][0]) == {
-        "arn",
-        "version",
-        "name",
-        "status",
-        "membership",
-        "owner",
-        "hyperparameters",
-    }
+    assert list(documented["resources"]) == list(KINDS)
+    for kind, records in documented["resources"].items():
+        assert records, f"the README shows a {kind} record"
+        assert [set(record) for record in records] == [FIELDS[kind]] * len(records), kind
 
 
 @given(

@@ -23,12 +23,21 @@ EXISTING = (
     "0f3d2a1b-1234-4cde-8f00-0123456789ab/trained-model/existing",
     "arn:aws:cleanrooms-ml:us-east-1:000000000000:membership/"
     "0f3d2a1b-1234-4cde-8f00-0123456789ab/ml-input-channel/existing",
+    "arn:aws:cleanrooms-ml:us-east-1:000000000000:audience-model/existing",
+    "arn:aws:cleanrooms-ml:us-east-1:000000000000:configured-audience-model/existing",
+    "arn:aws:cleanrooms-ml:us-east-1:000000000000:audience-generation-job/existing",
 )
 PIPELINE = (
     Piece("config", "Configuration"),
     Piece("channel", "Rows"),
     Piece("model", "Model"),
     Piece("job", "Scores"),
+)
+LOOKALIKE = (
+    Piece("audience", "Audience"),
+    Piece("configured", "Configured"),
+    Piece("generation", "Generation"),
+    Piece("audience_export", "Export"),
 )
 
 
@@ -196,3 +205,105 @@ def test_lines_name_each_construct_by_its_path_and_group_equal_trainings() -> No
     assert f"REPLACED  MLInputChannel Team/Rows ({rows.logical_id})" in text
     assert "uses Team/Rows, which is replaced" in text
     assert "2 trainings (2 x (ml.m5.xlarge x 1))" in result.summary()
+
+
+# --- the lookalike kinds and the exports -------------------------------------------------
+
+
+def test_the_lookalike_chain_created_counts_what_it_starts() -> None:
+    result = preview.preview("Sim", None, _app(*LOOKALIKE, Piece("model_export", "ModelExport")))
+    assert set(_actions(result).values()) == {preview.CREATED}
+    assert result.summary() == (
+        "this deploy starts 1 audience model training, 1 audience generation, "
+        "1 model export, 1 audience export"
+    )
+
+
+def test_a_configured_audience_model_s_description_is_updated_in_place() -> None:
+    new = [p.with_(variant=1) if p.kind == "configured" else p for p in LOOKALIKE]
+    result = preview.preview("Sim", _app(*LOOKALIKE), _app(*new))
+    assert _actions(result) == {"ConfiguredAudienceModel:Configured": preview.UPDATED}
+    (change,) = [c for c in result.changes if c.action == preview.UPDATED]
+    assert change.why == ["description"]
+    assert not result.replaces
+
+
+def test_its_tag_policy_replaces_it_and_drags_its_job_and_export_along() -> None:
+    new = [p.with_(variant=2) if p.kind == "configured" else p for p in LOOKALIKE]
+    result = preview.preview("Sim", _app(*LOOKALIKE), _app(*new))
+    assert _actions(result) == {
+        "ConfiguredAudienceModel:Configured": preview.REPLACED,
+        "AudienceGenerationJob:Generation": preview.REPLACED,
+        "AudienceExportJob:Export": preview.REPLACED,
+    }
+    configured, job, export = [c for c in result.changes if c.action == preview.REPLACED]
+    assert configured.why == [
+        "child_resource_tag_on_create_policy: 'NONE' -> 'FROM_PARENT_RESOURCE'"
+    ]
+    assert configured.destroys == "deletes it and its policy"
+    assert job.why == [f"uses {configured.logical_id}, which is replaced"]
+    assert export.destroys == preview.STAYS  # an export is not undone
+    assert "1 audience generation, 1 audience export" in result.summary()
+
+
+def test_a_retrained_audience_model_is_swapped_in_place_under_its_configured_model() -> None:
+    """The audience model is a setting of the configured one (updated in place), not part
+    of its identity: a new audience model leaves it, its job and its export in place."""
+    new = [p.with_(variant=1) if p.kind == "audience" else p for p in LOOKALIKE]
+    result = preview.preview("Sim", _app(*LOOKALIKE), _app(*new))
+    assert _actions(result) == {
+        "AudienceModel:Audience": preview.REPLACED,
+        "ConfiguredAudienceModel:Configured": preview.UPDATED,
+    }
+    (model,) = [c for c in result.changes if c.action == preview.REPLACED]
+    assert model.why == [
+        "training_data_start_time: '2026-01-01T00:00:00Z' -> '2026-01-02T00:00:00Z'"
+    ]
+    (configured,) = [c for c in result.changes if c.action == preview.UPDATED]
+    assert configured.why == [
+        f"uses {model.logical_id}, which is replaced: updated in place to use the new one"
+    ]
+    assert result.summary() == "this deploy starts 1 audience model training"
+
+
+def test_dropping_a_setting_the_service_cannot_unset_replaces() -> None:
+    from aws_cdk import App, Stack
+    from aws_cdk import aws_s3 as s3
+
+    from cdk_cleanrooms_ml import AudienceModel, ConfiguredAudienceModel, SharedAudienceMetrics
+
+    def app(seed_size: int | None) -> dict[str, Any]:
+        from aws_cdk.assertions import Template
+
+        stack = Stack(App(), "Sim")
+        ConfiguredAudienceModel(
+            stack,
+            "Configured",
+            audience_model=AudienceModel.from_audience_model_arn(stack, "M", EXISTING[2]),
+            output_bucket=s3.Bucket.from_bucket_name(stack, "B", "audiences"),
+            shared_audience_metrics=SharedAudienceMetrics.ALL,
+            min_matching_seed_size=seed_size,
+        )
+        return dict(Template.from_stack(stack).to_json())
+
+    assert _actions(preview.preview("Sim", app(None), app(100))) == {
+        "ConfiguredAudienceModel:Configured": preview.UPDATED
+    }
+    dropped = preview.preview("Sim", app(100), app(None))
+    (change,) = [c for c in dropped.changes if c.action == preview.REPLACED]
+    assert change.why == [
+        "min_matching_seed_size: unset (the service cannot unset it: a new one is made)"
+    ]
+
+
+def test_an_export_s_removal_says_it_stays_and_a_new_model_exports_again() -> None:
+    pieces = (Piece("model", "Model"), Piece("model_export", "Export"))
+    removed = preview.preview("Sim", _app(*pieces), _app(pieces[0]))
+    (change,) = [c for c in removed.changes if c.action == preview.DELETED]
+    assert change.destroys == preview.STAYS
+    retrained = preview.preview("Sim", _app(*pieces), _app(pieces[0].with_(variant=1), pieces[1]))
+    assert _actions(retrained) == {
+        "TrainedModel:Model": preview.REPLACED,
+        "TrainedModelExportJob:Export": preview.REPLACED,
+    }
+    assert "1 model export" in retrained.summary()

@@ -31,12 +31,17 @@ BLOCKS = re.findall(r"^```python\n(.*?)^```$", TEXT, flags=re.S | re.M)
 
 
 def test_the_readme_has_python_blocks_for_every_construct() -> None:
-    assert len(BLOCKS) >= 7
+    assert len(BLOCKS) >= 12
     for name in (
         "MLConfiguration(",
         "MLInputChannel(",
         "TrainedModel(",
         "TrainedModelInferenceJob(",
+        "TrainedModelExportJob(",
+        "AudienceModel(",
+        "ConfiguredAudienceModel(",
+        "AudienceGenerationJob(",
+        "AudienceExportJob(",
         "HandlerLogs.configure(",
     ):
         assert any(name in block for block in BLOCKS), name

@@ -15,6 +15,7 @@ import inspect
 import os
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -28,6 +29,13 @@ from hypothesis import strategies as st
 from test_validation_wording import badly_worded
 
 from cdk_cleanrooms_ml import (
+    AudienceExportJob,
+    AudienceGenerationJob,
+    AudienceModel,
+    AudienceSize,
+    AudienceSizeConfig,
+    AudienceSizeType,
+    ConfiguredAudienceModel,
     DataChannel,
     IncrementalTrainingDataChannel,
     InstanceType,
@@ -36,7 +44,11 @@ from cdk_cleanrooms_ml import (
     MLInputChannelDataSource,
     ResultFormat,
     S3DataDistributionType,
+    SeedAudience,
+    SharedAudienceMetrics,
+    TagOnCreatePolicy,
     TrainedModel,
+    TrainedModelExportJob,
     TrainedModelInferenceJob,
     TrainingInputMode,
     ValidationError,
@@ -45,13 +57,22 @@ from cdk_cleanrooms_ml import (
 from helpers import (
     ACCOUNT,
     ASSOCIATION_ARN,
+    AUDIENCE_GENERATION_JOB_ARN,
+    AUDIENCE_MODEL_ARN,
     CHANNEL_ARN,
+    CONFIGURED_AUDIENCE_MODEL_ARN,
     KMS_KEY_ARN,
     MEMBERSHIP,
     MODEL_ARN,
     REGION,
+    TRAINING_DATASET_ARN,
+    audience_export_props,
+    audience_model_props,
     channel_props,
+    configured_props,
+    generation_props,
     job_props,
+    model_export_props,
     valid_props,
 )
 
@@ -69,6 +90,11 @@ CONSTRUCTS: dict[str, tuple[type, Callable[[Stack], dict[str, Any]]]] = {
             "output_bucket": s3.Bucket.from_bucket_name(stack, "Output", "results"),
         },
     ),
+    "TrainedModelExportJob": (TrainedModelExportJob, model_export_props),
+    "AudienceModel": (AudienceModel, lambda stack: audience_model_props()),
+    "ConfiguredAudienceModel": (ConfiguredAudienceModel, configured_props),
+    "AudienceGenerationJob": (AudienceGenerationJob, generation_props),
+    "AudienceExportJob": (AudienceExportJob, audience_export_props),
 }
 
 
@@ -111,6 +137,11 @@ scalars = st.one_of(
             CHANNEL_ARN,
             MODEL_ARN,
             KMS_KEY_ARN,
+            TRAINING_DATASET_ARN,
+            AUDIENCE_MODEL_ARN,
+            CONFIGURED_AUDIENCE_MODEL_ARN,
+            AUDIENCE_GENERATION_JOB_ARN,
+            "s3://bucket/key",
             "ml.m5.xlarge",
             "DESTROY",
             "destroy",
@@ -146,6 +177,14 @@ cdk_values = st.sampled_from(
         TrainingInputMode.FILE,
         S3DataDistributionType.FULLY_REPLICATED,
         MLInputChannelDataSource.sql("SELECT 1"),
+        SharedAudienceMetrics.ALL,
+        AudienceSizeType.PERCENTAGE,
+        TagOnCreatePolicy.NONE,
+        AudienceSizeConfig(AudienceSizeType.ABSOLUTE, [1000]),
+        AudienceSize(AudienceSizeType.ABSOLUTE, 1000),
+        SeedAudience.sql("SELECT 1"),
+        datetime(2026, 1, 1, tzinfo=UTC),
+        datetime(2026, 1, 1),
         object(),
         int,
     ]
@@ -179,6 +218,22 @@ constructs = st.one_of(
         ),
     ),
     _construct("Config", lambda s, i: MLConfiguration.from_membership_identifier(s, i, MEMBERSHIP)),
+    _construct(
+        "Audience", lambda s, i: AudienceModel.from_audience_model_arn(s, i, AUDIENCE_MODEL_ARN)
+    ),
+    _construct(
+        "Configured",
+        lambda s, i: ConfiguredAudienceModel.from_configured_audience_model_arn(
+            s, i, CONFIGURED_AUDIENCE_MODEL_ARN
+        ),
+    ),
+    _construct(
+        "Generation",
+        lambda s, i: AudienceGenerationJob.from_audience_generation_job_arn(
+            s, i, AUDIENCE_GENERATION_JOB_ARN
+        ),
+    ),
+    _construct("Policy", lambda s, i: iam.PolicyDocument()),
     st.just(lambda stack: stack),
 )
 anything: st.SearchStrategy[Make] = st.one_of(
@@ -225,12 +280,33 @@ data_sources = st.one_of(
         )
     ),
 )
+seeds = st.one_of(
+    st.tuples(anything, anything).map(
+        lambda makes: lambda stack: SeedAudience.from_bucket(makes[0](stack), makes[1](stack))
+    ),
+    anything.map(lambda make: lambda stack: SeedAudience.sql(make(stack))),
+    st.tuples(anything, anything).map(
+        lambda makes: lambda stack: SeedAudience.analysis_template(makes[0](stack), makes[1](stack))
+    ),
+    st.tuples(anything, anything).map(
+        lambda makes: lambda stack: SeedAudience(bucket=makes[0](stack), key=makes[1](stack))
+    ),
+)
+sizes = st.tuples(anything, anything).map(
+    lambda makes: lambda stack: AudienceSize(makes[0](stack), makes[1](stack))
+)
+size_configs = st.tuples(anything, st.one_of(anything, _list_of(anything))).map(
+    lambda makes: lambda stack: AudienceSizeConfig(makes[0](stack), makes[1](stack))
+)
 SHAPED: dict[str, st.SearchStrategy[Make]] = {
     "data_channels": st.one_of(_list_of(data_channels), data_channels),
     "incremental_training_data_channels": st.one_of(
         _list_of(incremental_channels), incremental_channels
     ),
     "data_source": data_sources,
+    "seed_audience": seeds,
+    "audience_size": sizes,
+    "audience_size_config": size_configs,
 }
 
 

@@ -44,15 +44,38 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 from iam_sim import Enforcer
-from stack_apps import EXISTING_CHANNEL, EXISTING_MODEL, MEMBERSHIPS, AppSpec, Piece, template
+from stack_apps import (
+    EXISTING_AUDIENCE_MODEL,
+    EXISTING_CHANNEL,
+    EXISTING_CONFIGURED,
+    EXISTING_GENERATION,
+    EXISTING_MODEL,
+    KINDS,
+    MEMBERSHIPS,
+    SIZES,
+    AppSpec,
+    Piece,
+    template,
+)
 from stack_sim import Failure, Record, Simulator
 
 import contract
 import identity
+import index
 import ownership
 from cdk_cleanrooms_ml import ValidationError, preview
 from cdk_cleanrooms_ml.local.emulator import Emulator, EmulatorServer
-from cdk_cleanrooms_ml.local.emulator.state import CHANNEL, JOB, MODEL
+from cdk_cleanrooms_ml.local.emulator.state import (
+    AUDIENCE_EXPORT,
+    AUDIENCE_MODEL,
+    CHANNEL,
+    CONFIGURED_AUDIENCE_MODEL,
+    DELETED,
+    GENERATION_JOB,
+    JOB,
+    MODEL,
+    MODEL_EXPORT,
+)
 
 STUCK = {"ROLLBACK_FAILED", "UPDATE_ROLLBACK_FAILED", "DELETE_FAILED"}
 STATS: collections.Counter[str] = collections.Counter()
@@ -70,6 +93,8 @@ class World:
     def __init__(self, server: EmulatorServer, patch: pytest.MonkeyPatch) -> None:
         patch.setenv("CDK_VALIDATION", "false")
         client = client_for(server)
+        self.reader = client_for(server)
+        """A client of the emulator the handler's policy does not govern (for checks)."""
         self.enforcer = Enforcer()
         self.enforcer.install(client)
         self.emulator: Emulator = fresh_emulator(patch, server, client)
@@ -148,7 +173,7 @@ class World:
         self.held_exist()
 
     def ours(self) -> Iterator[tuple[str, dict[str, Any], ownership.Tag]]:
-        for kind in (MODEL, CHANNEL, JOB):
+        for kind in TAGGED:
             for resource in self.emulator.snapshot(kind):
                 tag = ownership.parse_tag(resource["tags"].get(contract.RESERVED_TAG_KEY))
                 if tag is not None:
@@ -161,7 +186,11 @@ class World:
         for physical_id in self.sim.kept:
             if physical_id.split("#")[0] == resource["arn"]:
                 return True
-            pending = ownership.parse_physical_id(ownership.arn_pattern("x"), physical_id)
+            pending = ownership.parse_physical_id(
+                ownership.arn_pattern("x"), physical_id
+            ) or ownership.parse_physical_id(
+                ownership.account_arn_pattern("x"), physical_id, ownership.ACCOUNT_SCOPE
+            )
             if (
                 isinstance(pending, ownership.Pending)
                 and pending.name == resource["name"]
@@ -194,7 +223,7 @@ class World:
             status = resource["status"]
             if status in ("INACTIVE", "CREATE_FAILED") and kind == JOB:
                 continue  # stopped, or failed: nothing runs
-            if status == "INACTIVE":
+            if status in ("INACTIVE", DELETED):
                 continue  # stopped or deleted
             if (
                 kind == JOB
@@ -222,6 +251,11 @@ class World:
         for kind, _, tag in self.ours():
             made[(kind, tag.request)] = made.get((kind, tag.request), 0) + 1
         assert all(count == 1 for count in made.values()), made
+        # an export has no tag: its generated name is its request's own, and no two
+        # exports of one resource share a name (the service refuses a second)
+        for kind in (MODEL_EXPORT, AUDIENCE_EXPORT):
+            names = [(r["parent"], r["name"]) for r in self.emulator.snapshot(kind)]
+            assert len(names) == len(set(names)), names
 
     def held_exist(self) -> None:
         """What the stack holds exists, with its properties' identity (it is settled)."""
@@ -235,22 +269,54 @@ class World:
                 membership = applied.physical_id.split(":", 1)[1]
                 assert membership in self.emulator.configurations(), applied
                 continue
+            if applied.type in EXPORTS:
+                self.export_holds(applied)
+                continue
             found = snapshot.get(applied.physical_id.split("#")[0])
             assert found is not None, f"{applied.logical_id} holds a gone {applied.physical_id}"
             kind, resource = found
-            assert resource["status"] != "INACTIVE", (applied.logical_id, resource["status"])
+            assert resource["status"] not in ("INACTIVE", DELETED), (
+                applied.logical_id,
+                resource["status"],
+            )
             tag = ownership.parse_tag(resource["tags"].get(contract.RESERVED_TAG_KEY))
             assert tag is not None
             document = {
                 MODEL: identity.trained_model_document,
                 CHANNEL: identity.ml_input_channel_document,
                 JOB: identity.inference_job_document,
+                AUDIENCE_MODEL: identity.audience_model_document,
+                CONFIGURED_AUDIENCE_MODEL: identity.configured_audience_model_document,
+                GENERATION_JOB: identity.audience_generation_job_document,
             }[kind](applied.properties)
             assert tag.identity == identity.digest(document)[: ownership.DIGEST_LENGTH]
+            if kind == CONFIGURED_AUDIENCE_MODEL:  # and its settings, updated in place
+                held = resource["request"]
+                wanted = identity.configured_audience_model_request(applied.properties)
+                for key in identity.CONFIGURED_AUDIENCE_MODEL_UPDATABLE:
+                    assert held.get(key) == wanted.get(key), (applied.logical_id, key)
+
+    def export_holds(self, applied: Any) -> None:
+        """An export the stack holds was made with its properties: read as the handler
+        reads it (its name in its resource's list, its content's identity)."""
+        kind = index.kind_of(applied.type)
+        assert kind is not None
+        ref = kind.parse_physical_id(applied.physical_id)
+        assert isinstance(ref, ownership.Ref), applied
+        observed = kind.describe(self.reader, ref)
+        assert observed.identity == kind.parse(applied.properties).identity, applied.logical_id
 
 
-def _existing(emulator: Emulator) -> tuple[str, str]:
-    """A model and a channel that exist already (ACTIVE), for pieces without their own."""
+TAGGED = (MODEL, CHANNEL, JOB, AUDIENCE_MODEL, CONFIGURED_AUDIENCE_MODEL, GENERATION_JOB)
+"""The emulator's kinds whose resources carry the ownership tag."""
+EXPORTS = frozenset(
+    {contract.TRAINED_MODEL_EXPORT_JOB_RESOURCE_TYPE, contract.AUDIENCE_EXPORT_JOB_RESOURCE_TYPE}
+)
+
+
+def _existing(emulator: Emulator) -> tuple[str, ...]:
+    """A model, a channel, an audience model, a configured audience model and a
+    generation job that exist already (ACTIVE), for pieces without their own."""
     prefix = f"arn:aws:cleanrooms-ml:us-east-1:000000000000:membership/{MEMBERSHIPS[0]}"
     association = f"{prefix}/configured-model-algorithm-association/a"
     channel = emulator.call(
@@ -278,8 +344,40 @@ def _existing(emulator: Emulator) -> tuple[str, str]:
             "dataChannels": [{"mlInputChannelArn": channel, "channelName": "t"}],
         },
     )["trainedModelArn"]
+    audience = emulator.call(
+        "CreateAudienceModel",
+        {
+            "name": EXISTING_AUDIENCE_MODEL,
+            "trainingDatasetArn": (
+                "arn:aws:cleanrooms-ml:us-east-1:000000000000:training-dataset/existing"
+            ),
+        },
+    )["audienceModelArn"]
     emulator.clock.advance(3600)
-    return str(model), str(channel)
+    role = "arn:aws:iam::000000000000:role/r"
+    configured = emulator.call(
+        "CreateConfiguredAudienceModel",
+        {
+            "name": EXISTING_CONFIGURED,
+            "audienceModelArn": audience,
+            "outputConfig": {
+                "destination": {"s3Destination": {"s3Uri": "s3://audiences/"}},
+                "roleArn": role,
+            },
+            "sharedAudienceMetrics": ["ALL"],
+            "audienceSizeConfig": {"audienceSizeType": "ABSOLUTE", "audienceSizeBins": list(SIZES)},
+        },
+    )["configuredAudienceModelArn"]
+    generation = emulator.call(
+        "StartAudienceGenerationJob",
+        {
+            "name": EXISTING_GENERATION,
+            "configuredAudienceModelArn": configured,
+            "seedAudience": {"dataSource": {"s3Uri": "s3://seeds/x.csv"}, "roleArn": role},
+        },
+    )["audienceGenerationJobArn"]
+    emulator.clock.advance(3600)
+    return str(model), str(channel), str(audience), str(configured), str(generation)
 
 
 @pytest.fixture
@@ -357,7 +455,7 @@ def test_a_job_that_finished_before_its_cancelled_create_was_deleted_is_let_be(
     assert world.destroy().status == "DELETE_COMPLETE"
 
 
-@pytest.mark.parametrize("kind", ["model", "channel", "job", "config"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_removing_the_last_construct_of_a_kind_deletes_it_under_the_new_policy(
     world: World, kind: str
 ) -> None:
@@ -367,6 +465,70 @@ def test_removing_the_last_construct_of_a_kind_deletes_it_under_the_new_policy(
     piece = Piece(kind, "Removed")
     assert world.deploy(world.spec(other, piece)).status == "CREATE_COMPLETE"
     assert world.deploy(world.spec(other)).status == "UPDATE_COMPLETE"
+
+
+def test_a_replacement_whose_update_was_cancelled_is_kept_under_retain(world: World) -> None:
+    """A sibling fails while a job's replacement (it now reads the channel the deploy
+    adds) is being made: CloudFormation cancels the Update and never gets the new job's
+    id. Under RETAIN the handler keeps what the Update made, as a cancelled Create's (a
+    later deploy with the same configuration adopts it): not orphaned, by the harness's
+    account too (the deploy's invariants)."""
+    assert world.deploy(world.spec(Piece("job", "A", destroy=False))).status == ("CREATE_COMPLETE")
+    pieces = (Piece("job", "A", destroy=False), Piece("channel", "B", destroy=False))
+    grown = world.spec(*pieces, sibling=1, sibling_after="B")
+    assert world.deploy(grown, Failure(sibling_after_ticks=4)).status == (
+        "UPDATE_ROLLBACK_COMPLETE"
+    )
+    held = {p.split("#")[0] for p in world.sim.held_ids()}
+    kept = [
+        resource
+        for kind, resource, tag in world.ours()
+        if kind == JOB and resource["arn"] not in held and world.kept(resource, tag)
+    ]
+    assert [r["status"] for r in kept] == ["ACTIVE"]
+
+
+LOOKALIKE = (
+    Piece("audience", "Audience"),
+    Piece("configured", "Configured"),
+    Piece("generation", "Generation"),
+    Piece("audience_export", "Export"),
+)
+
+
+def test_a_replaced_audience_model_is_swapped_in_place_under_its_configured_model(
+    world: World,
+) -> None:
+    """The chain deployed; the audience model retrained (a replacement): the configured
+    audience model takes the new one in place (UpdateConfiguredAudienceModel), so it
+    keeps its ARN and its generation job and export stay; the old audience model, no
+    longer used, is deleted in the cleanup (DESTROY)."""
+    assert world.deploy(world.spec(*LOOKALIKE)).status == "CREATE_COMPLETE"
+    before = {k: r.physical_id for k, r in world.sim.resources.items() if r.ours}
+    retrained = world.spec(LOOKALIKE[0].with_(variant=1), *LOOKALIKE[1:])
+    assert world.deploy(retrained).status == "UPDATE_COMPLETE"
+    after = {k: r.physical_id for k, r in world.sim.resources.items() if r.ours}
+    changed = {k for k in after if after[k] != before.get(k)}
+    assert {k[:-8] for k in changed} == {"Audience"}
+    models = {r["arn"]: r["status"] for r in world.emulator.snapshot(AUDIENCE_MODEL)}
+    (configured,) = [r for r in world.emulator.snapshot(CONFIGURED_AUDIENCE_MODEL) if r["tags"]]
+    assert models[configured["request"]["audienceModelArn"]] == "ACTIVE"
+    assert sorted(models.values()).count(DELETED) == 1
+    assert world.destroy().status == "DELETE_COMPLETE"
+
+
+@pytest.mark.parametrize("fail", [False, True])
+def test_a_configured_audience_model_s_settings_update_in_place_and_roll_back(
+    world: World, fail: bool
+) -> None:
+    """Its description (variant 0 -> 1) is updated in place; a deploy that fails after
+    it puts the old description back in place (row 8 in a stack)."""
+    assert world.deploy(world.spec(*LOOKALIKE[:2])).status == "CREATE_COMPLETE"
+    changed = world.spec(LOOKALIKE[0], LOOKALIKE[1].with_(variant=1), sibling=int(fail))
+    record = world.deploy(changed, Failure(sibling_after_ticks=1) if fail else None)
+    assert record.status == ("UPDATE_ROLLBACK_COMPLETE" if fail else "UPDATE_COMPLETE")
+    (configured,) = [r for r in world.emulator.snapshot(CONFIGURED_AUDIENCE_MODEL) if r["tags"]]
+    assert configured["request"]["description"] == ("v0" if fail else "v1")
 
 
 def test_moving_a_model_to_another_membership_deletes_the_old_one_under_the_new_policy(
@@ -476,7 +638,9 @@ FAILURES = st.one_of(
     ),
     st.builds(
         Failure,
-        training_of=st.sampled_from([MODEL, CHANNEL, JOB]),
+        training_of=st.sampled_from(
+            [MODEL, CHANNEL, JOB, AUDIENCE_MODEL, CONFIGURED_AUDIENCE_MODEL, GENERATION_JOB]
+        ),
         rollback_names_failed=st.booleans(),
         late_on_event=LATE,
     ),
@@ -484,7 +648,7 @@ FAILURES = st.one_of(
 
 
 class Histories(RuleBasedStateMachine):
-    """Add, remove, rename, change, re-tag constructs of all four kinds, flip their
+    """Add, remove, rename, change, re-tag constructs of all nine kinds, flip their
     removal policy and waiting, move a configuration or a model to another membership,
     deploy (a failure anywhere, or none), destroy; the invariants after each step."""
 
@@ -503,7 +667,7 @@ class Histories(RuleBasedStateMachine):
         self.world.close()
         self.patch.undo()
 
-    @initialize(kinds=st.lists(st.sampled_from(["config", "channel", "model", "job"]), max_size=3))
+    @initialize(kinds=st.lists(st.sampled_from(KINDS), max_size=3))
     def start(self, kinds: list[str]) -> None:
         for kind in kinds:
             self._add(kind, destroy=True)
@@ -521,7 +685,7 @@ class Histories(RuleBasedStateMachine):
                 existing=self.app.existing,
             )
 
-    @rule(kind=st.sampled_from(["config", "channel", "model", "job"]), destroy=st.booleans())
+    @rule(kind=st.sampled_from(KINDS), destroy=st.booleans())
     def add(self, kind: str, destroy: bool) -> None:
         self._add(kind, destroy=destroy)
 

@@ -3,7 +3,13 @@
 - ``MLConfiguration``: a membership's default output location and role;
 - ``MLInputChannel``: a protected query's result, the data of training and inference;
 - ``TrainedModel``: a model trained with ``CreateTrainedModel`` (waits for training);
-- ``TrainedModelInferenceJob``: a trained model run over an ML input channel.
+- ``TrainedModelInferenceJob``: a trained model run over an ML input channel;
+- ``TrainedModelExportJob``: a trained model exported to a member account;
+- ``AudienceModel``: a lookalike model trained on a training dataset;
+- ``ConfiguredAudienceModel``: an audience model configured for generation (updated in
+  place, with a resource policy);
+- ``AudienceGenerationJob``: an audience generated from a seed audience;
+- ``AudienceExportJob``: a generated audience exported at one of its sizes.
 
 Each renders a ``Custom::CleanRoomsML*`` resource; one handler per stack serves them
 all, with the same lifecycle (rollback-safe replacement, adoption, waits, cleanup).
@@ -22,6 +28,23 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._context import ENDPOINT_URL_CONTEXT_KEY
+    from .audience_export_job import AudienceExportJob, AudienceSize
+    from .audience_generation_job import (
+        AudienceGenerationJob,
+        AudienceGenerationJobBase,
+        IAudienceGenerationJob,
+        SeedAudience,
+    )
+    from .audience_model import AudienceModel, AudienceModelBase, IAudienceModel
+    from .configured_audience_model import (
+        AudienceSizeConfig,
+        AudienceSizeType,
+        ConfiguredAudienceModel,
+        ConfiguredAudienceModelBase,
+        IConfiguredAudienceModel,
+        SharedAudienceMetrics,
+        TagOnCreatePolicy,
+    )
     from .errors import RemovalPolicyError, TrainedModelValidationError, ValidationError
     from .handler_logs import HandlerLogs
     from .inference_job import TrainedModelInferenceJob, TrainedModelInferenceJobBase
@@ -36,6 +59,7 @@ if TYPE_CHECKING:
         WorkerComputeType,
     )
     from .trained_model import ITrainedModel, TrainedModel, TrainedModelBase
+    from .trained_model_export_job import TrainedModelExportJob
     from .types import (
         DataChannel,
         IncrementalTrainingDataChannel,
@@ -45,6 +69,22 @@ if TYPE_CHECKING:
 
 _SOURCES = {
     "ENDPOINT_URL_CONTEXT_KEY": "._context",
+    "AudienceExportJob": ".audience_export_job",
+    "AudienceSize": ".audience_export_job",
+    "AudienceGenerationJob": ".audience_generation_job",
+    "AudienceGenerationJobBase": ".audience_generation_job",
+    "IAudienceGenerationJob": ".audience_generation_job",
+    "SeedAudience": ".audience_generation_job",
+    "AudienceModel": ".audience_model",
+    "AudienceModelBase": ".audience_model",
+    "IAudienceModel": ".audience_model",
+    "AudienceSizeConfig": ".configured_audience_model",
+    "AudienceSizeType": ".configured_audience_model",
+    "ConfiguredAudienceModel": ".configured_audience_model",
+    "ConfiguredAudienceModelBase": ".configured_audience_model",
+    "IConfiguredAudienceModel": ".configured_audience_model",
+    "SharedAudienceMetrics": ".configured_audience_model",
+    "TagOnCreatePolicy": ".configured_audience_model",
     "RemovalPolicyError": ".errors",
     "TrainedModelValidationError": ".errors",
     "ValidationError": ".errors",
@@ -63,21 +103,35 @@ _SOURCES = {
     "ITrainedModel": ".trained_model",
     "TrainedModel": ".trained_model",
     "TrainedModelBase": ".trained_model",
+    "TrainedModelExportJob": ".trained_model_export_job",
     "DataChannel": ".types",
     "IncrementalTrainingDataChannel": ".types",
     "S3DataDistributionType": ".types",
     "TrainingInputMode": ".types",
 }
 """The module each name of ``__all__`` comes from: a name loads its own module only
-(an app of trained models never imports the channel's or the job's)."""
+(an app of trained models never imports the channel's, the job's or the audiences')."""
 
 __version__ = "0.2.0"
 """The package's version: the one place it is written (pyproject.toml reads it)."""
 
 __all__ = [
     "ENDPOINT_URL_CONTEXT_KEY",
+    "AudienceExportJob",
+    "AudienceGenerationJob",
+    "AudienceGenerationJobBase",
+    "AudienceModel",
+    "AudienceModelBase",
+    "AudienceSize",
+    "AudienceSizeConfig",
+    "AudienceSizeType",
+    "ConfiguredAudienceModel",
+    "ConfiguredAudienceModelBase",
     "DataChannel",
     "HandlerLogs",
+    "IAudienceGenerationJob",
+    "IAudienceModel",
+    "IConfiguredAudienceModel",
     "IMLConfiguration",
     "IMLInputChannel",
     "ITrainedModel",
@@ -90,8 +144,12 @@ __all__ = [
     "RemovalPolicyError",
     "ResultFormat",
     "S3DataDistributionType",
+    "SeedAudience",
+    "SharedAudienceMetrics",
+    "TagOnCreatePolicy",
     "TrainedModel",
     "TrainedModelBase",
+    "TrainedModelExportJob",
     "TrainedModelInferenceJob",
     "TrainedModelInferenceJobBase",
     "TrainedModelValidationError",

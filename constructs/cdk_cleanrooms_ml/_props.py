@@ -19,6 +19,7 @@ import enum
 import math
 import re
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any, Final, TypeVar
 
 from aws_cdk import Duration, Size, SizeRoundingBehavior, Token
@@ -343,6 +344,25 @@ class Reader:
         allowed = f"aws_cdk.Duration, e.g. {example}"
         allowed += context_hint(value, re.sub(r"\(.*\)", "(int(...))", example))
         self.fail(prop, f"{received(value)} is not a Duration; allowed: {allowed}")
+        return None
+
+    def instant(self, prop: str, value: object) -> str | None:
+        """A ``datetime`` with its time zone, as UTC ISO 8601 text (a token passes)."""
+        if value is None:
+            return None
+        example = "datetime(2026, 1, 1, tzinfo=timezone.utc)"
+        if isinstance(value, datetime):
+            if value.tzinfo is None or value.utcoffset() is None:
+                self.fail(
+                    prop,
+                    f"{show(value)} has no time zone, so the instant it means is unknown; "
+                    f"allowed: a datetime with one, e.g. {example}",
+                )
+                return None
+            return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        if unresolved(value):
+            return str(Token.as_string(value))
+        self.fail(prop, f"{received(value)} is not a datetime; allowed: a datetime, e.g. {example}")
         return None
 
     def choice(

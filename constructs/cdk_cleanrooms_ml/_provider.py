@@ -165,6 +165,26 @@ _STATE_MACHINE_FINDINGS: Final = [
 
 _STATE_MACHINE: Final = "aws-cdk-lib.aws_stepfunctions.CfnStateMachine"
 
+ACCOUNT_LIFECYCLE: Final = (
+    ("audience-model", "audience model", ["GetAudienceModel", "DeleteAudienceModel"]),
+    (
+        "configured-audience-model",
+        "configured audience model",
+        [
+            "GetConfiguredAudienceModel",
+            "GetConfiguredAudienceModelPolicy",
+            "DeleteConfiguredAudienceModel",
+        ],
+    ),
+    (
+        "audience-generation-job",
+        "audience generation job",
+        ["GetAudienceGenerationJob", "DeleteAudienceGenerationJob"],
+    ),
+)
+"""The kinds of the account (their ARNs name no membership) and what every stack's
+handler may do to any of them: read and delete (``_grant_lifecycle``)."""
+
 
 def _after(found: list[IConstruct], owner: IConstruct, kind: type, fqn: str = "") -> Any:
     """The first construct of ``kind`` (and jsii type ``fqn``) below ``owner`` in a
@@ -307,6 +327,8 @@ class CleanRoomsMLProvider(Construct):
         self._environment = environment
         self._long_waiter: sfn.StateMachine | None = None
         self._lifecycle_arns: dict[str, tuple[str, tuple[str, str]]] = {}
+        self._account_arns: dict[str, tuple[str, tuple[str, str]]] = {}
+        """By ARN segment: a kind of the account's ``*`` ARN and its finding (``_in_account``)."""
         """By ARN segment: every such resource of the account and region, with the
         cdk-nag finding of that wildcard (``_grant_lifecycle``)."""
         query_interval, total_timeout, handler_timeout = _durations()
@@ -410,13 +432,16 @@ class CleanRoomsMLProvider(Construct):
             )
         return Duration.seconds(int(text))
 
-    def long_waiter(self) -> sfn.StateMachine:
-        """The long path's waiter (a state machine polling models), created on first use.
+    def long_waiter(self, kind: str = "trained-model") -> sfn.StateMachine:
+        """The long path's waiter (a state machine polling models), created on first use,
+        its poll function allowed to read ``kind`` (an ARN segment of ``_lifecycle_arns``:
+        a trained model, an audience model).
 
         poll (Lambda) -> done? -> end; otherwise wait ``waitSeconds`` and poll again.
         The poll function signals each model's WaitCondition handle.
         """
         if self._long_waiter is not None:
+            self._long_wait_reads(kind)
             return self._long_waiter
         # the long path pays for its own imports (see the TYPE_CHECKING block)
         from aws_cdk import aws_stepfunctions as sfn
@@ -429,18 +454,10 @@ class CleanRoomsMLProvider(Construct):
             description="cdk-cleanrooms-ml TrainedModel long-wait poller",
         )
         self.log_group.grant_write(role)
-        long_wait_policy = policy_resource(role)
-        models, finding = self._lifecycle_arns["trained-model"]
-        self._acknowledge(*finding, [long_wait_policy])
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="GetTrainedModels",
-                # a base model's versions: GetTrainedModel without a version answers
-                # for the latest (ASSUMPTION A2, "shared ARN"; trained_models.describe)
-                actions=["cleanrooms-ml:GetTrainedModel", "cleanrooms-ml:ListTrainedModelVersions"],
-                resources=[models],
-            )
-        )
+        self._long_wait_role = role
+        # one Python object for the policy: its cdk-nag 2 suppressions are merged per object
+        self._long_wait_policy = policy_resource(role)
+        self._long_wait_reads(kind, flush=False)
         environment = dict(self._environment)
         interval = self.node.try_get_context(LONG_WAIT_POLL_SECONDS_CONTEXT_KEY)
         if interval:
@@ -515,6 +532,31 @@ class CleanRoomsMLProvider(Construct):
         self._acknowledge_state_machine(self._long_waiter)
         self._flush()
         return self._long_waiter
+
+    _LONG_WAIT_READS: Final = {
+        # a base model's versions: GetTrainedModel without a version answers for the
+        # latest (ASSUMPTION A2, "shared ARN"; trained_models.describe)
+        "trained-model": (
+            "GetTrainedModels",
+            ("cleanrooms-ml:GetTrainedModel", "cleanrooms-ml:ListTrainedModelVersions"),
+        ),
+        "audience-model": ("GetAudienceModels", ("cleanrooms-ml:GetAudienceModel",)),
+    }
+    """What the long path's poll function reads, by the kind it waits for."""
+
+    def _long_wait_reads(self, kind: str, *, flush: bool = True) -> None:
+        """Let the long path's poll function read the resources of ``kind`` (once)."""
+        if ("long-wait", kind) in self._granted_to:
+            return
+        self._granted_to.add(("long-wait", kind))
+        sid, actions = self._LONG_WAIT_READS[kind]
+        arns, finding = self._lifecycle_arns[kind]
+        self._acknowledge(*finding, [self._long_wait_policy])
+        self._long_wait_role.add_to_policy(
+            iam.PolicyStatement(sid=sid, actions=list(actions), resources=[arns])
+        )
+        if flush:
+            self._flush()
 
     def validate_tags_of(
         self, model: Construct, tags: TagManager, sizes: ResourceTags | None = None
@@ -630,10 +672,11 @@ class CleanRoomsMLProvider(Construct):
             (
                 "IAM5[Resource::*]",
                 "the list actions (ListTrainedModels, ListMLInputChannels, "
-                "ListTrainedModelInferenceJobs: finding by its tags what an earlier attempt "
-                "of a request, or a cancelled Create, started) and the ML configuration "
-                "actions support no resource-level permission: '*' is the only resource "
-                "they take",
+                "ListTrainedModelInferenceJobs, ListAudienceModels, "
+                "ListConfiguredAudienceModels, ListAudienceGenerationJobs: finding by its "
+                "tags what an earlier attempt of a request, or a cancelled Create, started) "
+                "and the ML configuration actions support no resource-level permission: '*' "
+                "is the only resource they take",
             )
         ]
         # written with the first grant's (_flush): every construct grants at once
@@ -787,6 +830,11 @@ class CleanRoomsMLProvider(Construct):
             self._acknowledge(*finding, [self._handler_policy])
             arns.append(arn)
             actions.extend(f"cleanrooms-ml:{operation}" for operation in operations)
+        for segment, what, operations in ACCOUNT_LIFECYCLE:
+            arn, finding = self._in_account(segment, what)
+            self._lifecycle_arns[segment] = (arn, finding)
+            arns.append(arn)
+            actions.extend(f"cleanrooms-ml:{operation}" for operation in operations)
         # one statement (one kernel object): each action takes only its own kind's ARNs
         self._allow("ManageWhatItMade", actions, *arns)
         self._everywhere(
@@ -797,6 +845,9 @@ class CleanRoomsMLProvider(Construct):
                 "cleanrooms-ml:ListTrainedModelInferenceJobs",
                 "cleanrooms-ml:GetMLConfiguration",
                 "cleanrooms-ml:DeleteMLConfiguration",
+                "cleanrooms-ml:ListAudienceModels",
+                "cleanrooms-ml:ListConfiguredAudienceModels",
+                "cleanrooms-ml:ListAudienceGenerationJobs",
             ],
         )
         memberships = self._membership_arn("cleanrooms", any_membership)
@@ -817,6 +868,30 @@ class CleanRoomsMLProvider(Construct):
             self._stack.stack_id,
         )
         # added with the first construct's grant (``_flush``): one call for all
+
+    def _in_account(self, segment: str, what: str) -> tuple[str, tuple[str, str]]:
+        """``arn:...:cleanrooms-ml:<region>:<account>:<segment>/*`` (a kind of the account,
+        whose ARNs name no membership) and its cdk-nag finding, acknowledged once."""
+        found = self._account_arns.get(segment)
+        if found is not None:
+            return found
+        # the stack's marked membership ARN, its resource swapped: no kernel call
+        template, spelled = self._arn_template()
+        membership = f"membership/{_NAME_MARK}"
+        arn = template.replace(_SERVICE_MARK, "cleanrooms-ml").replace(membership, f"{segment}/*")
+        spelling = spelled.replace(_SERVICE_MARK, "cleanrooms-ml").replace(
+            membership, f"{segment}/*"
+        )
+        finding = (
+            f"IAM5[Resource::{spelling}]",
+            f"the handler reads and deletes the {what}s it made in this account and region "
+            "(their ARNs are generated by the service when one is created, and a Delete, a "
+            "rollback or a cleanup can concern one whose construct the template in force no "
+            "longer has); it makes one only as a construct asks",
+        )
+        self._acknowledge(*finding, [self._handler_policy])
+        self._account_arns[segment] = (arn, finding)
+        return arn, finding
 
     def _everywhere(self, sid: str, actions: list[str]) -> None:
         """Actions that support no resource-level permission ('*' only)."""
@@ -936,6 +1011,130 @@ class CleanRoomsMLProvider(Construct):
             )
         self._key(encryption_key)
         self._flush()
+
+    def _one_or_any(self, arn: str, segment: str, what: str) -> str:
+        """``arn``, or, when it is known only at deploy time (a resource of this stack,
+        which the handler's policy cannot name without a dependency cycle), every
+        resource of its kind in the account and region."""
+        return self._in_account(segment, what)[0] if unresolved(arn) else arn
+
+    def grant_audience_model(
+        self, *, training_dataset_arn: str, encryption_key: kms.IKey | None
+    ) -> None:
+        """Let the handler create audience models from one training dataset (the rest of
+        their lifecycle is granted for all: ``_grant_lifecycle``)."""
+        self._allow(
+            "CreateAudienceModel", ["cleanrooms-ml:CreateAudienceModel"], training_dataset_arn
+        )
+        self._key(encryption_key)
+        self._flush()
+
+    def grant_configured_audience_model(self, *, audience_model_arn: str, role: iam.IRole) -> None:
+        """Let the handler create configured audience models of one audience model, update
+        them in place (their settings, a new audience model, their resource policy) and
+        pass their output role."""
+        models = self._one_or_any(audience_model_arn, "audience-model", "audience model")
+        self._allow(
+            "CreateConfiguredAudienceModel",
+            ["cleanrooms-ml:CreateConfiguredAudienceModel"],
+            models,
+        )
+        configured, _ = self._in_account("configured-audience-model", "configured audience model")
+        self._allow(
+            "UpdateConfiguredAudienceModels",
+            [
+                "cleanrooms-ml:UpdateConfiguredAudienceModel",
+                "cleanrooms-ml:PutConfiguredAudienceModelPolicy",
+                "cleanrooms-ml:DeleteConfiguredAudienceModelPolicy",
+            ],
+            configured,
+        )
+        self._allow(
+            "UpdateConfiguredAudienceModels",
+            ["cleanrooms-ml:UpdateConfiguredAudienceModel"],
+            models,
+        )
+        self._pass(role)
+        self._flush()
+
+    def grant_audience_generation_job(
+        self, *, configured_audience_model_arn: str, role: iam.IRole, collaboration_id: str | None
+    ) -> None:
+        """Let the handler start audience generation jobs with one configured audience
+        model, passing the seed's role (and the collaboration a SQL seed runs in)."""
+        self._allow(
+            "StartAudienceGenerationJob",
+            ["cleanrooms-ml:StartAudienceGenerationJob"],
+            self._one_or_any(
+                configured_audience_model_arn,
+                "configured-audience-model",
+                "configured audience model",
+            ),
+        )
+        self._pass(role)
+        if collaboration_id is not None:
+            self._pass_collaboration(collaboration_id)
+        self._flush()
+
+    def grant_trained_model_export(
+        self, *, membership_identifier: str, trained_model_arn: str
+    ) -> None:
+        """Let the handler export one trained model (of a membership of this stack's) and
+        list its exports (in the collaboration of its membership, read from the model)."""
+        models = (
+            self._in_membership(membership_identifier, "trained-model", "trained model")
+            if unresolved(trained_model_arn)
+            else trained_model_arn
+        )
+        self._allow(
+            "ExportTrainedModels",
+            [
+                "cleanrooms-ml:StartTrainedModelExportJob",
+                "cleanrooms-ml:ListCollaborationTrainedModelExportJobs",
+            ],
+            models,
+        )
+        self._pass_collaboration("*")
+        self._flush()
+
+    def grant_audience_export(self, *, audience_generation_job_arn: str) -> None:
+        """Let the handler export the audiences of one generation job and list its exports."""
+        self._allow(
+            "ExportAudiences",
+            ["cleanrooms-ml:StartAudienceExportJob", "cleanrooms-ml:ListAudienceExportJobs"],
+            self._one_or_any(
+                audience_generation_job_arn, "audience-generation-job", "audience generation job"
+            ),
+        )
+        self._flush()
+
+    def _pass_collaboration(self, collaboration_id: str) -> None:
+        """``cleanrooms:PassCollaboration`` on a collaboration (``*``: any), which every
+        Clean Rooms ML call that names one needs; a collaboration's ARN carries its
+        creator's account, which may be another member's."""
+        arn = self._stack.format_arn(
+            service="cleanrooms",
+            account="*",
+            resource="collaboration",
+            resource_name=collaboration_id,
+            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+        )
+        if ("collaboration", arn) not in self._granted_to:
+            self._granted_to.add(("collaboration", arn))
+            self._acknowledge(
+                f"IAM5[Resource::{nag_text(self._stack.resolve(arn))}]",
+                "every Clean Rooms ML call that names a collaboration needs "
+                "cleanrooms:PassCollaboration on it; its ARN carries the account of the member "
+                "that created it, which may be another's"
+                + (
+                    ", and the collaboration of a trained model is read from the model at "
+                    "deploy time"
+                    if collaboration_id == "*"
+                    else ""
+                ),
+                [self._handler_policy],
+            )
+        self._allow("PassCollaboration", ["cleanrooms:PassCollaboration"], arn)
 
     def grant_configuration(self, *, membership_identifier: str, role: iam.IRole) -> None:
         """Let the handler put a membership's ML configuration (no resource-level

@@ -28,7 +28,21 @@ def _ml_arn(resource: str) -> re.Pattern[str]:
     return re.compile(rf"{_ML_ARN_PREFIX}/{resource}/[-a-zA-Z0-9_/.]+")
 
 
+_ACCOUNT_ARN_PREFIX: Final = r"arn:aws[-a-z]*:cleanrooms-ml:[-a-z0-9]+:[0-9]{12}:"
+
+
+def _account_arn(resource: str) -> re.Pattern[str]:
+    """The ARNs of a Clean Rooms ML kind of the account (no membership in them)."""
+    return re.compile(rf"{_ACCOUNT_ARN_PREFIX}{resource}/[-a-zA-Z0-9_/.]+")
+
+
 UUID_PATTERN: Final = re.compile(_UUID)
+TRAINING_DATASET_ARN_PATTERN: Final = _account_arn("training-dataset")
+AUDIENCE_MODEL_ARN_PATTERN: Final = _account_arn("audience-model")
+CONFIGURED_AUDIENCE_MODEL_ARN_PATTERN: Final = _account_arn("configured-audience-model")
+AUDIENCE_GENERATION_JOB_ARN_PATTERN: Final = _account_arn("audience-generation-job")
+ACCOUNT_ARN_SHAPE: Final = "arn:<partition>:cleanrooms-ml:<region>:<account>:"
+S3_URI_MAX: Final = 1285
 ASSOCIATION_ARN_PATTERN: Final = _ml_arn("configured-model-algorithm-association")
 ML_INPUT_CHANNEL_ARN_PATTERN: Final = _ml_arn("ml-input-channel")
 TRAINED_MODEL_ARN_PATTERN: Final = _ml_arn("trained-model")

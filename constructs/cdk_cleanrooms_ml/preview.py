@@ -41,18 +41,53 @@ KINDS: Final = {
     contract.ML_INPUT_CHANNEL_RESOURCE_TYPE: "MLInputChannel",
     contract.INFERENCE_JOB_RESOURCE_TYPE: "TrainedModelInferenceJob",
     contract.ML_CONFIGURATION_RESOURCE_TYPE: "MLConfiguration",
+    contract.TRAINED_MODEL_EXPORT_JOB_RESOURCE_TYPE: "TrainedModelExportJob",
+    contract.AUDIENCE_MODEL_RESOURCE_TYPE: "AudienceModel",
+    contract.CONFIGURED_AUDIENCE_MODEL_RESOURCE_TYPE: "ConfiguredAudienceModel",
+    contract.AUDIENCE_GENERATION_JOB_RESOURCE_TYPE: "AudienceGenerationJob",
+    contract.AUDIENCE_EXPORT_JOB_RESOURCE_TYPE: "AudienceExportJob",
 }
 STARTS: Final = {
     contract.RESOURCE_TYPE: "training",
     contract.ML_INPUT_CHANNEL_RESOURCE_TYPE: "query",
     contract.INFERENCE_JOB_RESOURCE_TYPE: "inference job",
+    contract.AUDIENCE_MODEL_RESOURCE_TYPE: "audience model training",
+    contract.AUDIENCE_GENERATION_JOB_RESOURCE_TYPE: "audience generation",
+    contract.TRAINED_MODEL_EXPORT_JOB_RESOURCE_TYPE: "model export",
+    contract.AUDIENCE_EXPORT_JOB_RESOURCE_TYPE: "audience export",
 }
+"""What creating one starts (a configured audience model starts nothing)."""
+PLURALS: Final = {"query": "queries"}
 DESTROYS: Final = {
     contract.RESOURCE_TYPE: "deletes its output (a training still running is cancelled)",
     contract.ML_INPUT_CHANNEL_RESOURCE_TYPE: "deletes its data",
     contract.INFERENCE_JOB_RESOURCE_TYPE: "cancels it if it still runs",
     contract.ML_CONFIGURATION_RESOURCE_TYPE: "deletes the configuration",
+    contract.AUDIENCE_MODEL_RESOURCE_TYPE: "deletes it (a training still running stops)",
+    contract.CONFIGURED_AUDIENCE_MODEL_RESOURCE_TYPE: "deletes it and its policy",
+    contract.AUDIENCE_GENERATION_JOB_RESOURCE_TYPE: (
+        "deletes it and its audience (a job still running stops)"
+    ),
 }
+UNDONE_BY_NOTHING: Final = frozenset(
+    {contract.TRAINED_MODEL_EXPORT_JOB_RESOURCE_TYPE, contract.AUDIENCE_EXPORT_JOB_RESOURCE_TYPE}
+)
+"""Kinds whose Delete undoes nothing: an export stays done, whatever the removal policy."""
+STAYS: Final = "an export cannot be undone: it stays done"
+SETTINGS: Final = {
+    contract.AUDIENCE_MODEL_ARN: "audience_model",
+    contract.OUTPUT_S3_URI: "output_bucket/output_prefix",
+    contract.ROLE_ARN: "output_role",
+    contract.SHARED_AUDIENCE_METRICS: "shared_audience_metrics",
+    contract.MIN_MATCHING_SEED_SIZE: "min_matching_seed_size",
+    contract.AUDIENCE_SIZE_TYPE: "audience_size_config",
+    contract.AUDIENCE_SIZE_BINS: "audience_size_config",
+    contract.DESCRIPTION: "description",
+    contract.RESOURCE_POLICY: "resource_policy",
+}
+"""A configured audience model's settings an update applies in place, by the prop."""
+UNSETTABLE: Final = (contract.MIN_MATCHING_SEED_SIZE, contract.AUDIENCE_SIZE_TYPE)
+"""Settings the service cannot unset: dropping one makes a new configured audience model."""
 _IN_PLACE_KEYS: Final = {
     contract.TAGS: "tags",
     contract.REMOVAL_POLICY: "removal_policy",
@@ -132,11 +167,10 @@ class Preview:
         if not counts:
             return "this deploy starts nothing"
         parts = []
-        for what in ("training", "query", "inference job"):
+        for what in dict.fromkeys(STARTS.values()):
             details = counts.get(what)
             if details:
-                noun = f"{what}s" if len(details) != 1 else what
-                noun = "queries" if what == "query" and len(details) != 1 else noun
+                noun = PLURALS.get(what, f"{what}s") if len(details) != 1 else what
                 shown = f" ({_grouped(details)})" if any(details) else ""
                 parts.append(f"{len(details)} {noun}{shown}")
         return "this deploy starts " + ", ".join(parts)
@@ -225,7 +259,7 @@ def _starts(kind: str, props: Mapping[str, Any]) -> str:
     what = STARTS.get(kind)
     if what is None:
         return ""
-    if kind == contract.ML_INPUT_CHANNEL_RESOURCE_TYPE:
+    if contract.INSTANCE_TYPE not in props:
         return f"{what}: "
     count = props.get(contract.INSTANCE_COUNT) or "1"
     detail = f"{props.get(contract.INSTANCE_TYPE)} x {count}"
@@ -243,13 +277,29 @@ def _duration(seconds: int) -> str:
     return f"{seconds} s"
 
 
-def _in_place(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
-    lines = []
+def _in_place(old: Mapping[str, Any], new: Mapping[str, Any], kind: str = "") -> list[str]:
+    names = dict(_IN_PLACE_KEYS)
+    if kind == contract.CONFIGURED_AUDIENCE_MODEL_RESOURCE_TYPE:
+        names.update(SETTINGS)
+    lines: list[str] = []
     for key in sorted(set(old) | set(new)):
         if key == "ServiceToken" or old.get(key) == new.get(key):
             continue
-        lines.append(_IN_PLACE_KEYS.get(key, key))
+        name = names.get(key, key)
+        if name not in lines:
+            lines.append(name)
     return lines
+
+
+def _unset(kind: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """What an update drops that the service cannot unset (a new resource is made)."""
+    if kind != contract.CONFIGURED_AUDIENCE_MODEL_RESOURCE_TYPE:
+        return []
+    return [
+        f"{SETTINGS[key]}: unset (the service cannot unset it: a new one is made)"
+        for key in UNSETTABLE
+        if key in old and key not in new
+    ]
 
 
 def preview(
@@ -259,10 +309,12 @@ def preview(
     before, after = _ours(deployed), _ours(synthesized)
     changes: dict[str, Change] = {}
     texts: dict[str, str] = {}
+    uses: dict[str, str] = {}
     for logical_id, resource in after.items():
         kind = resource["Type"]
         new = _placeholders(resource.get("Properties") or {})
         texts[logical_id] = json.dumps(_document(kind, new) or new, sort_keys=True)
+        uses[logical_id] = json.dumps(new, sort_keys=True)
         change = Change(logical_id, KINDS[kind], CREATED, starts=_starts(kind, new))
         if logical_id in before and before[logical_id]["Type"] == kind:
             old = _placeholders(before[logical_id].get("Properties") or {})
@@ -278,10 +330,11 @@ def preview(
             logical_id,
             KINDS[kind],
             DELETED,
-            destroys=DESTROYS[kind] if _destroy(old) else "kept (removal policy retain)",
+            destroys=_destroys(kind, old),
             path=_path(resource),
         )
     _cascade(changes, texts, after, before)
+    _follow(changes, uses)
     order = list(after) + [k for k in before if k not in after]
     return Preview(stack, deployed is not None, [changes[k] for k in order])
 
@@ -304,18 +357,20 @@ def _compare(logical_id: str, kind: str, old: Mapping[str, Any], new: Mapping[st
         (old_fixed, _), (new_fixed, _) = _name(old), _name(new)
         if old_fixed is not None or new_fixed is not None:
             why.append(f"name: {old_fixed or 'generated'!r} -> {new_fixed or 'generated'!r}")
+    why.extend(_unset(kind, old, new))
     if why:
+        destroys = _destroys(kind, old)
         return Change(
             logical_id,
             KINDS[kind],
             REPLACED,
             why,
-            destroys=DESTROYS[kind] if _destroy(old) else "",
+            destroys="" if destroys.startswith("kept") else destroys,
             starts=_starts(kind, new),
         )
     if kind == contract.ML_CONFIGURATION_RESOURCE_TYPE and old != new:
         return Change(logical_id, KINDS[kind], UPDATED, _in_place(old, new))
-    in_place = _in_place(old, new)
+    in_place = _in_place(old, new, kind)
     return Change(logical_id, KINDS[kind], UPDATED if in_place else UNCHANGED, in_place)
 
 
@@ -326,7 +381,8 @@ def _cascade(
     before: Mapping[str, Any],
 ) -> None:
     """A resource that uses one replaced or created anew (its ARN changes at deploy
-    time, in its identity) is replaced too, and so on."""
+    time, in its identity) is replaced too, and so on; what its old one's Delete does
+    is said as for any replacement."""
     renewed = {k for k, c in changes.items() if c.action in (REPLACED, CREATED)}
     grew = True
     while grew:
@@ -347,10 +403,38 @@ def _cascade(
             change.why = [f"uses {names}, which {'is' if len(used) == 1 else 'are'} replaced"]
             change.starts = _starts(kind, new)
             if logical_id in before:
-                old = _placeholders(before[logical_id].get("Properties") or {})
-                change.destroys = DESTROYS[kind] if _destroy(old) else ""
+                destroys = _destroys(
+                    kind, _placeholders(before[logical_id].get("Properties") or {})
+                )
+                change.destroys = "" if destroys.startswith("kept") else destroys
             renewed.add(logical_id)
             grew = True
+
+
+def _destroys(kind: str, old: Mapping[str, Any]) -> str:
+    """What the old resource's Delete does."""
+    if kind in UNDONE_BY_NOTHING:
+        return STAYS
+    return DESTROYS[kind] if _destroy(old) else "kept (removal policy retain)"
+
+
+def _follow(changes: dict[str, Change], uses: Mapping[str, str]) -> None:
+    """A resource kept in place whose properties use one replaced or created anew (a
+    configured audience model's audience model: a setting, outside its identity) is
+    updated in place to use the new one."""
+    renewed = sorted(k for k, c in changes.items() if c.action in (REPLACED, CREATED))
+    for logical_id, change in changes.items():
+        if change.action not in (UNCHANGED, UPDATED) or logical_id not in uses:
+            continue
+        used = [r for r in renewed if r != logical_id and _refers_to(uses[logical_id], r)]
+        if used:
+            change.action = UPDATED
+            names = ", ".join(changes[r].path or r for r in used)
+            change.why.append(
+                f"uses {names}, which {'is' if len(used) == 1 else 'are'} "
+                f"{'replaced' if changes[used[0]].action == REPLACED else 'created'}: "
+                "updated in place to use the new one"
+            )
 
 
 def lines(result: Preview) -> list[str]:

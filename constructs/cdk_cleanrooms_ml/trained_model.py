@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, Protocol, runtime_checkable
 
@@ -11,14 +9,12 @@ import jsii
 from aws_cdk import (
     Annotations,
     CfnWaitCondition,
-    CfnWaitConditionHandle,
     CustomResource,
     Duration,
     ITaggable,
     RemovalPolicy,
     Resource,
     Size,
-    Stack,
     TagManager,
     Token,
 )
@@ -27,7 +23,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct, Node
 
 from . import _contract as contract
-from . import _refs
+from . import _long_path, _refs
 from ._props import Reader, received
 from ._provider import CleanRoomsMLProvider
 from ._render import render_properties
@@ -49,17 +45,6 @@ if TYPE_CHECKING:
 
 __all__ = ["ITrainedModel", "TrainedModel", "TrainedModelBase"]
 
-_NOT_IDENTITY = frozenset(
-    {
-        contract.TAGS,
-        contract.REMOVAL_POLICY,
-        contract.WAIT_FOR_COMPLETION,
-        contract.WAIT_HANDLE_URL,
-        contract.REPLACEMENT_PROTECTION,
-        contract.REPLACEMENT_ALLOWED,
-    }
-)
-"""Properties whose change neither replaces the model nor needs a new WaitCondition."""
 _ARN_SHAPE: Final = (
     "arn:<partition>:cleanrooms-ml:<region>:<account>:membership/<membership-uuid>"
     "/trained-model/<id>"
@@ -336,19 +321,7 @@ class TrainedModel(TrainedModelBase):
         )
         handle = None
         if long_path:
-            # The WaitCondition's construct id carries a digest of everything that
-            # replaces the model (and of its timeout, which CloudFormation cannot
-            # update): a replacement gets a fresh wait; other updates do not wait.
-            stack = Stack.of(self)
-            identity = {k: v for k, v in properties.items() if k not in _NOT_IDENTITY}
-            digest = (
-                hashlib.sha256(json.dumps(stack.resolve(identity), sort_keys=True).encode())
-                .hexdigest()[:8]
-                .upper()
-            )
-            handle = CfnWaitConditionHandle(self, f"WaitHandle{digest}")
-            properties[contract.WAIT_HANDLE_URL] = handle.ref
-            provider.long_waiter()
+            handle = _long_path.wait_handle(self, provider, properties, "trained-model")
         too_large = self._tags.fit(properties)
         if too_large:
             raise TrainedModelValidationError(self.node.path, too_large)
@@ -369,30 +342,17 @@ class TrainedModel(TrainedModelBase):
         )
         self._tags.attach(self._resource)
         if handle is not None:
-            self._wait_condition = CfnWaitCondition(
-                self,
-                handle.node.id.replace("WaitHandle", "Wait"),
-                handle=handle.ref,
-                timeout=str(int(spec.completion_timeout_in_seconds)),
-                count=1,
+            self._wait_condition = _long_path.wait(
+                self, handle, self._resource, spec.completion_timeout_in_seconds
             )
-            self._wait_condition.node.add_dependency(self._resource)
             # Attributes come from a resource created after the WaitCondition, so
             # whatever references them is created only once the model is ACTIVE.
             echoed = [contract.ATTR_TRAINED_MODEL_ARN, contract.ATTR_TRAINED_MODEL_NAME]
             if self._versioned:
                 echoed.append(contract.ATTR_VERSION_IDENTIFIER)
-            self._attributes = CustomResource(
-                self,
-                "Attributes",
-                service_token=provider.service_token,
-                resource_type=contract.ATTRIBUTES_RESOURCE_TYPE,
-                properties={
-                    **{key: Token.as_string(self._resource.get_att(key)) for key in echoed},
-                    contract.ATTR_STATUS: "ACTIVE",
-                },
+            self._attributes = _long_path.attributes(
+                self, provider, self._resource, self._wait_condition, echoed
             )
-            self._attributes.node.add_dependency(self._wait_condition)
         if configuration is not None:
             self._resource.node.add_dependency(configuration)
 

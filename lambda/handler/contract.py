@@ -118,6 +118,50 @@ OUTPUT_S3_URI: Final = "OutputS3Uri"
 """``defaultOutputLocation.destination.s3Destination.s3Uri``; with ROLE_ARN its role."""
 ATTR_MEMBERSHIP_IDENTIFIER: Final = "MembershipIdentifier"
 
+# --- Custom::CleanRoomsMLTrainedModelExportJob -----------------------------------------
+TRAINED_MODEL_EXPORT_JOB_RESOURCE_TYPE: Final = "Custom::CleanRoomsMLTrainedModelExportJob"
+"""Properties: MEMBERSHIP_IDENTIFIER, TRAINED_MODEL_ARN, TRAINED_MODEL_VERSION_IDENTIFIER,
+OUTPUT_ACCOUNT_ID, DESCRIPTION; attributes ATTR_NAME, ATTR_STATUS."""
+
+# --- Custom::CleanRoomsMLAudienceModel (an account's, not a membership's) -------------
+AUDIENCE_MODEL_RESOURCE_TYPE: Final = "Custom::CleanRoomsMLAudienceModel"
+TRAINING_DATASET_ARN: Final = "TrainingDatasetArn"
+TRAINING_DATA_START_TIME: Final = "TrainingDataStartTime"
+"""ISO 8601 with a UTC offset (``2026-01-01T00:00:00Z``); with TRAINING_DATA_END_TIME."""
+TRAINING_DATA_END_TIME: Final = "TrainingDataEndTime"
+ATTR_AUDIENCE_MODEL_ARN: Final = "AudienceModelArn"
+
+# --- Custom::CleanRoomsMLConfiguredAudienceModel ---------------------------------------
+CONFIGURED_AUDIENCE_MODEL_RESOURCE_TYPE: Final = "Custom::CleanRoomsMLConfiguredAudienceModel"
+AUDIENCE_MODEL_ARN: Final = "AudienceModelArn"
+SHARED_AUDIENCE_METRICS: Final = "SharedAudienceMetrics"
+"""``ALL`` or ``NONE`` (the API's one-item list)."""
+MIN_MATCHING_SEED_SIZE: Final = "MinMatchingSeedSize"
+AUDIENCE_SIZE_TYPE: Final = "AudienceSizeType"
+AUDIENCE_SIZE_BINS: Final = "AudienceSizeBins"
+CHILD_RESOURCE_TAG_ON_CREATE_POLICY: Final = "ChildResourceTagOnCreatePolicy"
+RESOURCE_POLICY: Final = "ResourcePolicy"
+"""The configured audience model's resource policy (a JSON document, as text)."""
+ATTR_CONFIGURED_AUDIENCE_MODEL_ARN: Final = "ConfiguredAudienceModelArn"
+"""With OUTPUT_S3_URI and ROLE_ARN (``outputConfig``) and DESCRIPTION."""
+
+# --- Custom::CleanRoomsMLAudienceGenerationJob -----------------------------------------
+AUDIENCE_GENERATION_JOB_RESOURCE_TYPE: Final = "Custom::CleanRoomsMLAudienceGenerationJob"
+CONFIGURED_AUDIENCE_MODEL_ARN: Final = "ConfiguredAudienceModelArn"
+SEED_S3_URI: Final = "SeedS3Uri"
+"""A seed audience in S3; or a SQL one (QUERY_STRING or ANALYSIS_TEMPLATE_ARN with
+PARAMETERS, and WORKER_TYPE, WORKER_COUNT, SPARK_PROPERTIES), with ROLE_ARN either way."""
+INCLUDE_SEED_IN_OUTPUT: Final = "IncludeSeedInOutput"
+COLLABORATION_ID: Final = "CollaborationId"
+ATTR_AUDIENCE_GENERATION_JOB_ARN: Final = "AudienceGenerationJobArn"
+
+# --- Custom::CleanRoomsMLAudienceExportJob ---------------------------------------------
+AUDIENCE_EXPORT_JOB_RESOURCE_TYPE: Final = "Custom::CleanRoomsMLAudienceExportJob"
+AUDIENCE_GENERATION_JOB_ARN: Final = "AudienceGenerationJobArn"
+AUDIENCE_SIZE_VALUE: Final = "AudienceSizeValue"
+"""With AUDIENCE_SIZE_TYPE: the size of the audience to export."""
+ATTR_OUTPUT_LOCATION: Final = "OutputLocation"
+
 # --- limits shared by both sides ----------------------------------------------
 SHORT_PATH_MAX_SECONDS: Final = 3600
 """CloudFormation's cap on one custom-resource operation (ServiceTimeout): up to

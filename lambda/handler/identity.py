@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import contract
@@ -263,17 +264,245 @@ def inference_job_document(props: Mapping[str, Any]) -> dict[str, Any]:
     return document
 
 
+# --- scalars of the kinds of release 0.3.0 (frozen) -----------------------------------
+
+
+def timestamp(props: Mapping[str, Any], key: str) -> str | None:
+    """An ISO 8601 instant with its offset, as UTC text (``2026-01-01T00:00:00Z``; a
+    fraction of a second only when there is one): the same instant, the same text."""
+    value = text(props, key)
+    if value is None:
+        return None
+    try:
+        instant = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise PropertyError(
+            f"property {key} must be an ISO 8601 date-time, got {value!r}"
+        ) from None
+    if instant.tzinfo is None:
+        raise PropertyError(f"property {key} must carry a UTC offset, got {value!r}")
+    instant = instant.astimezone(UTC)
+    fraction = f".{instant.microsecond:06d}".rstrip("0") if instant.microsecond else ""
+    return instant.strftime("%Y-%m-%dT%H:%M:%S") + fraction + "Z"
+
+
+def boolean(props: Mapping[str, Any], key: str) -> bool | None:
+    """``true``/``false`` (CloudFormation's strings) or a bool."""
+    value = props.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return value
+    if str(value).lower() not in ("true", "false"):
+        raise PropertyError(f"property {key} must be true or false, got {value!r}")
+    return str(value).lower() == "true"
+
+
+def _protected_query(props: Mapping[str, Any], field: str) -> dict[str, Any]:
+    """A protected query's SQL (``QUERY_STRING``) or analysis template with its
+    parameters, as the API's ``sqlParameters``; ``field`` names the alternative."""
+    query = text(props, contract.QUERY_STRING)
+    template = text(props, contract.ANALYSIS_TEMPLATE_ARN)
+    if (query is None) == (template is None):
+        raise PropertyError(
+            f"exactly one of {field}, {contract.QUERY_STRING} and "
+            f"{contract.ANALYSIS_TEMPLATE_ARN} is required"
+        )
+    sql: dict[str, Any] = {"queryString": query} if query is not None else {}
+    if template is not None:
+        sql["analysisTemplateArn"] = template
+        _optional(sql, "parameters", string_map(props, contract.PARAMETERS) or None)
+    return sql
+
+
+def _worker(props: Mapping[str, Any]) -> dict[str, Any]:
+    worker: dict[str, Any] = {}
+    _optional(worker, "type", text(props, contract.WORKER_TYPE))
+    _optional(worker, "number", whole(props, contract.WORKER_COUNT))
+    spark = string_map(props, contract.SPARK_PROPERTIES)
+    if spark:
+        worker["properties"] = {"spark": spark}
+    return worker
+
+
+# --- trained model export jobs (release 0.3.0) -----------------------------------------
+
+
+def trained_model_export_job_document(props: Mapping[str, Any]) -> dict[str, Any]:
+    """The identity document of a ``Custom::CleanRoomsMLTrainedModelExportJob`` (frozen):
+    ``StartTrainedModelExportJob``'s arguments but its name."""
+    document: dict[str, Any] = {
+        "membershipIdentifier": text(props, contract.MEMBERSHIP_IDENTIFIER, required=True),
+        "trainedModelArn": text(props, contract.TRAINED_MODEL_ARN, required=True),
+        "outputConfiguration": {
+            "members": [{"accountId": text(props, contract.OUTPUT_ACCOUNT_ID, required=True)}]
+        },
+    }
+    version = text(props, contract.TRAINED_MODEL_VERSION_IDENTIFIER)
+    if version and version != contract.BASE_VERSION:
+        document["trainedModelVersionIdentifier"] = version
+    _optional(document, "description", text(props, contract.DESCRIPTION) or None)
+    return document
+
+
+# --- audience models (release 0.3.0) ---------------------------------------------------
+
+
+def audience_model_document(props: Mapping[str, Any]) -> dict[str, Any]:
+    """The identity document of a ``Custom::CleanRoomsMLAudienceModel`` (frozen):
+    ``CreateAudienceModel``'s arguments but its name and tags."""
+    document: dict[str, Any] = {
+        "trainingDatasetArn": text(props, contract.TRAINING_DATASET_ARN, required=True)
+    }
+    _optional(
+        document, "trainingDataStartTime", timestamp(props, contract.TRAINING_DATA_START_TIME)
+    )
+    _optional(document, "trainingDataEndTime", timestamp(props, contract.TRAINING_DATA_END_TIME))
+    _optional(document, "description", text(props, contract.DESCRIPTION) or None)
+    _optional(document, "kmsKeyArn", text(props, contract.KMS_KEY_ARN))
+    return document
+
+
+# --- configured audience models (release 0.3.0) ---------------------------------------
+
+CONFIGURED_AUDIENCE_MODEL_UPDATABLE = (
+    "audienceModelArn",
+    "outputConfig",
+    "sharedAudienceMetrics",
+    "minMatchingSeedSize",
+    "audienceSizeConfig",
+    "description",
+)
+"""What ``UpdateConfiguredAudienceModel`` changes in place: never in the identity."""
+
+
+def configured_audience_model_request(props: Mapping[str, Any]) -> dict[str, Any]:
+    """``CreateConfiguredAudienceModel``'s arguments but its name and tags."""
+    location = text(props, contract.OUTPUT_S3_URI, required=True)
+    request: dict[str, Any] = {
+        "audienceModelArn": text(props, contract.AUDIENCE_MODEL_ARN, required=True),
+        "outputConfig": {
+            "destination": {"s3Destination": {"s3Uri": location}},
+            "roleArn": text(props, contract.ROLE_ARN, required=True),
+        },
+        "sharedAudienceMetrics": [text(props, contract.SHARED_AUDIENCE_METRICS, required=True)],
+    }
+    _optional(request, "minMatchingSeedSize", whole(props, contract.MIN_MATCHING_SEED_SIZE))
+    size_type = text(props, contract.AUDIENCE_SIZE_TYPE)
+    bins = props.get(contract.AUDIENCE_SIZE_BINS)
+    if (size_type is None) != (bins is None):
+        raise PropertyError(
+            f"{contract.AUDIENCE_SIZE_TYPE} and {contract.AUDIENCE_SIZE_BINS} go together"
+        )
+    if size_type is not None:
+        if not isinstance(bins, list) or not bins:
+            raise PropertyError(f"property {contract.AUDIENCE_SIZE_BINS} must be a list")
+        request["audienceSizeConfig"] = {
+            "audienceSizeType": size_type,
+            "audienceSizeBins": [whole({"bin": b}, "bin") for b in bins],
+        }
+    _optional(
+        request,
+        "childResourceTagOnCreatePolicy",
+        text(props, contract.CHILD_RESOURCE_TAG_ON_CREATE_POLICY),
+    )
+    _optional(request, "description", text(props, contract.DESCRIPTION) or None)
+    return request
+
+
+def configured_audience_model_document(props: Mapping[str, Any]) -> dict[str, Any]:
+    """The identity document of a ``Custom::CleanRoomsMLConfiguredAudienceModel``
+    (frozen): what ``UpdateConfiguredAudienceModel`` cannot change, its name aside."""
+    request = configured_audience_model_request(props)
+    return {k: v for k, v in request.items() if k not in CONFIGURED_AUDIENCE_MODEL_UPDATABLE}
+
+
+def resource_policy(props: Mapping[str, Any]) -> str | None:
+    """The resource policy's text, as the construct rendered it (JSON), or None."""
+    value = text(props, contract.RESOURCE_POLICY)
+    if value is None:
+        return None
+    try:
+        json.loads(value)
+    except ValueError:
+        raise PropertyError(f"property {contract.RESOURCE_POLICY} must be JSON") from None
+    return value
+
+
+# --- audience generation jobs (release 0.3.0) -----------------------------------------
+
+
+def audience_generation_job_document(props: Mapping[str, Any]) -> dict[str, Any]:
+    """The identity document of a ``Custom::CleanRoomsMLAudienceGenerationJob`` (frozen):
+    ``StartAudienceGenerationJob``'s arguments but its name and tags."""
+    seed: dict[str, Any] = {"roleArn": text(props, contract.ROLE_ARN, required=True)}
+    location = text(props, contract.SEED_S3_URI)
+    if location is not None:
+        if (
+            props.get(contract.QUERY_STRING) is not None
+            or props.get(contract.ANALYSIS_TEMPLATE_ARN) is not None
+        ):
+            raise PropertyError(
+                f"exactly one of {contract.SEED_S3_URI}, {contract.QUERY_STRING} and "
+                f"{contract.ANALYSIS_TEMPLATE_ARN} is required"
+            )
+        seed["dataSource"] = {"s3Uri": location}
+    else:
+        seed["sqlParameters"] = _protected_query(props, contract.SEED_S3_URI)
+        worker = _worker(props)
+        if worker:
+            seed["sqlComputeConfiguration"] = {"worker": worker}
+    document: dict[str, Any] = {
+        "configuredAudienceModelArn": text(
+            props, contract.CONFIGURED_AUDIENCE_MODEL_ARN, required=True
+        ),
+        "seedAudience": seed,
+    }
+    _optional(document, "includeSeedInOutput", boolean(props, contract.INCLUDE_SEED_IN_OUTPUT))
+    _optional(document, "collaborationId", text(props, contract.COLLABORATION_ID))
+    _optional(document, "description", text(props, contract.DESCRIPTION) or None)
+    return document
+
+
+# --- audience export jobs (release 0.3.0) ----------------------------------------------
+
+
+def audience_export_job_document(props: Mapping[str, Any]) -> dict[str, Any]:
+    """The identity document of a ``Custom::CleanRoomsMLAudienceExportJob`` (frozen):
+    ``StartAudienceExportJob``'s arguments but its name."""
+    value = whole(props, contract.AUDIENCE_SIZE_VALUE)
+    if value is None:
+        raise PropertyError(f"property {contract.AUDIENCE_SIZE_VALUE} is required")
+    document: dict[str, Any] = {
+        "audienceGenerationJobArn": text(
+            props, contract.AUDIENCE_GENERATION_JOB_ARN, required=True
+        ),
+        "audienceSize": {
+            "type": text(props, contract.AUDIENCE_SIZE_TYPE, required=True),
+            "value": value,
+        },
+    }
+    _optional(document, "description", text(props, contract.DESCRIPTION) or None)
+    return document
+
+
 # --- what changed, in the words of the construct's props (messages, the diff) ---------
 
 DOCUMENTS = {
     contract.RESOURCE_TYPE: trained_model_document,
     contract.ML_INPUT_CHANNEL_RESOURCE_TYPE: ml_input_channel_document,
     contract.INFERENCE_JOB_RESOURCE_TYPE: inference_job_document,
+    contract.TRAINED_MODEL_EXPORT_JOB_RESOURCE_TYPE: trained_model_export_job_document,
+    contract.AUDIENCE_MODEL_RESOURCE_TYPE: audience_model_document,
+    contract.CONFIGURED_AUDIENCE_MODEL_RESOURCE_TYPE: configured_audience_model_document,
+    contract.AUDIENCE_GENERATION_JOB_RESOURCE_TYPE: audience_generation_job_document,
+    contract.AUDIENCE_EXPORT_JOB_RESOURCE_TYPE: audience_export_job_document,
 }
 """The identity document of each kind whose replacement starts something (the ML
 configuration's identity is its membership)."""
 
 _QUERY = "inputChannel.dataSource.protectedQueryInputParameters"
+_SEED = "seedAudience"
 PROPS = {
     "membershipIdentifier": "membership_identifier",
     "configuredModelAlgorithmAssociationArn": "configured_model_algorithm_association",
@@ -308,6 +537,31 @@ PROPS = {
     "dataSource.mlInputChannelArn": "data_source",
     "containerExecutionParameters.maxPayloadInMB": "max_payload",
     "mlModelInferencePayerAccountId": "ml_model_inference_payer_account_id",
+    "trainingDatasetArn": "training_dataset",
+    "trainingDataStartTime": "training_data_start_time",
+    "trainingDataEndTime": "training_data_end_time",
+    "audienceModelArn": "audience_model",
+    "outputConfig.destination.s3Destination.s3Uri": "output_bucket/output_prefix",
+    "outputConfig.roleArn": "output_role",
+    "sharedAudienceMetrics": "shared_audience_metrics",
+    "minMatchingSeedSize": "min_matching_seed_size",
+    "audienceSizeConfig.audienceSizeType": "audience_size_config (its type)",
+    "audienceSizeConfig.audienceSizeBins": "audience_size_config (its bins)",
+    "childResourceTagOnCreatePolicy": "child_resource_tag_on_create_policy",
+    "configuredAudienceModelArn": "configured_audience_model",
+    f"{_SEED}.roleArn": "role",
+    f"{_SEED}.dataSource.s3Uri": "seed_audience (its S3 location)",
+    f"{_SEED}.sqlParameters.queryString": "seed_audience (its query)",
+    f"{_SEED}.sqlParameters.analysisTemplateArn": "seed_audience (its analysis template)",
+    f"{_SEED}.sqlParameters.parameters": "seed_audience (its parameters)",
+    f"{_SEED}.sqlComputeConfiguration.worker.type": "worker_type",
+    f"{_SEED}.sqlComputeConfiguration.worker.number": "worker_count",
+    f"{_SEED}.sqlComputeConfiguration.worker.properties.spark": "spark_properties",
+    "includeSeedInOutput": "include_seed_in_output",
+    "collaborationId": "collaboration_id",
+    "audienceGenerationJobArn": "audience_generation_job",
+    "audienceSize.type": "audience_size (its type)",
+    "audienceSize.value": "audience_size (its value)",
 }
 """The prop that sets each field of an identity document."""
 HIDDEN = frozenset(
@@ -316,12 +570,18 @@ HIDDEN = frozenset(
         "environment",
         f"{_QUERY}.sqlParameters.queryString",
         f"{_QUERY}.sqlParameters.parameters",
+        f"{_SEED}.sqlParameters.queryString",
+        f"{_SEED}.sqlParameters.parameters",
     }
 )
 """Fields whose values are secrets: a change says which key, never the value."""
 _MAPS = frozenset(
-    {*HIDDEN, f"{_QUERY}.computeConfiguration.worker.properties.spark"}
-    - {f"{_QUERY}.sqlParameters.queryString"}
+    {
+        *HIDDEN,
+        f"{_QUERY}.computeConfiguration.worker.properties.spark",
+        f"{_SEED}.sqlComputeConfiguration.worker.properties.spark",
+    }
+    - {f"{_QUERY}.sqlParameters.queryString", f"{_SEED}.sqlParameters.queryString"}
 )
 """Fields that are maps of strings: a change names the key."""
 

@@ -33,6 +33,11 @@ KIND_MODULES: Final = {
     contract.ML_INPUT_CHANNEL_RESOURCE_TYPE: "ml_input_channels",
     contract.INFERENCE_JOB_RESOURCE_TYPE: "inference_jobs",
     contract.ML_CONFIGURATION_RESOURCE_TYPE: "ml_configurations",
+    contract.TRAINED_MODEL_EXPORT_JOB_RESOURCE_TYPE: "trained_model_exports",
+    contract.AUDIENCE_MODEL_RESOURCE_TYPE: "audience_models",
+    contract.CONFIGURED_AUDIENCE_MODEL_RESOURCE_TYPE: "configured_audience_models",
+    contract.AUDIENCE_GENERATION_JOB_RESOURCE_TYPE: "audience_generation_jobs",
+    contract.AUDIENCE_EXPORT_JOB_RESOURCE_TYPE: "audience_exports",
 }
 """The module of every resource kind the handler serves, by ``ResourceType``: a
 container imports the one its events name (cold start), not all of them. Each

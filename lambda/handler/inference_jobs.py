@@ -45,7 +45,7 @@ def _key(ref: Ref) -> dict[str, Any]:
     return {"membershipIdentifier": ref.membership, "trainedModelInferenceJobArn": ref.arn}
 
 
-class InferenceJobs:
+class InferenceJobs(kinds.Defaults):
     """``engine.Kind`` for Clean Rooms ML trained model inference jobs."""
 
     resource_type = contract.INFERENCE_JOB_RESOURCE_TYPE

@@ -11,18 +11,44 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 import contract
 import faults
 import identity
-from engine import CREATE_FAILED, GONE, READY, Desired, Observed, Step, Summary
+from engine import CREATE_FAILED, GONE, IN_PROGRESS, READY, Desired, Observed, Step, Summary
 from identity import PropertyError
 from ownership import Ref
 
 
+class Defaults:
+    """What most kinds are: tagged, undone by a Delete, with nothing updated in place
+    (every create parameter is in the identity)."""
+
+    removable = True
+
+    def in_place(self, observed: Observed, desired: Desired) -> Mapping[str, Any] | None:
+        return {}
+
+    def update(self, client: Any, observed: Observed, changes: Mapping[str, Any]) -> None:
+        return None
+
+
 def desired(
-    props: Mapping[str, Any], document: Mapping[str, Any], secrets: tuple[str, ...]
+    props: Mapping[str, Any],
+    document: Mapping[str, Any],
+    secrets: tuple[str, ...],
+    *,
+    scope: str | None = None,
+    request: Mapping[str, Any] | None = None,
+    settings: Mapping[str, Any] | None = None,
 ) -> Desired:
-    """``Desired`` from the identity ``document`` and the handler settings in ``props``."""
+    """``Desired`` from the identity ``document`` and the handler settings in ``props``.
+
+    ``scope``: where the kind finds its resources (default: the document's membership);
+    ``request``: the create call's arguments when they are more than the identity
+    document (a kind with ``settings``, which an update applies in place).
+    """
     fixed_name = identity.text(props, contract.NAME)
     name_prefix = identity.text(props, contract.NAME_PREFIX)
     if (fixed_name is None) == (name_prefix is None):
@@ -42,9 +68,9 @@ def desired(
         )
     wait = flag(props, contract.WAIT_FOR_COMPLETION, default=True)
     return Desired(
-        membership=str(document["membershipIdentifier"]),
+        membership=scope if scope is not None else str(document["membershipIdentifier"]),
         identity=identity.digest(document),
-        request=document,
+        request=document if request is None else request,
         fixed_name=fixed_name,
         name_prefix=name_prefix,
         tags=identity.string_map(props, contract.TAGS),
@@ -55,6 +81,7 @@ def desired(
         secrets=secrets,
         replacement_protection=identity.text(props, contract.REPLACEMENT_PROTECTION) or None,
         replacement_allowed=flag(props, contract.REPLACEMENT_ALLOWED, default=False),
+        settings={} if settings is None else settings,
     )
 
 
@@ -178,3 +205,63 @@ def delete_stored(
         raise delete_failed(noun, observed)
     # INACTIVE: gone. CANCEL_*/DELETE_* in progress: wait.
     return Step.DONE if status in GONE else Step.WAIT
+
+
+DELETING = frozenset({"DELETE_PENDING", "DELETE_IN_PROGRESS"})
+
+
+def delete_account_resource(
+    noun: str, observed: Observed, first: bool, delete: Callable[[], object], refused: str
+) -> str:
+    """The step that deletes an audience kind's resource (an audience model, a generation
+    job: A21, A24), which goes away whole (it has no INACTIVE), whatever it is doing.
+
+    A ``DELETE_FAILED`` one is asked again once per Delete event (deleting the stack
+    again retries it). A refusal (``ConflictException``) of one that is not being
+    created means something uses it: the Delete event's own step fails with the
+    service's reason and ``refused`` (what to do); a later poll looks again.
+    """
+    status = observed.status
+    if status in DELETING:
+        return Step.WAIT
+    if status == "DELETE_FAILED" and not first:
+        raise delete_failed(noun, observed)
+    try:
+        delete()
+    except Exception as error:
+        if first and faults.is_conflict(error) and status not in IN_PROGRESS:
+            raise faults.HandlerError(
+                f"deleting {noun} {observed.ref.arn} failed (ConflictException): "
+                f"{faults.service_message(error)} - {refused}"
+            ) from error
+        if first and status == "DELETE_FAILED" and faults.is_transient(error):
+            return Step.DEFERRED
+        raise
+    return Step.WAIT
+
+
+def not_found(operation: str, what: str) -> ClientError:
+    """A ``ResourceNotFoundException`` for what a list call did not show (an export has no
+    Get: ``describe`` finds it in its list)."""
+    return ClientError(
+        {"Error": {"Code": "ResourceNotFoundException", "Message": f"{what} not found"}},
+        operation,
+    )
+
+
+def exported(
+    ref: Ref, item: Mapping[str, Any], document: Mapping[str, Any], data: Mapping[str, str]
+) -> Observed:
+    """An export (no tags: known by its name and content) from its entry in a list."""
+    return Observed(
+        ref=ref,
+        name=str(item.get("name", "")),
+        status=str(item.get("status", "")),
+        tags={},
+        updated=epoch(item.get("updateTime")),
+        created=epoch(item.get("createTime")) or 0.0,
+        details=details(item, ()),
+        data=dict(data),
+        untagged=True,
+        identity=identity.digest(document),
+    )

@@ -103,7 +103,7 @@ def _location(held: Mapping[str, Any]) -> str:
     return f"output {uri}, role {location.get('roleArn')}"
 
 
-class MLConfigurations:
+class MLConfigurations(kinds.Defaults):
     """The narrow interface (``engine.Kind``) for a membership's ML configuration."""
 
     resource_type = contract.ML_CONFIGURATION_RESOURCE_TYPE

@@ -49,7 +49,7 @@ def _key(ref: Ref) -> dict[str, Any]:
     return {"membershipIdentifier": ref.membership, "mlInputChannelArn": ref.arn}
 
 
-class MLInputChannels:
+class MLInputChannels(kinds.Defaults):
     """``engine.Kind`` for Clean Rooms ML input channels."""
 
     resource_type = contract.ML_INPUT_CHANNEL_RESOURCE_TYPE

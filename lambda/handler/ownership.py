@@ -39,8 +39,13 @@ earlier attempt, ``engine.shared.resolve_pending``, takes the newest first; else
 INACTIVE model holds nothing).
 
 Physical ids: ``<arn>`` or ``<arn>#<version>`` for a resource that exists, and
-``pending:<membership>:<request>:<name>`` for one the poll is to create (a creation is
-never started before the Provider framework's waiter runs; see ``engine``).
+``pending:<scope>:<request>:<name>`` for one the poll is to create (a creation is
+never started before the Provider framework's waiter runs; see ``engine``). The scope
+is where the kind finds its resources by name: a membership (its id), the account
+(``ACCOUNT``: the audience kinds, whose ARNs name no membership), or, for an export,
+the resource it exports (its physical id). An export has no ARN of its own: its
+physical id is ``<exported resource's ARN>/export-job/<name, percent-encoded>``
+(``#<version>`` after it for a trained model's version).
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
+from urllib.parse import quote, unquote
 
 import contract
 
@@ -68,6 +74,20 @@ _ARN: Final = (
     r"(?P<membership>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
     r"/{segment}/[-a-zA-Z0-9_/.]+"
 )
+_ACCOUNT_ARN: Final = (
+    r"arn:aws[-a-z]*:cleanrooms-ml:[-a-z0-9]+:[0-9]{12}:{segment}/[-a-zA-Z0-9_/.]+"
+)
+ACCOUNT: Final = "account"
+"""The scope of a resource of the account and region, not of a membership (an audience
+model, a configured audience model, an audience generation job: their ARNs name none).
+``Ref.membership`` and ``Pending.membership`` hold it for such a resource."""
+EXPORT_SEGMENT: Final = "/export-job/"
+"""Between an exported resource's ARN and an export's (encoded) name in its physical id."""
+_EXPORT_NAME: Final = r"(?P<export>[-A-Za-z0-9_.~%]+)"
+_PENDING_BY_REQUEST: Final = re.compile(
+    r"(?P<scope>.+?):(?P<request>[0-9a-f]{16}):(?P<name>.+)", re.DOTALL
+)
+"""A pending id whose scope holds colons (an export's: an ARN), cut at its request digest."""
 _STACK_ARN: Final = re.compile(
     r"(?P<key>arn:[^:]+:cloudformation:[^:]*:[^:]*:stack/(?P<name>[^/]+))/.+"
 )
@@ -235,8 +255,10 @@ class Ref:
     """A resource (a trained model version, a channel, a job) that exists."""
 
     arn: str
+    """Its ARN (for an export, which has none: ``export_arn``)."""
     version: str | None
     membership: str
+    """Its membership's id, or ``ACCOUNT`` for a resource of the account."""
 
     @property
     def physical_id(self) -> str:
@@ -250,6 +272,8 @@ class Pending:
     """A resource a request asked for, which the poll creates (or finds created)."""
 
     membership: str
+    """Its scope (``Desired.membership``): a membership's id, ``ACCOUNT``, or the physical
+    id of the resource an export exports."""
     request: str
     name: str
 
@@ -259,7 +283,35 @@ class Pending:
 
 
 def arn_pattern(segment: str) -> re.Pattern[str]:
+    """The ARNs of a kind of a membership (``membership/<id>/<segment>/<id>``)."""
     return re.compile(_ARN.replace("{segment}", re.escape(segment)))
+
+
+def account_arn_pattern(segment: str) -> re.Pattern[str]:
+    """The ARNs of a kind of the account (``<account>:<segment>/<id>``: no membership)."""
+    return re.compile(_ACCOUNT_ARN.replace("{segment}", re.escape(segment)))
+
+
+ACCOUNT_SCOPE: Final = re.compile(re.escape(ACCOUNT))
+"""The pending scope of a kind of the account (``parse_physical_id``)."""
+
+
+def export_pattern(exported: re.Pattern[str]) -> re.Pattern[str]:
+    """An export's physical id (without a version): the ARN of what it exports
+    (``exported``), ``EXPORT_SEGMENT`` and its encoded name (``export_arn``)."""
+    return re.compile(exported.pattern + re.escape(EXPORT_SEGMENT) + _EXPORT_NAME)
+
+
+def export_arn(exported_arn: str, name: str) -> str:
+    """An export's stand-in for an ARN: what it exports and its name (percent-encoded:
+    a name may hold any printable character, the encoding none of ``/#:``)."""
+    return f"{exported_arn}{EXPORT_SEGMENT}{quote(name, safe='')}"
+
+
+def export_parts(ref: Ref) -> tuple[str, str]:
+    """The ARN of what an export (``export_arn``) exports, and the export's name."""
+    exported, _, encoded = ref.arn.rpartition(EXPORT_SEGMENT)
+    return exported, unquote(encoded)
 
 
 def make_ref(pattern: re.Pattern[str], arn: str, version: str | None) -> Ref:
@@ -269,22 +321,32 @@ def make_ref(pattern: re.Pattern[str], arn: str, version: str | None) -> Ref:
         raise ValueError(f"not an ARN of this kind: {arn!r}")
     if version in NO_VERSION:
         version = None
-    return Ref(arn=arn, version=version, membership=match.group("membership"))
+    membership = match.groupdict().get("membership") or ACCOUNT
+    return Ref(arn=arn, version=version, membership=membership)
 
 
-def parse_physical_id(pattern: re.Pattern[str], physical_id: str | None) -> Ref | Pending | None:
+def parse_physical_id(
+    pattern: re.Pattern[str], physical_id: str | None, scope: re.Pattern[str] = UUID
+) -> Ref | Pending | None:
     """What a physical id names, or None when it is not one of ours.
 
     Anything else (the Provider framework's marker after a failed create, the id
     CloudFormation invents for a create that never answered, a foreign id) is None,
-    and the handler never acts on it.
+    and the handler never acts on it. ``scope``: what a pending id's scope must be (a
+    membership's id; ``ACCOUNT_SCOPE``; an exported resource's physical id).
     """
     if not physical_id:
         return None
     if physical_id.startswith(PENDING_PREFIX):
-        parts = physical_id[len(PENDING_PREFIX) :].split(":", 2)
-        if len(parts) == 3 and UUID.fullmatch(parts[0]) and parts[2]:
+        rest = physical_id[len(PENDING_PREFIX) :]
+        parts = rest.split(":", 2)
+        if len(parts) == 3 and scope.fullmatch(parts[0]) and parts[2]:
             return Pending(membership=parts[0], request=parts[1], name=parts[2])
+        # a scope with colons (an ARN): cut where the request's digest stands; a scope a
+        # membership's id or ACCOUNT never has one, so their ids parse as they always did
+        cut = _PENDING_BY_REQUEST.fullmatch(rest)
+        if cut is not None and scope.fullmatch(cut["scope"]):
+            return Pending(membership=cut["scope"], request=cut["request"], name=cut["name"])
         return None
     arn, _, version = physical_id.partition(PHYSICAL_ID_SEPARATOR)
     if version and version not in NO_VERSION and not UUID.fullmatch(version):

@@ -120,7 +120,7 @@ def _versions_kept(client: CleanRoomsMLClient, observed: Observed) -> str | None
     return None
 
 
-class TrainedModels:
+class TrainedModels(kinds.Defaults):
     """``engine.Kind`` for Clean Rooms ML trained models."""
 
     resource_type = contract.RESOURCE_TYPE

@@ -2,14 +2,16 @@
 
 ``RETAIN`` (the constructs' default) keeps a resource when its stack is deleted,
 as CloudFormation does on AWS: the emulator keeps the stack's trained models,
-channels, running inference jobs and ML configurations until ``down``. After
-``cdk destroy`` the command names what the destroyed stacks left; ``--purge``
-deletes it through the API, as a user would by hand (``CancelTrainedModel`` for
-a training still running, ``DeleteTrainedModelOutput``,
+channels, running inference jobs, ML configurations and audience resources until
+``down``. After ``cdk destroy`` the command names what the destroyed stacks left;
+``--purge`` deletes it through the API, as a user would by hand
+(``CancelTrainedModel`` for a training still running, ``DeleteTrainedModelOutput``,
 ``DeleteMLInputChannelData``, ``CancelTrainedModelInferenceJob`` for a running
-job, ``DeleteMLConfiguration``), and waits until it is gone. A finished
-inference job is a record the API cannot delete (on AWS too): it is neither
-named nor purged.
+job, ``DeleteMLConfiguration``, ``DeleteAudienceGenerationJob``,
+``DeleteConfiguredAudienceModel``, ``DeleteAudienceModel``: in that order, as an
+audience model is not deleted while a configured one uses it), and waits until it
+is gone. A finished inference job and an export are records the API cannot delete
+(on AWS too): they are neither named nor purged.
 
 A model, channel or job belongs to the stack its ownership tag names; an ML
 configuration has no tags, so the stack's own resource list, read before the
@@ -35,8 +37,12 @@ from typing import Any, Final
 from . import processes
 from .cloud import REGION, Cloud
 from .resources import (
+    AUDIENCE_MODEL,
     CHANNEL,
     CONFIGURATION,
+    CONFIGURED_AUDIENCE_MODEL,
+    EXPORTS,
+    GENERATION_JOB,
     GONE,
     JOB,
     KINDS,
@@ -52,6 +58,14 @@ RECORD_FILE: Final = "destroyed-stacks.json"
 """In the cloud's folder: each destroyed stack's Clean Rooms ML physical ids."""
 RUNNING: Final = frozenset({"CREATE_PENDING", "CREATE_IN_PROGRESS"})
 DELETABLE: Final = frozenset({"ACTIVE", "CREATE_FAILED", "DELETE_FAILED", "CANCEL_FAILED"})
+DELETING: Final = frozenset({"DELETE_PENDING", "DELETE_IN_PROGRESS"})
+"""An audience resource on its way out (then gone from the emulator's lists)."""
+_DELETE_AUDIENCE: Final = {
+    GENERATION_JOB: ("delete_audience_generation_job", "audienceGenerationJobArn"),
+    CONFIGURED_AUDIENCE_MODEL: ("delete_configured_audience_model", "configuredAudienceModelArn"),
+    AUDIENCE_MODEL: ("delete_audience_model", "audienceModelArn"),
+}
+"""The account's kinds in the order a purge deletes them (what uses one goes first)."""
 _DESTROYED: Final = re.compile(r"\s(\S+): destroyed\s*$")
 """The aws-cdk CLI's ``✅  <stack>: destroyed`` line."""
 _FUNCTION_NAME: Final = "AWS_LAMBDA_FUNCTION_NAME"
@@ -126,8 +140,12 @@ def remember(cloud: Cloud, gone: Iterable[Stack]) -> dict[str, list[str]]:
 def _remains(kind: str, record: Mapping[str, Any]) -> bool:
     if kind == CONFIGURATION:
         return True
+    if kind in EXPORTS:
+        return False  # an export cannot be undone
     if kind == JOB:
         return record["status"] in RUNNING  # a finished job cannot be deleted
+    if kind in _DELETE_AUDIENCE:
+        return record["status"] not in DELETING  # a deleted one is gone from the list
     return record["status"] not in GONE
 
 
@@ -153,8 +171,11 @@ def left(
 
 def _action(kind: str, record: Mapping[str, Any]) -> tuple[str, dict[str, str]] | None:
     """The API call that removes ``record`` in its current status (None: wait, or done)."""
-    membership = {"membershipIdentifier": record["membership"]}
     status = record.get("status")
+    if kind in _DELETE_AUDIENCE:  # one still being created stops (A21, A24)
+        operation, field = _DELETE_AUDIENCE[kind]
+        return None if status in DELETING else (operation, {field: record["arn"]})
+    membership = {"membershipIdentifier": record["membership"]}
     if kind == CONFIGURATION:
         return "delete_ml_configuration", membership
     if kind == MODEL:
@@ -175,13 +196,19 @@ def _action(kind: str, record: Mapping[str, Any]) -> tuple[str, dict[str, str]] 
     return None
 
 
+def _ordered(found: Sequence[tuple[str, Record]]) -> list[tuple[str, Record]]:
+    """``found`` with the account's kinds last, in ``_DELETE_AUDIENCE``'s order."""
+    order = list(_DELETE_AUDIENCE)
+    return sorted(found, key=lambda item: order.index(item[0]) if item[0] in order else -1)
+
+
 def purge(cloud: Cloud, found: Sequence[tuple[str, Record]], timeout: float = 120.0) -> list[str]:
     """Delete ``found`` through the emulator's API and wait until it is gone; what could
     not be deleted, each with its reason (empty when all went)."""
     from botocore.exceptions import ClientError
 
     client = _client(cloud, "cleanroomsml", cloud.emulator_url)
-    pending = {physical_id(kind, record): (kind, record) for kind, record in found}
+    pending = {physical_id(kind, record): (kind, record) for kind, record in _ordered(found)}
     asked: dict[str, int] = {}
     problems: dict[str, str] = {}
     deadline = time.monotonic() + timeout

@@ -22,11 +22,13 @@ from engine.shared import (
     still_wanted,
     stop_step,
     survey_names,
+    sync_settings,
 )
 from engine.types import (
     GONE,
     OPERATION_KEY,
     STARTED_AT_KEY,
+    USABLE,
     YOUNG_SECONDS,
     Call,
     Desired,
@@ -89,6 +91,10 @@ def poll_create(call: Call) -> dict[str, Any]:
             return {"IsComplete": False}
     elif _looks_again(call, desired, observed) and not still_wanted(call):
         return _cancelled(call, desired, observed)
+    if observed.status in USABLE and sync_settings(call, observed, desired):
+        # what the create call cannot set (a configured audience model's policy); a poll
+        # that finds it made (a retried one, one whose call failed) puts it again
+        observed = describe(call, observed.ref) or observed
     # the answer carries the resource's own physical id in place of the pending one
     return wait_for(call, desired, observed, observed.ref.physical_id)
 
@@ -111,6 +117,12 @@ def _cancelled(call: Call, desired: Desired, observed: Observed) -> dict[str, An
     """A creation CloudFormation cancelled while it was made: under DESTROY it is stopped
     (as the Delete would have); under RETAIN kept (the next deploy adopts it)."""
     noun, arn = call.kind.noun, observed.ref.arn
+    if not call.kind.removable:
+        raise HandlerError(
+            f"CloudFormation cancelled the creation of {noun} {arn} while it was made; a "
+            f"{noun} cannot be undone: it stays, and the next deploy of this resource "
+            "adopts it"
+        )
     if not desired.destroy:
         raise HandlerError(
             f"CloudFormation cancelled the creation of {noun} {arn} while it was made; it "

@@ -46,6 +46,14 @@ def on_delete(call: Call) -> dict[str, Any]:
     fields = event.fields()
     target = call.kind.parse_physical_id(event.physical_id)
     desired = _desired(call)
+    if not call.kind.removable:
+        log(
+            "retained",
+            reason=f"a {call.kind.noun} cannot be undone: nothing to delete",
+            physicalResourceId=event.physical_id,
+            **fields,
+        )
+        return result
     if desired is None or not desired.destroy:
         log(
             "retained",

@@ -69,9 +69,7 @@ def named(
     except NotYet:
         raise
     except Exception as error:
-        raise call.fail(error, f"listing {call.kind.noun}s", f"in membership {membership}") from (
-            error
-        )
+        raise call.fail(error, f"listing {call.kind.noun}s", place(membership)) from error
     found = []
     for summary in summaries:
         if not wanted(summary.name) or (summary.status in GONE and not gone):
@@ -90,13 +88,30 @@ def named_as(observed: Observed, desired: Desired) -> bool:
 
 
 def ours(observed: Observed, event: Event) -> bool:
+    """Whether this stack resource made it (its ownership tag says so). A resource the
+    service cannot tag (an export) is found only by the name this resource gives its own
+    (fixed, or generated from its prefix): it is taken as its."""
+    if observed.untagged:
+        return True
     tag = observed.tag
     return tag is not None and tag.owned_by(event.stack_id, event.logical_id)
 
 
 def has_identity(observed: Observed, desired: Desired) -> bool:
+    if observed.untagged:
+        return observed.identity == desired.identity
     tag = observed.tag
     return tag is not None and tag.identity == desired.identity[: ownership.DIGEST_LENGTH]
+
+
+def place(scope: str) -> str:
+    """Where a scope's resources are, in a message: "in membership <id>", "in this
+    account and region", "of <exported resource>"."""
+    if scope == ownership.ACCOUNT:
+        return "in this account and region"
+    if ownership.UUID.fullmatch(scope):
+        return f"in membership {scope}"
+    return f"of {scope}"
 
 
 @dataclass(frozen=True)
@@ -139,7 +154,7 @@ def stop_step(call: Call, observed: Observed, first: bool) -> bool:
     ``update.on_update``): True once nothing is left to do. Best effort: an error never
     fails the rollback that found it (a refused or raced cancel is looked at again)."""
     fields = {"physicalResourceId": observed.ref.physical_id, **call.event.fields()}
-    if observed.status in GONE:
+    if observed.status in GONE or not call.kind.removable:
         return True
     try:
         step = delete_step(call, observed, first)
@@ -161,7 +176,10 @@ def survey_names(call: Call, desired: Desired, name: str) -> Survey:
     adoptable = [
         c
         for c in candidates
-        if c.status in USABLE and ours(c, call.event) and has_identity(c, desired)
+        if c.status in USABLE
+        and ours(c, call.event)
+        and has_identity(c, desired)
+        and call.kind.in_place(c, desired) is not None
     ]
     adoptable.sort(key=lambda c: (c.status == READY, c.created), reverse=True)
     holder = next((c for c in candidates if c.name == name and c not in adoptable), None)
@@ -171,7 +189,9 @@ def survey_names(call: Call, desired: Desired, name: str) -> Survey:
 def conflict(call: Call, desired: Desired, name: str, holder: Observed) -> HandlerError:
     tag = holder.tag
     noun = call.kind.noun
-    if tag is not None and tag.who is not None:
+    if holder.untagged:
+        whose = "which cdk-cleanrooms-ml cannot tell (the service keeps no tags on it)"
+    elif tag is not None and tag.who is not None:
         whose = f"created by stack resource {tag.who}"
         if ours(holder, call.event):
             whose += " (this resource, an earlier deployment)"
@@ -183,7 +203,7 @@ def conflict(call: Call, desired: Desired, name: str, holder: Observed) -> Handl
     if state == CREATE_FAILED:
         state += f": {holder.details}"
     return HandlerError(
-        f"a {noun} named {name!r} already exists in membership {desired.membership} "
+        f"a {noun} named {name!r} already exists {place(desired.membership)} "
         f"({holder.ref.arn}, {state}), {whose}; choose another name for this resource "
         "(or omit it to get a generated one), or remove that one from the membership "
         "and deploy again"
@@ -214,6 +234,8 @@ def sync_tags(call: Call, observed: Observed, desired: Desired) -> bool:
     properties asked for and its new ones do not are removed, never a key it did not
     put (``_shared_removals``).
     """
+    if observed.untagged:
+        return False  # nothing to tag: the construct takes no tags
     current = observed.user_tags()
     if observed.shared or observed.ref.arn in desired.base_arns:
         remove = _shared_removals(call, current, desired)
@@ -242,6 +264,34 @@ def _shared_removals(call: Call, current: dict[str, str], desired: Desired) -> l
     except PropertyError:
         return []
     return sorted((set(previous) - set(desired.tags)) & set(current))
+
+
+def sync_settings(call: Call, observed: Observed, desired: Desired) -> bool:
+    """Apply in place what ``desired`` asks of the settings an update changes by a
+    service call (``Kind.in_place``); True if anything changed. The caller checked that
+    it can be done in place."""
+    changes = call.kind.in_place(observed, desired)
+    if not changes:
+        return False
+    try:
+        call.api(call.kind.update, call.client, observed, changes)
+    except NotYet:
+        raise
+    except Exception as error:
+        raise call.fail(error, f"updating {call.kind.noun}", observed.ref.arn) from error
+    log(
+        "updated-in-place",
+        physicalResourceId=observed.ref.physical_id,
+        changed=sorted(changes),
+        **call.event.fields(),
+    )
+    return True
+
+
+def sync(call: Call, observed: Observed, desired: Desired) -> bool:
+    """Make ``observed``'s tags and in-place settings what ``desired`` asks."""
+    tagged = sync_tags(call, observed, desired)
+    return sync_settings(call, observed, desired) or tagged
 
 
 def answer(physical_id: str, action: str, now: float, **extra: Any) -> dict[str, Any]:
@@ -275,8 +325,9 @@ def adopt(
     physical_id: str | None = None,
 ) -> dict[str, Any]:
     """Take ``observed`` as this resource's, under its own physical id unless the event's
-    ``physical_id`` already names it (then keeping that id avoids a replacement)."""
-    sync_tags(call, observed, desired)
+    ``physical_id`` already names it (then keeping that id avoids a replacement), with
+    the tags and in-place settings ``desired`` asks."""
+    sync(call, observed, desired)
     log(
         "adopted",
         reason=why,
@@ -378,7 +429,11 @@ def resolve_pending(call: Call, pending: Pending) -> Observed | None:
     found = named(call, pending.membership, lambda n: n == pending.name, gone=True)
     for observed in sorted(found, key=lambda o: o.created, reverse=True):
         tag = observed.tag
-        if tag is not None and ours(observed, call.event) and tag.request == pending.request:
+        # an untagged one (an export) is known by its name: a generated one's is the
+        # request's own, and a fixed one nothing held when on_event looked
+        if observed.untagged or (
+            tag is not None and ours(observed, call.event) and tag.request == pending.request
+        ):
             RESOLVED[key] = observed.ref
             return observed
     return None

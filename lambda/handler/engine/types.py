@@ -79,6 +79,9 @@ class Desired:
     """What a resource's properties ask for (every kind)."""
 
     membership: str
+    """Where the kind finds its resources by name (``Kind.summaries``) and a pending id's
+    scope: the membership's id, ``ownership.ACCOUNT`` for a kind of the account, or the
+    physical id of the resource an export exports."""
     identity: str
     """The identity digest (``identity.py``): a change of it replaces the resource."""
     request: Mapping[str, Any]
@@ -98,6 +101,10 @@ class Desired:
     anything starts..."""
     replacement_allowed: bool = False
     """... unless this deploy allows it."""
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    """What an update applies in place by a service call, for a kind that has such
+    properties (``Kind.in_place``): outside the identity, so a change keeps the resource."""
+
     base_arns: tuple[str, ...] = ()
     """The trained models it is trained from (incremental training): a model version,
     which under the "shared ARN" reading (ASSUMPTION A2) lives on one of these ARNs."""
@@ -134,7 +141,13 @@ class Observed:
     """The attributes to report (``Fn::GetAtt``)."""
     document: Mapping[str, Any] = field(default_factory=dict)
     """What the service holds, for a kind that knows its own by its content (it has no
-    tags): the ML configuration."""
+    tags): the ML configuration; or that updates in place (``Kind.in_place``)."""
+    untagged: bool = False
+    """The service cannot tag it (an export): found by the name this resource gives its
+    own, it is taken as this resource's (``engine.shared.ours``), and its identity is
+    read from what the service holds (``identity``), not from an ownership tag."""
+    identity: str | None = None
+    """An untagged resource's identity digest, computed from what the service holds."""
     shares_arn: bool = False
     """Whether the describe call saw other versions on its ARN (a base model whose
     ``GetTrainedModel`` answered for a later version: ASSUMPTION A2, "shared ARN")."""
@@ -177,6 +190,9 @@ class Kind(Protocol):
     be stopped: its deletion waits for the query to end)."""
     starts: str
     """What creating one starts, for messages: "a new training"."""
+    removable: bool
+    """Whether a Delete can undo anything: an export cannot be undone (its Delete and a
+    rollback touch nothing, and a creation that CloudFormation cancelled stays done)."""
 
     def parse_physical_id(self, physical_id: str | None) -> Ref | Pending | None: ...
 
@@ -194,6 +210,16 @@ class Kind(Protocol):
 
     def delete_step(self, client: Any, observed: Observed, first: bool) -> str:
         """One step towards deletion (a ``Step``); ``first`` is the Delete event's own."""
+        ...
+
+    def in_place(self, observed: Observed, desired: Desired) -> Mapping[str, Any] | None:
+        """What an update must change in place to make ``observed`` what ``desired`` asks
+        (``Desired.settings``; empty: nothing), or None when that cannot be done in place
+        (a setting the service cannot unset): the engine then replaces the resource."""
+        ...
+
+    def update(self, client: Any, observed: Observed, changes: Mapping[str, Any]) -> None:
+        """Apply ``in_place``'s changes (service calls)."""
         ...
 
 

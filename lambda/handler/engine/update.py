@@ -23,7 +23,7 @@ from engine.shared import (
     stack_operation,
     stop_step,
     survey_names,
-    sync_tags,
+    sync,
 )
 from engine.types import (
     ABANDONED_KEY,
@@ -38,7 +38,6 @@ from engine.types import (
     WAITER_START,
     Call,
     Desired,
-    Event,
     Observed,
 )
 from faults import HandlerError
@@ -46,8 +45,9 @@ from identity import PropertyError
 from jsonlog import log
 
 
-def _fits(observed: Observed, desired: Desired, event: Event) -> bool:
-    """Whether the current resource can stay: ours, usable, the desired identity and name.
+def _fits(call: Call, observed: Observed, desired: Desired) -> bool:
+    """Whether the current resource can stay: ours, usable, the desired identity and name,
+    and what it holds besides them updatable in place (``Kind.in_place``).
 
     A name is an immutable create parameter: a fixed name must be the resource's, and a
     generated one must have been generated from the same prefix (so a change between a
@@ -55,9 +55,10 @@ def _fits(observed: Observed, desired: Desired, event: Event) -> bool:
     """
     return (
         observed.status in USABLE
-        and ours(observed, event)
+        and ours(observed, call.event)
         and has_identity(observed, desired)
         and named_as(observed, desired)
+        and call.kind.in_place(observed, desired) is not None
     )
 
 
@@ -92,6 +93,8 @@ def _stop_abandoned(call: Call, current: Observed) -> list[str]:
     What is not stopped yet (physical ids) is left to the polls (``ABANDONED_KEY``).
     """
     event = call.event
+    if not call.kind.removable:
+        return []  # nothing it made can be undone (an export)
     try:
         previous = call.kind.parse(event.old_properties or {})
     except PropertyError:
@@ -146,9 +149,10 @@ def on_update(call: Call) -> dict[str, Any]:
     old_url = (event.old_properties or {}).get(contract.WAIT_HANDLE_URL)
     new_wait = desired.wait_handle_url != old_url
     current = resolve(call, target)
-    if current is not None and _fits(current, desired, event):
+    if current is not None and _fits(call, current, desired):
         abandoned = _stop_abandoned(call, current)
-        changed = sync_tags(call, current, desired)
+        # tags, and what the kind updates in place (a rollback puts the old back: row 8)
+        changed = sync(call, current, desired)
         log(
             "updated" if changed else "unchanged",
             physicalResourceId=event.physical_id,

@@ -81,6 +81,8 @@ def _not_yet(call: Call, desired: Desired, observed: Observed, elapsed: float) -
         return {"IsComplete": False}
     if call.event.extra.get(ACTION_KEY) == REFRESH:
         policy = "an update in place: its rollback keeps it as it is"
+    elif not call.kind.removable:
+        policy = f"a {call.kind.noun} cannot be undone: it goes on"
     elif not desired.destroy:
         policy = "it is left as it is (removal policy retain)"
     elif call.kind.cancellable:

@@ -13,8 +13,9 @@ deploy script turn the emulator's knobs over HTTP:
   the readings of incremental training it plays (ASSUMPTION A2); ``GET`` (or a body
   of ``{}``) answers the settings in force
 - ``GET /_emulator/models``: every model version with its status
-- ``GET /_emulator/resources``: every model, ML input channel and inference job by
-  kind, with its status, and every membership's ML configuration
+- ``GET /_emulator/resources``: every model, ML input channel, inference job, audience
+  resource and export by kind, with its status (a deleted audience resource is gone),
+  and every membership's ML configuration
 - ``GET /_emulator/stats``: ``{"responses_checked": N}``, the responses (errors
   included) checked against the service model before they were sent
 - ``GET /_emulator/health``

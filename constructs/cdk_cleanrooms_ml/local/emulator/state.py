@@ -8,6 +8,8 @@ refer to it).
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 import re
 import threading
 import time
@@ -107,16 +109,40 @@ class Timings:
     pending_seconds: float = 1.0
     training_seconds: float = 5.0
     transition_seconds: float = 1.0
+    audience_model_seconds: float | None = None
+    """How long an audience model trains (A21: hours on AWS); None: ``training_seconds``."""
+
+    def audience_model(self) -> float:
+        found = self.audience_model_seconds
+        return self.training_seconds if found is None else found
 
 
 MODEL: Final = "trained-model"
 CHANNEL: Final = "ml-input-channel"
 JOB: Final = "trained-model-inference-job"
+AUDIENCE_MODEL: Final = "audience-model"
+CONFIGURED_AUDIENCE_MODEL: Final = "configured-audience-model"
+GENERATION_JOB: Final = "audience-generation-job"
+AUDIENCE_EXPORT: Final = "audience-export-job"
+MODEL_EXPORT: Final = "trained-model-export-job"
 NOUNS: Final = {
     MODEL: "trained model",
     CHANNEL: "ML input channel",
     JOB: "trained model inference job",
+    AUDIENCE_MODEL: "audience model",
+    CONFIGURED_AUDIENCE_MODEL: "configured audience model",
+    GENERATION_JOB: "audience generation job",
+    AUDIENCE_EXPORT: "audience export job",
+    MODEL_EXPORT: "trained model export job",
 }
+ACCOUNT_KINDS: Final = (AUDIENCE_MODEL, CONFIGURED_AUDIENCE_MODEL, GENERATION_JOB)
+"""Kinds of the account and region (their ARNs name no membership)."""
+EXPORTS: Final = (AUDIENCE_EXPORT, MODEL_EXPORT)
+"""Kinds with no ARN and no tags, found through what they export (A25, A26)."""
+DELETED: Final = "DELETED"
+"""The emulator's own mark of an audience kind's resource that was deleted: its API
+knows it no more (``ResourceNotFoundException``, left out of lists; A21)."""
+DELETING: Final = ("DELETE_PENDING", "DELETE_IN_PROGRESS")
 
 
 @dataclass
@@ -135,6 +161,8 @@ class _Model:
     timeline: list[tuple[float, str]]
     failure: dict[str, str] | None = None
     kind: str = MODEL
+    parent: str | None = None
+    """An export's: the ARN of what it exports (A25, A26)."""
 
     def _reached(self, now: float) -> tuple[float, str]:
         """The timeline's latest step at ``now`` (its first before it starts)."""
@@ -222,6 +250,8 @@ class Emulator:
     _fail_next_cancels: list[dict[str, str]] = field(default_factory=list)
     _configurations: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     """Each (region, membership)'s ML configuration."""
+    _policies: dict[str, str] = field(default_factory=dict)
+    """Each configured audience model's resource policy, by its ARN (A23)."""
     calls: list[str] = field(default_factory=list)
     history: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     """Every call with its parameters, faults included (for tests)."""
@@ -268,7 +298,8 @@ class Emulator:
         self.fail_next_creation(MODEL, message)
 
     def fail_next_creation(self, kind: str, message: str) -> None:
-        """The next ``kind`` (``MODEL``, ``CHANNEL``, ``JOB``) created ends in CREATE_FAILED."""
+        """The next ``kind`` (``MODEL``, ``CHANNEL``, ``JOB``, ...) created ends in
+        CREATE_FAILED."""
         with self._lock:
             code, _, text = message.partition(": ")
             self._fail_next_creations.setdefault(kind, []).append(
@@ -276,7 +307,8 @@ class Emulator:
             )
 
     def fail_next_delete(self, message: str = "artifacts could not be deleted") -> None:
-        """The next delete of a model's output ends in DELETE_FAILED."""
+        """The next delete of a model's output (a channel's data, an audience model, an
+        audience generation job) ends in DELETE_FAILED."""
         with self._lock:
             self._fail_next_deletes.append({"statusCode": "DeleteFailed", "message": message})
 
@@ -306,7 +338,8 @@ class Emulator:
             )
 
     def snapshot(self, kind: str = MODEL) -> list[dict[str, Any]]:
-        """Every model version (channel, job) with its current status (tests and the CLI)."""
+        """Every model version (channel, job, ...) with its current status, deleted audience
+        resources included (``DELETED``): tests count what was ever created."""
         with self._lock:
             now = self.clock.now()
             return [
@@ -319,17 +352,26 @@ class Emulator:
                     "status": m.status(now),
                     "tags": dict(self._tags.get(m.arn, {})),
                     "hyperparameters": dict(m.request.get("hyperparameters", {})),
-                    # the ARN's own field for the other kinds
+                    # the ARN's own field for the other kinds (an export has none: the
+                    # ARN of what it exports, with its name after it)
                     "arn": m.arn,
+                    "parent": m.parent,
+                    "request": copy.deepcopy(m.request),
                 }
                 for m in self._models
                 if m.kind == kind
             ]
 
     def resources(self) -> dict[str, list[dict[str, Any]]]:
-        """Every model, channel and job by kind, and the ML configurations (the CLI's status)."""
+        """Every resource by kind, and the ML configurations (the CLI's status); a deleted
+        audience resource is gone, and an audience export with its job (A25)."""
         with self._lock:
-            found = {kind: self.snapshot(kind) for kind in (MODEL, CHANNEL, JOB)}
+            kinds = (MODEL, CHANNEL, JOB, *ACCOUNT_KINDS, *EXPORTS)
+            found = {
+                kind: [r for r in self.snapshot(kind) if r["status"] != DELETED] for kind in kinds
+            }
+            jobs = {r["arn"] for r in found[GENERATION_JOB]}
+            found[AUDIENCE_EXPORT] = [r for r in found[AUDIENCE_EXPORT] if r["parent"] in jobs]
             found["ml-configuration"] = [
                 {"region": region, "membershipIdentifier": membership, **copy.deepcopy(held)}
                 for (region, membership), held in self._configurations.items()
@@ -601,7 +643,9 @@ class Emulator:
         return others  # ALL_VERSIONS
 
     def _tagged(self, arn: str) -> dict[str, str]:
-        if arn not in self._tags:
+        now = self._now()
+        deleted = any(m.arn == arn and m.status(now) == DELETED for m in self._models)
+        if arn not in self._tags or deleted:
             raise EmulatorError("ResourceNotFoundException", f"resource {arn} not found")
         return self._tags[arn]
 
@@ -660,19 +704,28 @@ class Emulator:
         arn_field: str,
         version: str | None = None,
         arn: str | None = None,
+        *,
+        parent: str | None = None,
     ) -> dict[str, Any]:
-        """A model (version), channel or job that takes ``seconds`` once pending ended;
-        a version of ``arn`` (A2, shared ARN), whose tags it merges into the ARN's (A9)."""
+        """A model (version), channel, job, audience model ... that takes ``seconds`` once
+        pending ended: of the request's membership, else of the account; a version of
+        ``arn`` (A2, shared ARN), whose tags it merges into the ARN's (A9); an export
+        (``parent``: what it exports) has no ARN and no tags, and the answer is empty."""
         now = self._now()
-        membership = params["membershipIdentifier"]
+        membership = str(params.get("membershipIdentifier") or "")
         tags = {**self._tags.get(arn or "", {}), **(params.get("tags") or {})}
         if len(tags) > MAX_TAGS:
             raise EmulatorError("ValidationException", f"{len(tags)} tags; at most {MAX_TAGS}")
         region = self._region
-        prefix = (
-            f"arn:{partition(region)}:cleanrooms-ml:{region}:{self.account}:membership/{membership}"
-        )
-        arn = arn or f"{prefix}/{kind}/{uuid.uuid4()}"
+        account = f"arn:{partition(region)}:cleanrooms-ml:{region}:{self.account}"
+        if parent is not None:
+            arn = f"{parent}/export-job/{params['name']}"  # the emulator's own key
+        elif arn is not None:
+            pass  # a version of this ARN (A2, shared ARN)
+        elif kind in ACCOUNT_KINDS:
+            arn = f"{account}:{kind}/{uuid.uuid4()}"
+        else:
+            arn = f"{account}:membership/{membership}/{kind}/{uuid.uuid4()}"
         failure = self._next_failure(kind)
         request = copy.deepcopy(params)
         request.pop("tags", None)
@@ -695,8 +748,11 @@ class Emulator:
                 ],
                 failure=failure,
                 kind=kind,
+                parent=parent,
             )
         )
+        if parent is not None:
+            return {}
         self._tags[arn] = dict(tags)
         return {arn_field: arn}
 
@@ -852,3 +908,408 @@ class Emulator:
                 "ResourceNotFoundException", f"no ML configuration for {membership}"
             )
         return {}
+
+    # --- audience models (A21), configured audience models (A22, A23), audience ----------
+    # --- generation jobs (A24) and the exports (A25, A26) ----------------------------------
+    def _here(self, kind: str) -> list[_Model]:
+        """The region's resources of ``kind`` (a deleted audience resource is gone)."""
+        now = self._now()
+        return [
+            m
+            for m in self._models
+            if m.kind == kind and m.region == self._region and m.status(now) != DELETED
+        ]
+
+    def _named_once(self, kind: str, name: str, among: list[_Model]) -> None:
+        """A21, A22, A24-A26: a name is unique among ``among`` (ConflictException)."""
+        if any(m.name == name for m in among):
+            raise EmulatorError(
+                "ConflictException", f"a {NOUNS[kind]} named {name!r} already exists"
+            )
+
+    def _account(self, kind: str, arn: str) -> _Model:
+        """An audience kind's resource of the region, by its ARN."""
+        found = [m for m in self._here(kind) if m.arn == arn]
+        if not found:
+            raise EmulatorError("ResourceNotFoundException", f"{NOUNS[kind]} {arn} not found")
+        return found[0]
+
+    def _times(self, model: _Model) -> dict[str, Any]:
+        now = self._now()
+        changed = model.created_time.timestamp() + (model.changed_at(now) - model.created_at) / max(
+            self.clock.scale, 1e-9
+        )
+        return {
+            "createTime": model.created_time,
+            "updateTime": datetime.fromtimestamp(changed, UTC),
+            "name": model.name,
+            "status": model.status(now),
+        }
+
+    def _details(self, model: _Model, out: dict[str, Any]) -> dict[str, Any]:
+        if out["status"].endswith("FAILED") and model.failure:
+            out["statusDetails"] = dict(model.failure)
+        return out
+
+    def _delete_audience_kind(self, model: _Model) -> None:
+        """A21, A24: DELETE_PENDING, DELETE_IN_PROGRESS, then gone (or DELETE_FAILED); one
+        still being created stops. Deleting one being deleted is a ConflictException."""
+        now = self._now()
+        status = model.status(now)
+        if status in DELETING:
+            raise EmulatorError("ConflictException", f"{NOUNS[model.kind]} is {status}")
+        failure = self._fail_next_deletes.pop(0) if self._fail_next_deletes else None
+        if failure:
+            model.failure = failure
+        end = "DELETE_FAILED" if failure else DELETED
+        model.replan(now, self._phases(now, "DELETE_PENDING", "DELETE_IN_PROGRESS", end))
+
+    def _op_CreateAudienceModel(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        self._named_once(AUDIENCE_MODEL, params["name"], self._here(AUDIENCE_MODEL))
+        start, end = params.get("trainingDataStartTime"), params.get("trainingDataEndTime")
+        if start and end and _instant(start) >= _instant(end):
+            raise EmulatorError(
+                "ValidationException", "trainingDataStartTime must be before trainingDataEndTime"
+            )
+        # A21: the training dataset is not looked up (A8); training takes its own time
+        seconds = self.timings.audience_model()
+        return self._new(AUDIENCE_MODEL, params, seconds, "audienceModelArn")
+
+    def _audience_model(self, model: _Model, *, full: bool) -> dict[str, Any]:
+        out = self._times(model)
+        out["audienceModelArn"] = model.arn
+        _copy(model, out, "trainingDatasetArn", "description")
+        if not full:
+            return out
+        for key in ("trainingDataStartTime", "trainingDataEndTime"):
+            if key in model.request:
+                out[key] = _instant(model.request[key])
+        _copy(model, out, "kmsKeyArn")
+        out["tags"] = dict(self._tags.get(model.arn, {}))
+        return self._details(model, out)
+
+    def _op_GetAudienceModel(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        model = self._account(AUDIENCE_MODEL, params["audienceModelArn"])
+        return self._audience_model(model, full=True)
+
+    def _op_ListAudienceModels(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        items = [self._audience_model(m, full=False) for m in self._here(AUDIENCE_MODEL)]
+        return self._page(items, params, "audienceModels")
+
+    def _op_DeleteAudienceModel(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        model = self._account(AUDIENCE_MODEL, params["audienceModelArn"])
+        users = [
+            m.name
+            for m in self._here(CONFIGURED_AUDIENCE_MODEL)
+            if m.request["audienceModelArn"] == model.arn
+        ]
+        if users:  # the API reference: not while a configured audience model depends on it
+            raise EmulatorError(
+                "ConflictException",
+                f"configured audience models depend on this audience model: {', '.join(users)}",
+            )
+        self._delete_audience_kind(model)
+        return {}
+
+    def _active_audience_model(self, arn: str) -> None:
+        """A22: the audience model of a configured one exists and is ACTIVE."""
+        model = self._account(AUDIENCE_MODEL, arn)
+        status = model.status(self._now())
+        if status != "ACTIVE":
+            raise EmulatorError(
+                "ValidationException", f"audience model {arn} is {status}, not ACTIVE"
+            )
+
+    @staticmethod
+    def _sizes(config: dict[str, Any] | None) -> None:
+        """A22: a PERCENTAGE size is 1-100 (the API reference), an ABSOLUTE one 1-20000000."""
+        if config and config["audienceSizeType"] == "PERCENTAGE":
+            wrong = [b for b in config["audienceSizeBins"] if not 1 <= b <= 100]
+            if wrong:
+                raise EmulatorError(
+                    "ValidationException", f"percentage audience sizes must be 1-100, got {wrong}"
+                )
+
+    def _op_CreateConfiguredAudienceModel(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        here = self._here(CONFIGURED_AUDIENCE_MODEL)
+        self._named_once(CONFIGURED_AUDIENCE_MODEL, params["name"], here)
+        self._active_audience_model(params["audienceModelArn"])
+        self._sizes(params.get("audienceSizeConfig"))
+        refused = self._next_failure(CONFIGURED_AUDIENCE_MODEL)
+        if refused is not None:  # it has no failed status: its create call is refused
+            raise EmulatorError(
+                "ValidationException", f"{refused['statusCode']}: {refused['message']}"
+            )
+        out = self._new(CONFIGURED_AUDIENCE_MODEL, params, 0.0, "configuredAudienceModelArn")
+        # A22: ACTIVE at once (the only status the model has)
+        self._models[-1].timeline = [(self._now(), "ACTIVE")]
+        return out
+
+    def _configured(self, model: _Model, *, full: bool) -> dict[str, Any]:
+        out = self._times(model)
+        out["configuredAudienceModelArn"] = model.arn
+        _copy(model, out, "audienceModelArn", "outputConfig", "description")
+        if not full:
+            return out
+        _copy(
+            model,
+            out,
+            "sharedAudienceMetrics",
+            "minMatchingSeedSize",
+            "audienceSizeConfig",
+            "childResourceTagOnCreatePolicy",
+        )
+        out["tags"] = dict(self._tags.get(model.arn, {}))
+        return out
+
+    def _op_GetConfiguredAudienceModel(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        model = self._account(CONFIGURED_AUDIENCE_MODEL, params["configuredAudienceModelArn"])
+        return self._configured(model, full=True)
+
+    def _op_ListConfiguredAudienceModels(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        items = [self._configured(m, full=False) for m in self._here(CONFIGURED_AUDIENCE_MODEL)]
+        return self._page(items, params, "configuredAudienceModels")
+
+    def _op_UpdateConfiguredAudienceModel(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        arn = params["configuredAudienceModelArn"]
+        model = self._account(CONFIGURED_AUDIENCE_MODEL, arn)
+        if "audienceModelArn" in params:
+            self._active_audience_model(params["audienceModelArn"])
+        self._sizes(params.get("audienceSizeConfig"))
+        # A22: each member given replaces the one held; one left out is kept
+        for key, value in params.items():
+            if key != "configuredAudienceModelArn":
+                model.request[key] = copy.deepcopy(value)
+        now = self._now()
+        model.timeline = [(now, "ACTIVE")]  # updateTime moves
+        return {"configuredAudienceModelArn": arn}
+
+    def _op_DeleteConfiguredAudienceModel(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        model = self._account(CONFIGURED_AUDIENCE_MODEL, params["configuredAudienceModelArn"])
+        # A22: gone at once, with its policy (A23)
+        model.timeline = [*model.timeline, (self._now(), DELETED)]
+        self._policies.pop(model.arn, None)
+        self._tags.pop(model.arn, None)
+        return {}
+
+    # --- the configured audience model's resource policy (A23) ----------------------------
+    def _policy_of(self, arn: str) -> str | None:
+        self._account(CONFIGURED_AUDIENCE_MODEL, arn)
+        return self._policies.get(arn)
+
+    def _op_PutConfiguredAudienceModelPolicy(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        arn = params["configuredAudienceModelArn"]
+        held = self._policy_of(arn)
+        text = params["configuredAudienceModelPolicy"]
+        try:
+            json.loads(text)
+        except ValueError:
+            raise EmulatorError("ValidationException", "the policy is not JSON") from None
+        condition = params.get("policyExistenceCondition")
+        if condition == "POLICY_MUST_EXIST" and held is None:
+            raise EmulatorError(
+                "ValidationException", "the model has no policy (POLICY_MUST_EXIST)"
+            )
+        if condition == "POLICY_MUST_NOT_EXIST" and held is not None:
+            raise EmulatorError(
+                "ValidationException", "the model has a policy already (POLICY_MUST_NOT_EXIST)"
+            )
+        previous = params.get("previousPolicyHash")
+        if previous is not None and (held is None or previous != policy_hash(held)):
+            raise EmulatorError(
+                "ValidationException",
+                "previousPolicyHash is not the hash of the policy the model has: it changed",
+            )
+        self._policies[arn] = text
+        return {"configuredAudienceModelPolicy": text, "policyHash": policy_hash(text)}
+
+    def _op_GetConfiguredAudienceModelPolicy(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        arn = params["configuredAudienceModelArn"]
+        held = self._policy_of(arn)
+        if held is None:
+            raise EmulatorError("ResourceNotFoundException", f"{arn} has no policy")
+        return {
+            "configuredAudienceModelArn": arn,
+            "configuredAudienceModelPolicy": held,
+            "policyHash": policy_hash(held),
+        }
+
+    def _op_DeleteConfiguredAudienceModelPolicy(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        arn = params["configuredAudienceModelArn"]
+        if self._policy_of(arn) is None:
+            raise EmulatorError("ResourceNotFoundException", f"{arn} has no policy")
+        del self._policies[arn]
+        return {}
+
+    # --- audience generation jobs (A24) ---------------------------------------------------
+    def _op_StartAudienceGenerationJob(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        self._named_once(GENERATION_JOB, params["name"], self._here(GENERATION_JOB))
+        self._account(CONFIGURED_AUDIENCE_MODEL, params["configuredAudienceModelArn"])
+        seed = params["seedAudience"]
+        if ("dataSource" in seed) == ("sqlParameters" in seed):
+            raise EmulatorError(
+                "ValidationException", "seedAudience takes exactly one of dataSource, sqlParameters"
+            )
+        if "sqlParameters" in seed:
+            sql = seed["sqlParameters"]
+            if ("queryString" in sql) == ("analysisTemplateArn" in sql):
+                raise EmulatorError(
+                    "ValidationException",
+                    "sqlParameters takes exactly one of queryString, analysisTemplateArn",
+                )
+            if not params.get("collaborationId"):
+                raise EmulatorError(
+                    "ValidationException", "a seed audience from SQL needs a collaborationId"
+                )
+        elif "sqlComputeConfiguration" in seed:
+            raise EmulatorError(
+                "ValidationException", "sqlComputeConfiguration is for a seed audience from SQL"
+            )
+        seconds = self.timings.training_seconds
+        return self._new(GENERATION_JOB, params, seconds, "audienceGenerationJobArn")
+
+    def _generation_job(self, model: _Model, *, full: bool) -> dict[str, Any]:
+        out = self._times(model)
+        out["audienceGenerationJobArn"] = model.arn
+        out["startedBy"] = self.account
+        _copy(model, out, "configuredAudienceModelArn", "collaborationId", "description")
+        if not full:
+            return out
+        _copy(model, out, "seedAudience", "includeSeedInOutput")
+        if out["status"] == "ACTIVE":
+            # A24: made-up quality metrics for each size the configured model offers
+            sizes = self._configured_sizes(model.request["configuredAudienceModelArn"])
+            out["metrics"] = {
+                "relevanceMetrics": [{"audienceSize": size, "score": 5.0} for size in sizes],
+                "recallMetric": 0.5,
+            }
+            if "sqlParameters" in model.request["seedAudience"]:
+                out["protectedQueryIdentifier"] = str(uuid.uuid5(uuid.NAMESPACE_URL, model.arn))
+        out["tags"] = dict(self._tags.get(model.arn, {}))
+        return self._details(model, out)
+
+    def _configured_sizes(self, arn: str) -> list[dict[str, Any]]:
+        held = next((m for m in self._models if m.arn == arn), None)
+        config = (held.request.get("audienceSizeConfig") if held else None) or {}
+        return [
+            {"type": config["audienceSizeType"], "value": value}
+            for value in config.get("audienceSizeBins", [])
+        ]
+
+    def _op_GetAudienceGenerationJob(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        model = self._account(GENERATION_JOB, params["audienceGenerationJobArn"])
+        return self._generation_job(model, full=True)
+
+    def _op_ListAudienceGenerationJobs(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        items = [
+            self._generation_job(m, full=False)
+            for m in self._here(GENERATION_JOB)
+            if params.get("configuredAudienceModelArn")
+            in (None, m.request["configuredAudienceModelArn"])
+            and params.get("collaborationId") in (None, m.request.get("collaborationId"))
+        ]
+        return self._page(items, params, "audienceGenerationJobs")
+
+    def _op_DeleteAudienceGenerationJob(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        model = self._account(GENERATION_JOB, params["audienceGenerationJobArn"])
+        self._delete_audience_kind(model)  # A25: its exports go with it
+        return {}
+
+    # --- exports (A25, A26) -----------------------------------------------------------------
+    def _exports(self, kind: str, parent: str) -> list[_Model]:
+        return [m for m in self._models if m.kind == kind and m.parent == parent]
+
+    def _op_StartAudienceExportJob(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        arn = params["audienceGenerationJobArn"]
+        job = self._account(GENERATION_JOB, arn)
+        status = job.status(self._now())
+        if status != "ACTIVE":
+            raise EmulatorError(
+                "ValidationException", f"audience generation job {arn} is {status}, not ACTIVE"
+            )
+        size = params["audienceSize"]
+        if size not in self._configured_sizes(job.request["configuredAudienceModelArn"]):
+            # the API reference: the size must be one the configured audience model has
+            raise EmulatorError(
+                "ValidationException",
+                f"audience size {size} is not one of the configured audience model's sizes",
+            )
+        self._named_once(AUDIENCE_EXPORT, params["name"], self._exports(AUDIENCE_EXPORT, arn))
+        return self._new(AUDIENCE_EXPORT, params, self.timings.training_seconds, "", parent=arn)
+
+    def _audience_export(self, model: _Model) -> dict[str, Any]:
+        out = self._times(model)
+        _copy(model, out, "audienceGenerationJobArn", "audienceSize", "description")
+        if out["status"] == "ACTIVE":
+            job = next(m for m in self._models if m.arn == model.parent)
+            configured = next(
+                m for m in self._models if m.arn == job.request["configuredAudienceModelArn"]
+            )
+            destination = configured.request["outputConfig"]["destination"]["s3Destination"]
+            out["outputLocation"] = f"{destination['s3Uri'].rstrip('/')}/{job.name}/{model.name}/"
+        return self._details(model, out)
+
+    def _op_ListAudienceExportJobs(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        wanted = params.get("audienceGenerationJobArn")
+        live = {m.arn for m in self._here(GENERATION_JOB)}  # A25: gone with their job
+        items = [
+            self._audience_export(m)
+            for m in self._models
+            if m.kind == AUDIENCE_EXPORT
+            and m.region == self._region
+            and m.parent in live
+            and wanted in (None, m.parent)
+        ]
+        return self._page(items, params, "audienceExportJobs")
+
+    def _op_StartTrainedModelExportJob(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        model = self._find(
+            params["membershipIdentifier"],
+            params["trainedModelArn"],
+            params.get("trainedModelVersionIdentifier"),
+        )
+        status = model.status(self._now())
+        if status != "ACTIVE":
+            raise EmulatorError(
+                "ValidationException", f"trained model {model.arn} is {status}, not ACTIVE"
+            )
+        self._named_once(MODEL_EXPORT, params["name"], self._exports(MODEL_EXPORT, model.arn))
+        return self._new(MODEL_EXPORT, params, self.timings.training_seconds, "", parent=model.arn)
+
+    def _op_ListCollaborationTrainedModelExportJobs(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        version = params.get("trainedModelVersionIdentifier")
+        items = []
+        for m in self._exports(MODEL_EXPORT, params["trainedModelArn"]):
+            if m.region != self._region or m.collaboration != params["collaborationIdentifier"]:
+                continue  # A26: the collaboration of the model's membership only
+            if version is not None and m.request.get("trainedModelVersionIdentifier") != version:
+                continue
+            out = self._times(m)
+            out.update(
+                collaborationIdentifier=m.collaboration,
+                creatorAccountId=self.account,
+                membershipIdentifier=m.membership,
+            )
+            _copy(
+                m,
+                out,
+                "outputConfiguration",
+                "description",
+                "trainedModelArn",
+                "trainedModelVersionIdentifier",
+            )
+            items.append(self._details(m, out))
+        return self._page(items, params, "collaborationTrainedModelExportJobs")
+
+
+def policy_hash(text: str) -> str:
+    """A23: a configured audience model policy's hash (SHA-256 of its text, in hex)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _instant(value: Any) -> datetime:
+    """A timestamp as a request carries it (ISO 8601 text on the wire) or a datetime."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC)
+    text = str(value).replace("Z", "+00:00")
+    return datetime.fromisoformat(text).astimezone(UTC)
