@@ -266,7 +266,8 @@ def test_diff_previews_what_a_deploy_replaces_and_the_deploy_does_just_that(
     """``cdk-cleanrooms-ml diff`` against real deploys: a stack not deployed yet (all
     created), then, deployed, the five cases of each kind's change (a tag change in
     place, a hyperparameter or query change replacing and dragging along what uses it,
-    a rename, a removal), its exit codes, and the deploy doing what it said."""
+    a rename, a removal), its exit codes, and the deploy doing what it said; after the
+    destroy, all created again."""
     stack = "Preview"
     first = local_cloud.diff(PREVIEW_APP, stack, f"stackName={stack}")
     assert first.returncode == 0, first.stdout  # created is not replaced
@@ -304,6 +305,10 @@ def test_diff_previews_what_a_deploy_replaces_and_the_deploy_does_just_that(
     assert len(made) == 2  # the two trainings the preview said
     assert sum(status == "ACTIVE" for status in after.values()) == 2
     local_cloud.destroy(PREVIEW_APP, stack, f"stackName={stack}", "renameJob=1", "dropExtra=1")
+    # MiniStack still answers GetTemplate for the deleted stack: its status says it is gone
+    gone = local_cloud.diff(PREVIEW_APP, stack, *changes)
+    assert gone.returncode == 0, gone.stdout
+    assert "Preview (not deployed yet)" in gone.stdout
 
 
 LOOKALIKE = "python3 examples/lookalike.py"

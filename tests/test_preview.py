@@ -307,3 +307,85 @@ def test_an_export_s_removal_says_it_stays_and_a_new_model_exports_again() -> No
         "TrainedModelExportJob:Export": preview.REPLACED,
     }
     assert "1 model export" in retrained.summary()
+
+
+class _Stacks:
+    """A CloudFormation client that answers for one stack in ``status``."""
+
+    def __init__(self, status: str | None, body: dict[str, Any]) -> None:
+        import boto3
+        from botocore.stub import Stubber
+
+        self.client = boto3.client(
+            "cloudformation",
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        )
+        self.stubber = Stubber(self.client)
+        if status is None:
+            self.stubber.add_client_error(
+                "describe_stacks",
+                "ValidationError",
+                "Stack with id Sim does not exist",
+                expected_params={"StackName": "Sim"},
+            )
+            return
+        self.stubber.add_response(
+            "describe_stacks",
+            {
+                "Stacks": [
+                    {
+                        "StackName": "Sim",
+                        "CreationTime": "2026-12-08T00:00:00Z",
+                        "StackStatus": status,
+                    }
+                ]
+            },
+            {"StackName": "Sim"},
+        )
+        if status not in diffing.NOT_DEPLOYED:
+            self.stubber.add_response(
+                "get_template",
+                {"TemplateBody": json.dumps(body)},
+                {"StackName": "Sim", "TemplateStage": "Original"},
+            )
+
+
+@pytest.mark.parametrize(
+    ("status", "deployed"),
+    [
+        (None, False),
+        ("DELETE_COMPLETE", False),  # the local cloud answers for a deleted stack
+        ("ROLLBACK_COMPLETE", False),  # a first deploy rolled back: cdk deploy starts over
+        ("REVIEW_IN_PROGRESS", False),  # a change set never executed
+        ("UPDATE_COMPLETE", True),
+        ("UPDATE_ROLLBACK_COMPLETE", True),
+        ("CREATE_COMPLETE", True),
+    ],
+)
+def test_the_deployed_template_is_read_only_for_a_stack_that_holds_its_resources(
+    status: str | None, deployed: bool
+) -> None:
+    body = _app(*PIPELINE)
+    stacks = _Stacks(status, body)
+    with stacks.stubber:
+        got = diffing.deployed_template(stacks.client, "Sim")
+        stacks.stubber.assert_no_pending_responses()
+    assert got == (body if deployed else None)
+    if not deployed:  # so everything is created
+        result = preview.preview("Sim", got, body)
+        assert {c.action for c in result.changes} == {preview.CREATED}
+
+
+def test_no_region_is_an_error_that_says_where_to_give_one(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    with pytest.raises(diffing.DiffError, match=r"no AWS region.*AWS_REGION.*--local"):
+        diffing._client(None, "")
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    assert diffing._client(None, "").meta.region_name == "eu-west-1"
+    assert diffing._client(None, "ap-south-1").meta.region_name == "ap-south-1"

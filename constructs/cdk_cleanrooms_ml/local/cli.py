@@ -1,4 +1,5 @@
-"""cdk-cleanrooms-ml local: deploy any CDK app onto a local cloud, no AWS account.
+"""cdk-cleanrooms-ml: preview what a deploy retrains; deploy any CDK app onto a local
+cloud, no AWS account.
 
     cdk-cleanrooms-ml diff [--app "python3 app.py"] [--local] [--json] [STACK ...]
     cdk-cleanrooms-ml local deploy [--app "python3 app.py"] [--stack NAME ...] [-c KEY=VALUE ...]

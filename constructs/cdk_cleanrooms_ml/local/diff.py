@@ -69,12 +69,32 @@ def _client(local: clouds.Cloud | None, region: str) -> Any:
             aws_access_key_id="test",
             aws_secret_access_key="test",
         )
-    return boto3.client("cloudformation", region_name=region or None)
+    from botocore.exceptions import NoRegionError
+
+    # the stack's own region, else the aws-cdk CLI's order: AWS_REGION, AWS_DEFAULT_REGION
+    # and the profile's (boto3 reads the last two itself)
+    chosen = region or os.environ.get("AWS_REGION") or None
+    try:
+        return boto3.client("cloudformation", region_name=chosen)
+    except NoRegionError:
+        raise DiffError(
+            "no AWS region to read the deployed templates from: give the stack an env "
+            "(Environment(region=...)), set AWS_REGION, or use --local for the local cloud"
+        ) from None
+
+
+NOT_DEPLOYED: Final = frozenset({"DELETE_COMPLETE", "ROLLBACK_COMPLETE", "REVIEW_IN_PROGRESS"})
+"""Stack statuses under which a deploy creates every resource anew: deleted (the local
+cloud, like CloudFormation by stack id, still answers for a deleted stack), a first
+deploy rolled back (``cdk deploy`` deletes it and starts over), a change set never run."""
 
 
 def deployed_template(client: Any, stack_name: str) -> Mapping[str, Any] | None:
     """The stack's template as deployed, or None when it is not (or no longer) deployed."""
     try:
+        (stack,) = client.describe_stacks(StackName=stack_name)["Stacks"][:1]
+        if stack.get("StackStatus") in NOT_DEPLOYED:
+            return None
         body = client.get_template(StackName=stack_name, TemplateStage="Original")["TemplateBody"]
     except Exception as error:
         text = str(error)
