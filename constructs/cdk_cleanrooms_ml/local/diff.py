@@ -1,8 +1,9 @@
 """``cdk-cleanrooms-ml diff``: what a deploy would retrain, before it does.
 
-Synthesizes the app (or reads a cloud assembly), fetches each stack's deployed
-template (``GetTemplate``: the local cloud when ``up`` runs one or ``--local`` is
-given, else the account of your AWS credentials) and prints the replacement preview
+Synthesizes the app (or reads a cloud assembly), fetches each stack's status and
+deployed template (``DescribeStacks``, ``GetTemplate``: the local cloud when ``up``
+runs one or ``--local`` is given, else the account of your AWS credentials) and
+prints the replacement preview
 (``cdk_cleanrooms_ml.preview``). Exit code: 0 when nothing is replaced,
 ``REPLACES_EXIT_CODE`` when something will be (a CI job can gate on it), 1 on error.
 """
