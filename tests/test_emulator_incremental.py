@@ -320,3 +320,75 @@ def test_a_get_of_the_settings(emulator: Emulator) -> None:
             f"{server.endpoint_url}/_emulator/settings", timeout=10
         ) as answer:
             assert json.loads(answer.read())["incremental_training"] == NEW_ARN
+
+
+def _timed_model(emulator: Emulator, name: str, base: str | None = None) -> dict[str, Any]:
+    params: dict[str, Any] = {
+        "membershipIdentifier": MEMBERSHIP,
+        "name": name,
+        "configuredModelAlgorithmAssociationArn": ASSOC,
+        "resourceConfig": {"instanceType": "ml.m5.xlarge", "volumeSizeInGB": 10},
+        "dataChannels": [{"mlInputChannelArn": f"{P}/ml-input-channel/x", "channelName": "t"}],
+    }
+    if base is not None:
+        params["incrementalTrainingDataChannels"] = [
+            {"trainedModelArn": base, "channelName": "base"}
+        ]
+    return emulator.call("CreateTrainedModel", params)
+
+
+def _base_and_a_training_version() -> tuple[Emulator, str, str]:
+    emulator = Emulator(incremental_training=SHARED_ARN)
+    channel = emulator.call(
+        "CreateMLInputChannel",
+        {
+            "membershipIdentifier": MEMBERSHIP,
+            "name": "scores",
+            "configuredModelAlgorithmAssociations": [ASSOC],
+            "inputChannel": {
+                "dataSource": {
+                    "protectedQueryInputParameters": {"sqlParameters": {"queryString": "q"}}
+                },
+                "roleArn": "arn:aws:iam::000000000000:role/r",
+            },
+            "retentionInDays": 1,
+        },
+    )["mlInputChannelArn"]
+    base = _timed_model(emulator, "base")["trainedModelArn"]
+    emulator.clock.advance(3600)  # the base (and the channel) ACTIVE
+    successor = _timed_model(emulator, "successor", base)  # a version of base's ARN, training
+    assert successor["trainedModelArn"] == base
+    return emulator, base, channel
+
+
+def test_an_inference_job_on_the_active_base_is_taken_while_a_version_trains() -> None:
+    """A3 under (b): without a version, the latest ACTIVE version is used."""
+    emulator, base, channel = _base_and_a_training_version()
+    emulator.call(
+        "StartTrainedModelInferenceJob",
+        {
+            "membershipIdentifier": MEMBERSHIP,
+            "name": "job",
+            "trainedModelArn": base,
+            "dataSource": {"mlInputChannelArn": channel},
+            "resourceConfig": {"instanceType": "ml.m5.xlarge"},
+            "outputConfiguration": {"members": [{"accountId": "111122223333"}]},
+        },
+    )
+
+
+def test_an_export_of_the_active_base_is_taken_while_a_version_trains() -> None:
+    """A26 with A3 under (b): the model (the version, if named) must be ACTIVE; without a
+    version, that is the latest ACTIVE one, the base, while its successor trains."""
+    emulator, base, _ = _base_and_a_training_version()
+    emulator.call(
+        "StartTrainedModelExportJob",
+        {
+            "membershipIdentifier": MEMBERSHIP,
+            "name": "export",
+            "trainedModelArn": base,
+            "outputConfiguration": {"members": [{"accountId": "111122223333"}]},
+        },
+    )
+    (export,) = emulator.snapshot("trained-model-export-job")
+    assert export["parent"] == base

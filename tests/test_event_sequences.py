@@ -16,10 +16,11 @@ CloudFormation skips the Deletes marked so in the table; they are sent anyway
 here, and the handler must then do nothing.
 
 A trained model trained incrementally (``incremental-model``, from a base model the
-test made) and an inference job on such a model version (``inference-job-on-version``)
-run every row under both readings of incremental training (ASSUMPTION A2): a new ARN
-(``new-arn``), and a new version of the base model's ARN (``shared-arn``: the ids of
-those cases end so), where the base and its versions share one ARN and one tag set.
+test made), an inference job on such a model version (``inference-job-on-version``)
+and the export of one (``model-export-of-version``) run every row under both readings
+of incremental training (ASSUMPTION A2): a new ARN (``new-arn``), and a new version of
+the base model's ARN (``shared-arn``: the ids of those cases end so), where the base
+and its versions share one ARN and one tag set.
 """
 
 from __future__ import annotations
@@ -123,6 +124,7 @@ class Kind:
 _VARIANTS: dict[str, str] = {
     "incremental-model": "trained-model",
     "inference-job-on-version": "inference-job",
+    "model-export-of-version": "trained-model-export",
 }
 """The kinds that are variants of another (the same construct, another reading of A2)."""
 
@@ -168,12 +170,15 @@ def _job_props(w: World, config: str) -> dict[str, Any]:
 
 
 def _model_export_props(w: World, config: str) -> dict[str, Any]:
-    return {
+    props = {
         contract.MEMBERSHIP_IDENTIFIER: M,
         contract.NAME_PREFIX: "Test-Export-9C0D1E2F",
         contract.TRAINED_MODEL_ARN: w.inputs["model"],
         contract.OUTPUT_ACCOUNT_ID: "111122223333" if config == "A" else "444455556666",
     }
+    if w.input_version:
+        props[contract.TRAINED_MODEL_VERSION_IDENTIFIER] = w.input_version
+    return props
 
 
 def _audience_model_props(w: World, config: str) -> dict[str, Any]:
@@ -260,6 +265,19 @@ KINDS = {
             guard=False,
             tagged=False,
             in_place=WAIT_LESS,
+        ),
+        Kind(
+            "model-export-of-version",
+            MODEL_EXPORT,
+            _model_export_props,
+            KEPT,
+            "ListCollaborationTrainedModelExportJobs",
+            removable=False,
+            guard=False,
+            tagged=False,
+            in_place=WAIT_LESS,
+            behaviours=BOTH,
+            policy="trained-model-export",
         ),
         Kind(
             "audience-model",
@@ -389,8 +407,11 @@ class World:
 
     @staticmethod
     def physical(resource: dict[str, Any]) -> str:
-        """A resource's physical id: its ARN, ``#<version>`` for a model version."""
+        """A resource's physical id: its ARN, ``#<version>`` for a model version (and for
+        the export of one: ``<model ARN>/export-job/<name>#<version>``)."""
         version = resource.get("versionIdentifier")
+        if "/export-job/" in str(resource["arn"]):
+            version = resource["request"].get("trainedModelVersionIdentifier")
         return f"{resource['arn']}#{version}" if version else str(resource["arn"])
 
     def trainings(self) -> int:
@@ -457,7 +478,11 @@ def _inputs(emulator: Emulator, kind: Kind) -> dict[str, str]:
         if version:
             found["version"] = version
     elif kind.emulated == MODEL_EXPORT:
-        found["model"] = str(input_model(emulator)["trainedModelArn"])
+        model = input_model(emulator)
+        if kind.behaviours != (NEW_ARN,):  # the export of a version trained from it
+            model = input_model(emulator, model["trainedModelArn"])
+            found["version"] = str(model["versionIdentifier"])
+        found["model"] = str(model["trainedModelArn"])
     elif kind.versioned:
         found["base"] = str(input_model(emulator)["trainedModelArn"])
     if kind.emulated in (CONFIGURED_AUDIENCE_MODEL, GENERATION_JOB, AUDIENCE_EXPORT):
@@ -625,7 +650,14 @@ def _(w: World) -> None:
         assert (a.data["TrainedModelArn"] == w.inputs["base"]) == (w.behaviour == SHARED_ARN)
     else:
         assert "VersionIdentifier" not in a.data  # a base model has no version, nor the others
-    if w.input_version:  # an inference job runs on the model version it names
+    if w.input_version and w.kind.emulated == MODEL_EXPORT:  # it exports the version named
+        (export,) = [
+            e
+            for e in w.emulator.snapshot("trained-model-export-job")
+            if e["parent"] == w.inputs["model"]
+        ]
+        assert export["request"].get("trainedModelVersionIdentifier") == w.input_version
+    elif w.input_version:  # an inference job runs on the model version it names
         job = w.emulator.call(
             "GetTrainedModelInferenceJob",
             {"membershipIdentifier": M, "trainedModelInferenceJobArn": a.physical_id},

@@ -389,3 +389,112 @@ def test_no_region_is_an_error_that_says_where_to_give_one(
     monkeypatch.setenv("AWS_REGION", "eu-west-1")
     assert diffing._client(None, "").meta.region_name == "eu-west-1"
     assert diffing._client(None, "ap-south-1").meta.region_name == "ap-south-1"
+
+
+def _long_path_app(epochs: int, start_month: int, *, long: bool = True) -> dict[str, Any]:
+    """A long-path model (over an hour) with a job and an export of it, and a long-path
+    audience model under a configured audience model: what uses them reads their ARNs
+    from the attributes resource after the WaitCondition."""
+    from datetime import UTC, datetime
+
+    from aws_cdk import App, Duration, Environment, Size, Stack
+    from aws_cdk import aws_s3 as s3
+    from aws_cdk.assertions import Template
+
+    from cdk_cleanrooms_ml import (
+        AudienceModel,
+        ConfiguredAudienceModel,
+        DataChannel,
+        InstanceType,
+        MLInputChannel,
+        SharedAudienceMetrics,
+        TrainedModel,
+        TrainedModelExportJob,
+        TrainedModelInferenceJob,
+    )
+
+    membership = "0f3d2a1b-1234-4cde-8f00-0123456789ab"
+    prefix = f"arn:aws:cleanrooms-ml:us-east-1:000000000000:membership/{membership}"
+    app = App()
+    stack = Stack(app, "S", env=Environment(account="000000000000", region="us-east-1"))
+    model = TrainedModel(
+        stack,
+        "Model",
+        membership_identifier=membership,
+        configured_model_algorithm_association_arn=(
+            f"{prefix}/configured-model-algorithm-association/a"
+        ),
+        instance_type=InstanceType.ML_M5_XLARGE,
+        volume_size=Size.gibibytes(10),
+        data_channels=[
+            DataChannel(ml_input_channel_arn=f"{prefix}/ml-input-channel/c", channel_name="t")
+        ],
+        hyperparameters={"epochs": str(epochs)},
+        completion_timeout=Duration.hours(3 if long else 1),
+    )
+    TrainedModelInferenceJob(
+        stack,
+        "Job",
+        membership_identifier=membership,
+        trained_model=model,
+        data_source=MLInputChannel.from_ml_input_channel_arn(
+            stack, "Channel", f"{prefix}/ml-input-channel/c"
+        ),
+        instance_type=InstanceType.ML_M5_XLARGE,
+        output_account_id="000000000000",
+    )
+    TrainedModelExportJob(
+        stack,
+        "Export",
+        membership_identifier=membership,
+        trained_model=model,
+        output_account_id="111122223333",
+    )
+    audience = AudienceModel(
+        stack,
+        "Audience",
+        training_dataset=(
+            "arn:aws:cleanrooms-ml:us-east-1:000000000000:training-dataset/"
+            "5e4d3c2b-1a09-4f8e-9d7c-6b5a4f3e2d1c"
+        ),
+        training_data_start_time=datetime(2026, start_month, 1, tzinfo=UTC),
+        completion_timeout=Duration.hours(8 if long else 1),
+    )
+    ConfiguredAudienceModel(
+        stack,
+        "Configured",
+        audience_model=audience,
+        output_bucket=s3.Bucket(stack, "Audiences", enforce_ssl=True),
+        shared_audience_metrics=SharedAudienceMetrics.ALL,
+    )
+    return Template.from_stack(stack).to_json()
+
+
+def test_a_replaced_long_path_model_drags_along_what_reads_it_from_its_attributes() -> None:
+    """On the long path a job, an export and a configured audience model read the ARN
+    from the attributes resource after the WaitCondition; a replacement reaches them
+    through it as through the model itself."""
+    base = _long_path_app(1, 1)
+    assert preview.preview("S", base, base).replaces is False
+    retrained = preview.preview("S", base, _long_path_app(2, 1))
+    actions = {c.kind: c.action for c in retrained.changes}
+    assert actions["TrainedModel"] == preview.REPLACED
+    assert actions["TrainedModelInferenceJob"] == preview.REPLACED, preview.lines(retrained)
+    assert actions["TrainedModelExportJob"] == preview.REPLACED, preview.lines(retrained)
+    assert actions["ConfiguredAudienceModel"] == preview.UNCHANGED
+    window = preview.preview("S", base, _long_path_app(1, 2))
+    actions = {c.kind: c.action for c in window.changes}
+    assert actions["AudienceModel"] == preview.REPLACED
+    assert actions["ConfiguredAudienceModel"] == preview.UPDATED, preview.lines(window)
+    assert actions["TrainedModelInferenceJob"] == preview.UNCHANGED
+
+
+def test_a_configured_audience_model_with_only_its_name_frozen_is_moved_in_place() -> None:
+    """Its identity document is empty (every setting it has is updatable): a new
+    audience model moves it in place, on the short path as on the long one."""
+    for long in (False, True):
+        base = _long_path_app(1, 1, long=long)
+        window = preview.preview("S", base, _long_path_app(1, 2, long=long))
+        actions = {c.kind: c.action for c in window.changes}
+        assert actions["AudienceModel"] == preview.REPLACED
+        assert actions["ConfiguredAudienceModel"] == preview.UPDATED, preview.lines(window)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -209,6 +210,31 @@ def _ours(template: Mapping[str, Any] | None) -> dict[str, Mapping[str, Any]]:
     return {k: v for k, v in resources.items() if v.get("Type") in KINDS}
 
 
+def _stand_ins(template: Mapping[str, Any] | None) -> dict[str, str]:
+    """On the long path, what uses a model (an audience model) reads its ARN from the
+    attributes resource after its WaitCondition: each such resource's logical id, with
+    the logical id of the resource it reports."""
+    found: dict[str, str] = {}
+    for logical_id, resource in ((template or {}).get("Resources") or {}).items():
+        if resource.get("Type") != contract.ATTRIBUTES_RESOURCE_TYPE:
+            continue
+        for key, value in (resource.get("Properties") or {}).items():
+            if key == "ServiceToken":  # the handler's, not what it reports
+                continue
+            if isinstance(value, Mapping) and isinstance(value.get("Fn::GetAtt"), list):
+                found[logical_id] = str(value["Fn::GetAtt"][0])
+                break
+    return found
+
+
+def _through_stand_ins(text: str, stand_ins: Mapping[str, str]) -> str:
+    """``text`` with each reference to an attributes resource made to the resource it
+    reports (logical ids are whole words of the JSON)."""
+    for stand_in, reported in stand_ins.items():
+        text = re.sub(rf"\b{re.escape(stand_in)}\b", reported, text)
+    return text
+
+
 def _placeholders(value: Any) -> Any:
     """Properties as CloudFormation delivers them (scalars as strings), each value known
     only at deploy time as a placeholder naming what it refers to."""
@@ -307,14 +333,18 @@ def preview(
 ) -> Preview:
     """What deploying ``synthesized`` over ``deployed`` (None: not deployed) does."""
     before, after = _ours(deployed), _ours(synthesized)
+    stand_ins = _stand_ins(synthesized)
     changes: dict[str, Change] = {}
     texts: dict[str, str] = {}
     uses: dict[str, str] = {}
     for logical_id, resource in after.items():
         kind = resource["Type"]
         new = _placeholders(resource.get("Properties") or {})
-        texts[logical_id] = json.dumps(_document(kind, new) or new, sort_keys=True)
-        uses[logical_id] = json.dumps(new, sort_keys=True)
+        document = _document(kind, new)  # {}: nothing but its name is frozen
+        texts[logical_id] = _through_stand_ins(
+            json.dumps(new if document is None else document, sort_keys=True), stand_ins
+        )
+        uses[logical_id] = _through_stand_ins(json.dumps(new, sort_keys=True), stand_ins)
         change = Change(logical_id, KINDS[kind], CREATED, starts=_starts(kind, new))
         if logical_id in before and before[logical_id]["Type"] == kind:
             old = _placeholders(before[logical_id].get("Properties") or {})

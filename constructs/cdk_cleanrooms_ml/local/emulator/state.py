@@ -1263,7 +1263,8 @@ class Emulator:
         return self._page(items, params, "audienceExportJobs")
 
     def _op_StartTrainedModelExportJob(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
-        model = self._find(
+        # without a version, the ARN's latest ACTIVE version (A3), as a job's model
+        model = self._source(
             params["membershipIdentifier"],
             params["trainedModelArn"],
             params.get("trainedModelVersionIdentifier"),
