@@ -478,11 +478,11 @@ def _inputs(emulator: Emulator, kind: Kind) -> dict[str, str]:
         if version:
             found["version"] = version
     elif kind.emulated == MODEL_EXPORT:
-        model = input_model(emulator)
+        exported = input_model(emulator)
         if kind.behaviours != (NEW_ARN,):  # the export of a version trained from it
-            model = input_model(emulator, model["trainedModelArn"])
-            found["version"] = str(model["versionIdentifier"])
-        found["model"] = str(model["trainedModelArn"])
+            exported = input_model(emulator, exported["trainedModelArn"])
+            found["version"] = str(exported["versionIdentifier"])
+        found["model"] = str(exported["trainedModelArn"])
     elif kind.versioned:
         found["base"] = str(input_model(emulator)["trainedModelArn"])
     if kind.emulated in (CONFIGURED_AUDIENCE_MODEL, GENERATION_JOB, AUDIENCE_EXPORT):

@@ -467,7 +467,7 @@ def _long_path_app(epochs: int, start_month: int, *, long: bool = True) -> dict[
         output_bucket=s3.Bucket(stack, "Audiences", enforce_ssl=True),
         shared_audience_metrics=SharedAudienceMetrics.ALL,
     )
-    return Template.from_stack(stack).to_json()
+    return dict(Template.from_stack(stack).to_json())
 
 
 def test_a_replaced_long_path_model_drags_along_what_reads_it_from_its_attributes() -> None:

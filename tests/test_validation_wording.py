@@ -35,7 +35,9 @@ UNWRITTEN = [
     (re.compile(r"\b(?:a|an) (?:str|type|NoneType)\b"), "a Python type name"),
     (re.compile(r"Proxy\b|\b_[A-Z]|InterfaceDynamicProxy"), "a jsii or private class"),
     (re.compile(r"InstanceType\('"), "an instance type not as written"),
-    (re.compile(r"\w\[['\"]"), "a map's key or value not said which"),
+    # a prop subscripted (``hyperparameters['epochs'] is ...``), not a value's repr that
+    # holds a bracket (``{'0[': None}``)
+    (re.compile(r"(?<![\w'\"])[A-Za-z_]\w*\[['\"]"), "a map's key or value not said which"),
     (
         re.compile(
             r"\ba (?:[aeioAEIO]\w|I[A-Z]|M[A-Z]|S3)|\ban (?:[bcdgjkpqtvwyzBCDGJKPQTVWYZ]|u[^np])"
