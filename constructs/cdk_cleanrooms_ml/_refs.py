@@ -30,6 +30,17 @@ ROLE_ALLOWED = "an aws_iam.IRole"
 ROLE_HINT = "for a role ARN use aws_iam.Role.from_role_arn(self, 'Role', '<arn>')"
 
 
+def template_arn(template: Any) -> Any:
+    """An analysis template's ARN: an ``aws_cleanrooms.CfnAnalysisTemplate``'s
+    ``attr_arn``, or what was given (an ARN; checked to be a template's by the construct
+    that takes it, with every other prop)."""
+    if not isinstance(template, str) and isinstance(
+        getattr(type(template), "attr_arn", None), property
+    ):
+        return template.attr_arn
+    return template
+
+
 def association_arn(
     reader: Reader, prop: str, value: object, arn_prop: str, arn: object, *, required: bool
 ) -> str | None:

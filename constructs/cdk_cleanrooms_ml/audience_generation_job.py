@@ -92,12 +92,10 @@ class SeedAudience:
     ) -> SeedAudience:
         """An analysis template's result (an ``aws_cleanrooms.CfnAnalysisTemplate`` or its
         ARN) with its parameters."""
-        arn = template
-        if not isinstance(template, str) and isinstance(
-            getattr(type(template), "attr_arn", None), property
-        ):
-            arn = template.attr_arn
-        return cls(analysis_template_arn=arn, parameters={} if parameters is None else parameters)
+        return cls(
+            analysis_template_arn=_refs.template_arn(template),
+            parameters={} if parameters is None else parameters,
+        )
 
 
 @runtime_checkable

@@ -107,13 +107,10 @@ class MLInputChannelDataSource:
     ) -> MLInputChannelDataSource:
         """An analysis template (an ``aws_cleanrooms.CfnAnalysisTemplate`` or its ARN) and
         its parameters (names ``[0-9a-zA-Z_]+``, 1-100 characters; values up to 1,000)."""
-        arn = template
-        if not isinstance(template, str) and isinstance(
-            getattr(type(template), "attr_arn", None), property
-        ):
-            arn = template.attr_arn  # an L1 (its ARN is checked to be a template's)
-        # checked by the construct that takes it, with every other prop
-        return cls(analysis_template_arn=arn, parameters={} if parameters is None else parameters)
+        return cls(
+            analysis_template_arn=_refs.template_arn(template),
+            parameters={} if parameters is None else parameters,
+        )
 
 
 @runtime_checkable
