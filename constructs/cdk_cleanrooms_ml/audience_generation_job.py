@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import jsii
 from aws_cdk import (
-    ArnFormat,
     Duration,
     ITaggable,
     RemovalPolicy,
@@ -48,6 +47,7 @@ from .ml_input_channel import (
     SPARK_PROPERTIES_MAX,
     WORKER_COUNT_RANGE,
     WorkerComputeType,
+    grant_protected_query,
 )
 
 if TYPE_CHECKING:
@@ -613,47 +613,9 @@ def _query_seed_role(
         owner, "SeedRole", "Clean Rooms ML runs the seed audience's protected query as this role"
     )
 
-    def membership(rest: str = "") -> str:
-        return stack.format_arn(
-            service="cleanrooms",
-            resource="membership",
-            resource_name=f"*{rest}",
-            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
-        )
-
-    memberships = membership()
-    templates = membership("/analysistemplate/*")
-    tables = membership("/configuredtableassociation/*")
-    mapping_tables = membership("/idmappingtable/*")
-    collaboration = stack.format_arn(
-        service="cleanrooms",
-        account="*",
-        resource="collaboration",
-        resource_name=collaboration_id or "*",
-        arn_format=ArnFormat.SLASH_RESOURCE_NAME,
-    )
-    named_template = [template_arn] if template_arn is not None else []
-    role.add_to_policy(
-        iam.PolicyStatement(
-            sid="StartTheSeedsQuery",
-            actions=["cleanrooms:StartProtectedQuery"],
-            resources=[memberships, templates, tables, mapping_tables, *named_template],
-        )
-    )
-    role.add_to_policy(
-        iam.PolicyStatement(
-            sid="ReadTheQuerysSchemasAndTemplate",
-            actions=["cleanrooms:GetSchema", "cleanrooms:GetCollaborationAnalysisTemplate"],
-            resources=[collaboration, templates, tables, *named_template],
-        )
-    )
-    role.add_to_policy(
-        iam.PolicyStatement(
-            sid="FollowTheSeedsQuery",
-            actions=["cleanrooms:GetProtectedQuery", "cleanrooms:UpdateProtectedQuery"],
-            resources=[memberships],
-        )
-    )
+    granted = grant_protected_query(role, "*", collaboration_id or "*", template_arn, "Seeds")
+    memberships, collaboration = granted.membership, granted.collaboration
+    templates, tables, mapping_tables = granted.templates, granted.tables, granted.mapping_tables
 
     def spelled(arn: str) -> str:
         return f"IAM5[Resource::{nag_text(stack.resolve(arn))}]"

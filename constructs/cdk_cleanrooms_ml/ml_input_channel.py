@@ -563,6 +563,86 @@ def _imported_arn(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
+@dataclass(frozen=True)
+class ProtectedQueryGrants:
+    """The ARNs ``grant_protected_query`` granted on (for acknowledging their wildcards)."""
+
+    membership: str
+    templates: str
+    tables: str
+    mapping_tables: str
+    collaboration: str
+
+
+def grant_protected_query(
+    role: iam.Role,
+    membership: str,
+    collaboration: str,
+    template_arn: str | None,
+    subject: str,
+) -> ProtectedQueryGrants:
+    """What Clean Rooms ML needs to run a protected query as ``role`` (an ML input
+    channel's, a SQL seed's), on the resources the Service Authorization Reference gives
+    each action: ``StartProtectedQuery`` on the membership (an id, or ``*``: this
+    account's in the region) and its analysis templates, configured table associations
+    and ID mapping tables (and ``template_arn``, if named); ``GetSchema`` and
+    ``GetCollaborationAnalysisTemplate`` on the collaboration (an id or ``*``, of any
+    creator account) and those templates and tables; ``Get``/``UpdateProtectedQuery`` on
+    the membership. ``subject`` names the statements (``StartThe<subject>Query``)."""
+    stack = Stack.of(role)
+
+    def of_membership(rest: str = "") -> str:
+        return stack.format_arn(
+            service="cleanrooms",
+            resource="membership",
+            resource_name=f"{membership}{rest}",
+            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+        )
+
+    granted = ProtectedQueryGrants(
+        membership=of_membership(),
+        templates=of_membership("/analysistemplate/*"),
+        tables=of_membership("/configuredtableassociation/*"),
+        mapping_tables=of_membership("/idmappingtable/*"),
+        collaboration=stack.format_arn(
+            service="cleanrooms",
+            account="*",
+            resource="collaboration",
+            resource_name=collaboration,
+            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+        ),
+    )
+    named_template = [template_arn] if template_arn is not None else []
+    role.add_to_policy(
+        iam.PolicyStatement(
+            sid=f"StartThe{subject}Query",
+            actions=["cleanrooms:StartProtectedQuery"],
+            resources=[
+                granted.membership,
+                granted.templates,
+                granted.tables,
+                granted.mapping_tables,
+                *named_template,
+            ],
+        )
+    )
+    role.add_to_policy(
+        iam.PolicyStatement(
+            sid="ReadTheQuerysSchemasAndTemplate",
+            actions=["cleanrooms:GetSchema", "cleanrooms:GetCollaborationAnalysisTemplate"],
+            resources=[granted.collaboration, granted.templates, granted.tables, *named_template],
+        )
+    )
+    role.add_to_policy(
+        iam.PolicyStatement(
+            sid=f"FollowThe{subject}Query",
+            actions=["cleanrooms:GetProtectedQuery", "cleanrooms:UpdateProtectedQuery"],
+            resources=[granted.membership],
+        )
+    )
+    return granted
+
+
 def _query_role(
     owner: Construct, membership_identifier: str, template_arn: str | None
 ) -> iam.IRole:
@@ -609,38 +689,9 @@ def _query_role(
         ),
         description="Clean Rooms ML runs the ML input channel's protected query as this role",
     )
-    templates = membership("cleanrooms", "/analysistemplate/*")
-    tables = membership("cleanrooms", "/configuredtableassociation/*")
-    mapping_tables = membership("cleanrooms", "/idmappingtable/*")
-    collaborations = stack.format_arn(
-        service="cleanrooms",
-        account="*",
-        resource="collaboration",
-        resource_name="*",
-        arn_format=ArnFormat.SLASH_RESOURCE_NAME,
-    )
-    named_template = [template_arn] if template_arn is not None else []
-    role.add_to_policy(
-        iam.PolicyStatement(
-            sid="StartTheChannelsQuery",
-            actions=["cleanrooms:StartProtectedQuery"],
-            resources=[membership_arn, templates, tables, mapping_tables, *named_template],
-        )
-    )
-    role.add_to_policy(
-        iam.PolicyStatement(
-            sid="ReadTheQuerysSchemasAndTemplate",
-            actions=["cleanrooms:GetSchema", "cleanrooms:GetCollaborationAnalysisTemplate"],
-            resources=[collaborations, templates, tables, *named_template],
-        )
-    )
-    role.add_to_policy(
-        iam.PolicyStatement(
-            sid="FollowTheChannelsQuery",
-            actions=["cleanrooms:GetProtectedQuery", "cleanrooms:UpdateProtectedQuery"],
-            resources=[membership_arn],
-        )
-    )
+    granted = grant_protected_query(role, membership_identifier, "*", template_arn, "Channels")
+    templates, tables, mapping_tables = granted.templates, granted.tables, granted.mapping_tables
+    collaborations = granted.collaboration
 
     def spelled(arn: str) -> str:
         return f"IAM5[Resource::{nag_text(stack.resolve(arn))}]"
