@@ -181,16 +181,8 @@ def ml_input_channel_document(props: Mapping[str, Any]) -> dict[str, Any]:
             f"exactly one of {contract.QUERY_STRING} and {contract.ANALYSIS_TEMPLATE_ARN} "
             "is required"
         )
-    sql: dict[str, Any] = {"queryString": query} if query is not None else {}
-    if template is not None:
-        sql["analysisTemplateArn"] = template
-        _optional(sql, "parameters", string_map(props, contract.PARAMETERS) or None)
-    worker: dict[str, Any] = {}
-    _optional(worker, "type", text(props, contract.WORKER_TYPE))
-    _optional(worker, "number", whole(props, contract.WORKER_COUNT))
-    spark = string_map(props, contract.SPARK_PROPERTIES)
-    if spark:
-        worker["properties"] = {"spark": spark}
+    sql = _sql_parameters(props, query, template)
+    worker = _worker(props)
     parameters: dict[str, Any] = {"sqlParameters": sql}
     if worker:
         parameters["computeConfiguration"] = {"worker": worker}
@@ -308,6 +300,13 @@ def _protected_query(props: Mapping[str, Any], field: str) -> dict[str, Any]:
             f"exactly one of {field}, {contract.QUERY_STRING} and "
             f"{contract.ANALYSIS_TEMPLATE_ARN} is required"
         )
+    return _sql_parameters(props, query, template)
+
+
+def _sql_parameters(
+    props: Mapping[str, Any], query: str | None, template: str | None
+) -> dict[str, Any]:
+    """The API's ``sqlParameters``: the query, or the template with its parameters."""
     sql: dict[str, Any] = {"queryString": query} if query is not None else {}
     if template is not None:
         sql["analysisTemplateArn"] = template
@@ -316,6 +315,7 @@ def _protected_query(props: Mapping[str, Any], field: str) -> dict[str, Any]:
 
 
 def _worker(props: Mapping[str, Any]) -> dict[str, Any]:
+    """A protected query's ``worker`` (type, number, Spark properties), or ``{}``."""
     worker: dict[str, Any] = {}
     _optional(worker, "type", text(props, contract.WORKER_TYPE))
     _optional(worker, "number", whole(props, contract.WORKER_COUNT))
