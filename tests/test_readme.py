@@ -171,3 +171,28 @@ def test_no_test_environment_leaks_into_the_blocks() -> None:
     """The blocks run with the environment a user has (no endpoint switch set)."""
     assert "CDK_CONTEXT_JSON" not in os.environ
     assert App().node.try_get_context("cdk-cleanrooms-ml:cleanroomsmlEndpointUrl") is None
+
+
+def test_the_template_sizes_the_readme_states_are_measured() -> None:
+    """The stack's size with one model (the shared resources' count is checked above),
+    and what the long path adds per stack beyond its 3 resources per model."""
+    import json
+
+    from aws_cdk import Duration
+
+    def measured(**extra: object) -> tuple[int, int]:
+        stack = new_stack()
+        TrainedModel(stack, "Model", **valid_props(**extra))
+        template = Template.from_stack(stack).to_json()
+        return len(template["Resources"]), len(json.dumps(template, separators=(",", ":")))
+
+    found = re.search(r"shared resources, about (\d+) KB of template", FLAT)
+    assert found, "the README states the shared resources' size"
+    short_count, short_bytes = measured()
+    assert abs(short_bytes / 1000 - int(found[1])) <= 2, short_bytes
+    stated = re.search(r"Per stack this adds (\d+) resources \(about ([\d½]+) KB\)", FLAT)
+    assert stated, "the README states what the long path adds"
+    long_count, long_bytes = measured(completion_timeout=Duration.hours(3))
+    assert long_count - short_count == int(stated[1]) + 3  # and the model's own 3
+    per_stack = (long_bytes - short_bytes - 800) / 1000  # about 0.8 KB of it is the model's
+    assert abs(per_stack - float(stated[2].replace("½", ".5"))) <= 1, long_bytes - short_bytes
